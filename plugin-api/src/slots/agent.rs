@@ -1,0 +1,319 @@
+//! Agent: the adapter for one AI coding CLI (Claude Code, Codex, Aider, OpenCode).
+//!
+//! Activity comes from layered signals, best first: the agent's own hooks writing to a status
+//! file, its transcript, and screen text captured through the runtime. Every answer says which
+//! signal produced it, so the lifecycle engine can prefer fresh, strong evidence.
+
+use crate::sdk::{Ctx, HostHandle, SdkError};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// [`LaunchRequest`] → [`LaunchSpec`].
+pub const LAUNCH: &str = "launch";
+/// [`ActivityRequest`] → [`Activity`].
+pub const ACTIVITY: &str = "activity";
+/// [`DetectActivityRequest`] → [`DetectedActivity`]: classify a screen capture.
+pub const DETECT_ACTIVITY: &str = "detect_activity";
+/// [`SessionInfoRequest`] → [`SessionInfo`].
+pub const SESSION_INFO: &str = "session_info";
+/// [`RestoreRequest`] → `Option<LaunchSpec>` (optional): continue the agent's own conversation.
+pub const RESTORE_COMMAND: &str = "restore_command";
+/// [`SetupHooksRequest`] → [`SetupHooksResponse`] (optional).
+pub const SETUP_WORKSPACE_HOOKS: &str = "setup_workspace_hooks";
+
+/// How permission prompts are handled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionMode {
+    /// The agent's own default: it asks.
+    #[default]
+    Default,
+    /// Never ask (the orchestrator agent, trusted sandboxes).
+    Skip,
+    /// Edits are allowed without asking; commands still ask.
+    AutoEdit,
+    /// Only suggest; never act without approval.
+    Suggest,
+}
+
+/// When the task prompt reaches the agent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptDelivery {
+    /// In the launch argv.
+    #[default]
+    Inline,
+    /// Sent as a message once the agent is ready.
+    PostLaunch,
+}
+
+/// Everything an agent needs to start in a workspace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaunchRequest {
+    /// The ao session id.
+    pub session_id: String,
+    /// The project id.
+    pub project_id: String,
+    /// Where it works.
+    pub workspace_path: String,
+    /// The tracker issue, if any.
+    #[serde(default)]
+    pub issue_id: Option<String>,
+    /// The task prompt.
+    #[serde(default)]
+    pub prompt: Option<String>,
+    /// A file holding the system prompt (preferred over inlining it).
+    #[serde(default)]
+    pub system_prompt_file: Option<String>,
+    /// Permission handling.
+    #[serde(default)]
+    pub permissions: PermissionMode,
+    /// Model override.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The per-session status file the agent's hooks append to.
+    #[serde(default)]
+    pub status_file: Option<String>,
+    /// Extra arguments from config, appended verbatim.
+    #[serde(default)]
+    pub extra_args: Vec<String>,
+}
+
+/// How to start (or resume) the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaunchSpec {
+    /// The argument vector.
+    pub argv: Vec<String>,
+    /// Environment to add.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// When the prompt is delivered.
+    #[serde(default)]
+    pub prompt_delivery: PromptDelivery,
+    /// Names of the agent's process, for liveness checks.
+    #[serde(default)]
+    pub process_names: Vec<String>,
+}
+
+/// What an agent is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityState {
+    /// Working: thinking, editing, running tools.
+    Active,
+    /// Finished a turn and waiting for the next message.
+    Ready,
+    /// Ready for longer than the idle threshold.
+    Idle,
+    /// Asking the human a question or for a permission.
+    WaitingInput,
+    /// Stopped by an error it cannot get past.
+    Blocked,
+    /// The process is gone.
+    Exited,
+}
+
+/// Which signal produced an activity answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivitySource {
+    /// The agent's own hooks (strongest).
+    Hook,
+    /// The agent's transcript file.
+    Transcript,
+    /// Screen text through the runtime (weakest).
+    Screen,
+    /// Process table.
+    Process,
+    /// `ao report` by the agent.
+    SelfReport,
+}
+
+/// Ask what the agent is doing now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityRequest {
+    /// The ao session id.
+    pub session_id: String,
+    /// Its workspace.
+    pub workspace_path: String,
+    /// The hook status file, when hooks were installed.
+    #[serde(default)]
+    pub status_file: Option<String>,
+    /// The agent's own session id, when known.
+    #[serde(default)]
+    pub agent_session_id: Option<String>,
+    /// A recent screen capture, when the host has one.
+    #[serde(default)]
+    pub screen: Option<String>,
+    /// Whether the runtime saw the agent process.
+    #[serde(default)]
+    pub process_running: Option<bool>,
+    /// Ready for longer than this counts as idle.
+    #[serde(default)]
+    pub idle_threshold_ms: Option<u64>,
+    /// Now, as the host sees it (keeps plugins deterministic in tests).
+    #[serde(default)]
+    pub now_ms: Option<u64>,
+}
+
+/// An activity answer with its provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    /// The state.
+    pub state: ActivityState,
+    /// Which signal said so.
+    pub source: ActivitySource,
+    /// When that signal was produced.
+    #[serde(default)]
+    pub at_ms: Option<u64>,
+    /// Free text (the question asked, the tool running).
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+/// Classify a screen capture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectActivityRequest {
+    /// The captured text.
+    pub screen: String,
+}
+
+/// A screen classification; `None` when the screen says nothing conclusive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectedActivity {
+    /// The state, if recognisable.
+    pub state: Option<ActivityState>,
+}
+
+/// Ask for the agent's own session facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfoRequest {
+    /// The ao session id.
+    pub session_id: String,
+    /// Its workspace.
+    pub workspace_path: String,
+    /// The agent's session id, when already known.
+    #[serde(default)]
+    pub agent_session_id: Option<String>,
+}
+
+/// Token use and its price.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Tokens read from the prompt cache.
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    /// Tokens written to the prompt cache.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// Estimated price in US dollars.
+    #[serde(default)]
+    pub usd: Option<f64>,
+}
+
+/// What the agent's own records say about the session.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The agent's conversation id, for resume.
+    #[serde(default)]
+    pub agent_session_id: Option<String>,
+    /// A one-line summary.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// True when the summary is only the first user message.
+    #[serde(default)]
+    pub summary_is_fallback: bool,
+    /// Tokens and price.
+    #[serde(default)]
+    pub cost: Option<Cost>,
+}
+
+/// Ask how to continue an earlier conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreRequest {
+    /// The launch parameters, as for a fresh start.
+    pub launch: LaunchRequest,
+    /// The agent's conversation id.
+    #[serde(default)]
+    pub agent_session_id: Option<String>,
+}
+
+/// Install the agent's native hooks in a workspace so it reports its own state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupHooksRequest {
+    /// The workspace.
+    pub workspace_path: String,
+    /// The ao session id.
+    pub session_id: String,
+    /// Where the hooks append their records.
+    pub status_file: String,
+    /// The argv prefix that runs `ao hook` (the host's own executable path and flags).
+    pub ao_command: Vec<String>,
+}
+
+/// What hook installation changed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SetupHooksResponse {
+    /// False when everything was already in place.
+    pub changed: bool,
+    /// Files written.
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+/// An agent plugin.
+pub trait Agent: Sized + Send + Sync + 'static {
+    /// The component's config.
+    type Config: DeserializeOwned + JsonSchema;
+    /// Optional methods this implementation overrides.
+    const IMPLEMENTS: &'static [&'static str] = &[];
+
+    /// Builds the component.
+    fn new(config: Self::Config, host: &HostHandle) -> Result<Self, SdkError>;
+    /// The argv and environment that start the agent.
+    fn launch(&self, ctx: &Ctx, req: LaunchRequest) -> Result<LaunchSpec, SdkError>;
+    /// The agent's current activity, from the best signal available.
+    fn activity(&self, ctx: &Ctx, req: ActivityRequest) -> Result<Activity, SdkError>;
+    /// Classifies a screen capture (the weakest signal, used as a fallback).
+    fn detect_activity(
+        &self,
+        ctx: &Ctx,
+        req: DetectActivityRequest,
+    ) -> Result<DetectedActivity, SdkError>;
+    /// Summary, agent session id and cost.
+    fn session_info(&self, ctx: &Ctx, req: SessionInfoRequest) -> Result<SessionInfo, SdkError>;
+
+    /// The argv that resumes the conversation; `None` means "launch fresh" (optional).
+    fn restore_command(
+        &self,
+        _ctx: &Ctx,
+        _req: RestoreRequest,
+    ) -> Result<Option<LaunchSpec>, SdkError> {
+        Err(super::unsupported(RESTORE_COMMAND))
+    }
+    /// Installs the agent's hooks in the workspace, idempotently (optional).
+    fn setup_workspace_hooks(
+        &self,
+        _ctx: &Ctx,
+        _req: SetupHooksRequest,
+    ) -> Result<SetupHooksResponse, SdkError> {
+        Err(super::unsupported(SETUP_WORKSPACE_HOOKS))
+    }
+    /// Stops background work.
+    fn shutdown(&self) {}
+}
+
+crate::__slot_adapter! {
+    slot: crate::manifest::Slot::Agent, trait: Agent,
+    required: [
+        LAUNCH => launch, ACTIVITY => activity, DETECT_ACTIVITY => detect_activity,
+        SESSION_INFO => session_info,
+    ],
+    optional: [RESTORE_COMMAND => restore_command, SETUP_WORKSPACE_HOOKS => setup_workspace_hooks],
+}

@@ -1,0 +1,253 @@
+//! Runtime: where a session runs (tmux, a child process, later containers and pods).
+//!
+//! The runtime reports where its workspace lives and how to attach, so nothing in the host
+//! assumes a session is a local process (DESIGN §7).
+
+use crate::sdk::{Ctx, HostHandle, SdkError};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `CreateRequest` → [`RuntimeHandle`].
+pub const CREATE: &str = "create";
+/// `HandleRequest` → `()`. Idempotent: destroying a gone session succeeds.
+pub const DESTROY: &str = "destroy";
+/// [`SendMessageRequest`] → [`SendOutcome`].
+pub const SEND_MESSAGE: &str = "send_message";
+/// [`GetOutputRequest`] → [`Output`].
+pub const GET_OUTPUT: &str = "get_output";
+/// [`IsAliveRequest`] → [`Liveness`].
+pub const IS_ALIVE: &str = "is_alive";
+/// [`ProbeRequest`] → [`ProbeResponse`]: every session of a tick in one call.
+pub const PROBE: &str = "probe";
+/// `HandleRequest` → [`AttachInfo`] (optional).
+pub const ATTACH_INFO: &str = "attach_info";
+/// `HandleRequest` → [`Metrics`] (optional).
+pub const METRICS: &str = "metrics";
+
+/// An opaque reference to a running session, persisted in the session's metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeHandle {
+    /// The runtime's own name for the session (e.g. the tmux session name).
+    pub id: String,
+    /// The runtime plugin that owns it (`tmux`).
+    pub runtime: String,
+    /// Anything else the runtime needs later.
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+/// Start a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateRequest {
+    /// The ao session id (`app-3`).
+    pub session_id: String,
+    /// Globally unique runtime name, `{hash}-{sessionId}`.
+    pub runtime_name: String,
+    /// Where the agent works.
+    pub workspace_path: String,
+    /// The agent's launch command as an argument vector; never a shell string.
+    pub argv: Vec<String>,
+    /// Environment for the agent (`AO_SESSION`, `AO_PROJECT`, `AO_DATA_DIR`, the agent's own).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// A directory the runtime may write helper files (launch scripts) into.
+    #[serde(default)]
+    pub scratch_dir: Option<String>,
+}
+
+/// A request about one session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandleRequest {
+    /// The session.
+    pub handle: RuntimeHandle,
+}
+
+/// How hard to try before a message counts as not delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeliveryOptions {
+    /// How long to wait for the agent to be ready for input.
+    pub ready_timeout_ms: u64,
+    /// How long the screen must stay unchanged to count as ready, without a hook signal.
+    pub stable_ms: u64,
+    /// How long to wait for evidence that the agent started working after Enter.
+    pub ack_timeout_ms: u64,
+    /// Extra Enter presses before giving up.
+    pub max_enter_retries: u32,
+    /// A file the agent's hooks append state records to; `ready`/`active` there are the best
+    /// evidence of readiness and acknowledgement.
+    pub status_file: Option<String>,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        Self {
+            ready_timeout_ms: 30_000,
+            stable_ms: 1_500,
+            ack_timeout_ms: 10_000,
+            max_enter_retries: 3,
+            status_file: None,
+        }
+    }
+}
+
+/// Deliver a message to the agent's input, with acknowledgement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendMessageRequest {
+    /// The session.
+    pub handle: RuntimeHandle,
+    /// The text, possibly multi-line. Pasted verbatim, never interpreted by a shell.
+    pub text: String,
+    /// Retry and timing policy.
+    #[serde(default)]
+    pub delivery: DeliveryOptions,
+}
+
+/// What happened to a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendOutcome {
+    /// True only when the agent was seen to start working on it.
+    pub acknowledged: bool,
+    /// Enter presses used.
+    pub attempts: u32,
+    /// What was observed: `hook: active`, `screen changed`, or why it was not acknowledged.
+    pub evidence: String,
+}
+
+/// Read the last lines of the session's screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetOutputRequest {
+    /// The session.
+    pub handle: RuntimeHandle,
+    /// How many lines from the bottom.
+    pub lines: u32,
+}
+
+/// Screen text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Output {
+    /// The captured text, lines joined with `\n`.
+    pub text: String,
+}
+
+/// Is the session there and is its agent process running?
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IsAliveRequest {
+    /// The session.
+    pub handle: RuntimeHandle,
+    /// Names of the agent's process (`claude`, `codex`); empty means "any process".
+    #[serde(default)]
+    pub process_names: Vec<String>,
+}
+
+/// The runtime's view of one session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Liveness {
+    /// Session exists and (when asked) the agent process runs.
+    pub alive: bool,
+    /// The runtime session itself exists.
+    pub session_exists: bool,
+    /// Whether an agent process was found, when that was checked.
+    #[serde(default)]
+    pub process_running: Option<bool>,
+    /// Free text for logs.
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// Probe many sessions at once (one tick).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeRequest {
+    /// The sessions to check.
+    pub targets: Vec<IsAliveRequest>,
+}
+
+/// Results keyed by `RuntimeHandle::id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeResponse {
+    /// One entry per target.
+    pub results: BTreeMap<String, Liveness>,
+}
+
+/// How a human or a terminal plugin attaches to a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachInfo {
+    /// `tmux`, `process`, `docker`, `ssh`, `web`.
+    pub kind: String,
+    /// The runtime's target name.
+    pub target: String,
+    /// An argv that attaches from a terminal (`["tmux", "attach", "-t", name]`).
+    #[serde(default)]
+    pub argv: Vec<String>,
+    /// What a web terminal needs, runtime-specific.
+    #[serde(default)]
+    pub web: serde_json::Value,
+}
+
+/// Resource use of a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Time since start.
+    pub uptime_ms: u64,
+    /// Resident memory.
+    #[serde(default)]
+    pub memory_mb: Option<f64>,
+    /// Recent CPU use.
+    #[serde(default)]
+    pub cpu_percent: Option<f64>,
+}
+
+/// A runtime plugin. Required methods first; optional ones have default bodies and must be named
+/// in [`Runtime::IMPLEMENTS`] when overridden.
+pub trait Runtime: Sized + Send + Sync + 'static {
+    /// The component's config, decoded from the user's YAML (as JSON).
+    type Config: DeserializeOwned + JsonSchema;
+    /// Optional methods this implementation overrides (e.g. `&[runtime::ATTACH_INFO]`).
+    const IMPLEMENTS: &'static [&'static str] = &[];
+
+    /// Builds the component. Called once per instance; do not block for long.
+    fn new(config: Self::Config, host: &HostHandle) -> Result<Self, SdkError>;
+    /// Starts a session running `argv` in the workspace.
+    fn create(&self, ctx: &Ctx, req: CreateRequest) -> Result<RuntimeHandle, SdkError>;
+    /// Stops the session. Succeeds if it is already gone.
+    fn destroy(&self, ctx: &Ctx, req: HandleRequest) -> Result<(), SdkError>;
+    /// Delivers a message and reports whether the agent acknowledged it.
+    fn send_message(&self, ctx: &Ctx, req: SendMessageRequest) -> Result<SendOutcome, SdkError>;
+    /// Captures recent output.
+    fn get_output(&self, ctx: &Ctx, req: GetOutputRequest) -> Result<Output, SdkError>;
+    /// Checks one session.
+    fn is_alive(&self, ctx: &Ctx, req: IsAliveRequest) -> Result<Liveness, SdkError>;
+
+    /// Checks many sessions. The default asks one by one; runtimes whose backend can answer for
+    /// all sessions at once (tmux `list-panes -a`) should override it.
+    fn probe(&self, ctx: &Ctx, req: ProbeRequest) -> Result<ProbeResponse, SdkError> {
+        let mut results = BTreeMap::new();
+        for target in req.targets {
+            ctx.check()?;
+            let id = target.handle.id.clone();
+            results.insert(id, self.is_alive(ctx, target)?);
+        }
+        Ok(ProbeResponse { results })
+    }
+    /// How to attach (optional).
+    fn attach_info(&self, _ctx: &Ctx, _req: HandleRequest) -> Result<AttachInfo, SdkError> {
+        Err(super::unsupported(ATTACH_INFO))
+    }
+    /// Resource use (optional).
+    fn metrics(&self, _ctx: &Ctx, _req: HandleRequest) -> Result<Metrics, SdkError> {
+        Err(super::unsupported(METRICS))
+    }
+    /// Stops background work before the host drops the instance.
+    fn shutdown(&self) {}
+}
+
+crate::__slot_adapter! {
+    slot: crate::manifest::Slot::Runtime, trait: Runtime,
+    required: [
+        CREATE => create, DESTROY => destroy, SEND_MESSAGE => send_message,
+        GET_OUTPUT => get_output, IS_ALIVE => is_alive, PROBE => probe,
+    ],
+    optional: [ATTACH_INFO => attach_info, METRICS => metrics],
+}
