@@ -1,1 +1,7 @@
-fn main(){}
+//! The `ao` binary: parse the command line, set up logging, run one command.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -16,6 +16,7 @@ mod host;
 #[doc(hidden)]
 pub mod instance;
 pub mod logging;
+pub mod testing;
 
 pub use error::SdkError;
 pub use host::{Ctx, HostHandle};

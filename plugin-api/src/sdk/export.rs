@@ -224,9 +224,9 @@ macro_rules! export_plugin {
             )
         };
 
-        /// The manifest this library reports, for the plugin's own tests.
+        /// The manifest this library reports (for the plugin's own tests).
         #[doc(hidden)]
-        pub fn __ao_plugin_manifest_for_tests() -> $crate::manifest::Manifest {
+        pub fn ao_plugin_manifest() -> $crate::manifest::Manifest {
             $crate::sdk::export::manifest(&__AO_PLUGIN_DEF)
         }
     };

@@ -1,0 +1,80 @@
+//! The command layer: one clap tree, one file per subcommand. Commands return
+//! `anyhow::Result<ExitCode>`; errors are printed once, here, as `error: …` with their context.
+
+mod output;
+mod plugins;
+mod shim;
+
+use anyhow::Result;
+use clap::{ArgAction, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Runs fleets of AI coding agents in parallel, each in its own worktree, branch, session and PR.
+#[derive(Debug, Parser)]
+#[command(name = "ao", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// A directory searched for plugins before all others (repeatable)
+    #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
+    plugin_dirs: Vec<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List, inspect, install, verify, scaffold and try plugins
+    Plugins(plugins::Args),
+    /// Internal: serve a plugin library to a parent `ao` (probe, isolation)
+    #[command(name = "__plugin-shim", hide = true)]
+    PluginShim(shim::Args),
+}
+
+/// What every command may need from the global flags.
+#[derive(Debug)]
+pub(crate) struct Globals {
+    pub(crate) plugin_dirs: Vec<PathBuf>,
+}
+
+pub(crate) fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose, cli.quiet);
+    let globals = Globals { plugin_dirs: cli.plugin_dirs };
+    let result: Result<ExitCode> = match cli.command {
+        Command::Plugins(args) => plugins::run(args, &globals),
+        Command::PluginShim(args) => shim::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            output::error(&format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(verbose >= 2)
+        .without_time()
+        .with_ansi(output::color_stderr())
+        .try_init();
+}

@@ -1,0 +1,75 @@
+//! `ao plugins call <slot>/<name> <method>`: instantiate one component, call one protocol method,
+//! print the JSON answer. How a plugin author tries a plugin without a host, and how support
+//! reproduces a problem.
+
+use crate::cli::{Globals, output};
+use anyhow::{Context, Result, bail};
+use ao::plugins::{CallOptions, Registry};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The component, as `<slot>/<name>` (e.g. notifier/webhook)
+    component: String,
+    /// The protocol method (e.g. notify)
+    method: String,
+    /// The component's config: JSON, or @file (YAML or JSON)
+    #[arg(long, default_value = "{}")]
+    config: String,
+    /// The method's parameters: JSON, or @file (YAML or JSON)
+    #[arg(long, default_value = "null")]
+    params: String,
+    /// Give up after this long (e.g. 30s, 2m)
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 30s, 2m)"))
+}
+
+/// `@path` reads a file; YAML is a superset of JSON, so one parser takes both.
+fn value_arg(flag: &str, text: &str) -> Result<serde_json::Value> {
+    let (source, body) = match text.strip_prefix('@') {
+        Some(path) => (path.to_string(), std::fs::read_to_string(path).with_context(|| format!("could not read {path}"))?),
+        None => (format!("--{flag}"), text.to_string()),
+    };
+    serde_yaml_ng::from_str(&body).with_context(|| format!("{source} is not valid JSON or YAML"))
+}
+
+pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
+    let config = value_arg("config", &args.config)?;
+    let params = value_arg("params", &args.params)?;
+    let catalog = super::scan(globals);
+    let Some(entry) = catalog.entries.iter().find(|e| {
+        e.status == ao::plugins::Status::Ok
+            && e.manifest.as_ref().is_some_and(|m| m.components.iter().any(|c| c.id() == args.component))
+    }) else {
+        let ids: Vec<String> = catalog
+            .entries
+            .iter()
+            .filter(|e| e.status == ao::plugins::Status::Ok)
+            .flat_map(|e| e.manifest.iter().flat_map(|m| m.components.iter().map(|c| c.id())))
+            .collect();
+        bail!(ao::Error::ComponentNotFound {
+            component: args.component.clone(),
+            hint: ao::error::did_you_mean(&args.component, ids.iter().map(String::as_str)),
+        });
+    };
+    let plugin = ao::plugins::registry::load_entry(entry)
+        .map_err(|reason| ao::Error::PluginRejected { path: entry.path.clone(), reason })?;
+    let registry = Registry::with_plugins(vec![plugin]);
+    let opts = CallOptions { timeout: args.timeout, instantiate_timeout: args.timeout, ..CallOptions::default() };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let answer = rt.block_on(async {
+        let handle = registry.instantiate(&args.component, &config, opts).await?;
+        let answer = handle.call_json(&args.method, params).await;
+        handle.shutdown().await;
+        answer
+    });
+    // A hung plugin thread must not keep the process alive after we have answered.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    output::json(&answer?)?;
+    Ok(ExitCode::SUCCESS)
+}

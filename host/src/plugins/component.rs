@@ -1,0 +1,325 @@
+//! Calling one component: the async adapter over the synchronous ABI.
+//!
+//! Each call runs on `spawn_blocking` under a deadline and a per-component concurrency limit.
+//! On timeout the host asks the plugin to `cancel` and stops waiting; the plugin thread keeps its
+//! concurrency permit until it really returns, so a plugin that hangs can tie up at most
+//! `concurrency` threads, never an unbounded number. A `PANICKED` answer poisons the instance: it
+//! is dropped and re-created on a later call, after a back-off that doubles with each panic.
+
+use crate::Error;
+use crate::plugins::host_impl::{HostCallbacks, referenced_secrets};
+use crate::plugins::loader::OpenLibrary;
+use ao_plugin_api::abi::{self, AbiStr, ErrorCode, InstanceBox};
+use ao_plugin_api::manifest::{CallCtx, HostInfo};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{Mutex, Semaphore};
+use tokio::time::Instant;
+
+/// Limits for one component.
+#[derive(Debug, Clone)]
+pub struct CallOptions {
+    /// How long a call may take.
+    pub timeout: Duration,
+    /// How long instantiation may take.
+    pub instantiate_timeout: Duration,
+    /// Calls in flight at once (hung calls count until they return).
+    pub concurrency: usize,
+    /// First back-off after a panic; doubles per consecutive panic.
+    pub backoff_base: Duration,
+    /// Longest back-off.
+    pub backoff_max: Duration,
+}
+
+impl Default for CallOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            instantiate_timeout: Duration::from_secs(30),
+            concurrency: 4,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+        }
+    }
+}
+
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+struct State {
+    live: Option<Arc<InstanceBox>>,
+    /// Consecutive panics; reset by a successful call.
+    panics: u32,
+    retry_at: Option<Instant>,
+    /// Instances created so far (for logs and tests).
+    generation: u64,
+}
+
+/// A configured component, ready to call. Cheap to share behind an `Arc`.
+pub struct ComponentHandle {
+    id: String,
+    library: OpenLibrary,
+    config_json: String,
+    secrets: Vec<String>,
+    methods: Vec<String>,
+    opts: CallOptions,
+    host_info: HostInfo,
+    events: Option<tokio::sync::mpsc::Sender<Value>>,
+    permits: Arc<Semaphore>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for ComponentHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComponentHandle").field("id", &self.id).finish()
+    }
+}
+
+impl ComponentHandle {
+    pub(crate) fn new(
+        id: String,
+        library: OpenLibrary,
+        config: &Value,
+        methods: Vec<String>,
+        opts: CallOptions,
+        host_info: HostInfo,
+        events: Option<tokio::sync::mpsc::Sender<Value>>,
+    ) -> Self {
+        Self {
+            id,
+            library,
+            config_json: config.to_string(),
+            secrets: referenced_secrets(config),
+            methods,
+            permits: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+            opts,
+            host_info,
+            events,
+            state: Mutex::new(State { live: None, panics: 0, retry_at: None, generation: 0 }),
+        }
+    }
+
+    /// `slot/name`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The methods the plugin implements.
+    pub fn methods(&self) -> &[String] {
+        &self.methods
+    }
+
+    /// How many instances have been created (1 after the first call; more after panics).
+    pub async fn generation(&self) -> u64 {
+        self.state.lock().await.generation
+    }
+
+    /// Creates the instance now, so config errors surface before the first real call.
+    pub async fn start(&self) -> Result<(), Error> {
+        self.instance(Instant::now() + self.opts.instantiate_timeout).await.map(|_| ())
+    }
+
+    /// Calls a method with typed request and response.
+    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: &str,
+        req: &Req,
+    ) -> Result<Resp, Error> {
+        let params = serde_json::to_value(req)
+            .map_err(|e| self.error(method, ErrorCode::INVALID_PARAMS, e.to_string(), false))?;
+        let out = self.call_json(method, params).await?;
+        serde_json::from_value(out).map_err(|e| {
+            self.error(method, ErrorCode::INTERNAL, format!("answered with an unexpected shape: {e}"), false)
+        })
+    }
+
+    /// Calls a method with JSON in and out.
+    pub async fn call_json(&self, method: &str, params: Value) -> Result<Value, Error> {
+        if !self.methods.iter().any(|m| m == method) {
+            return Err(self.error(
+                method,
+                ErrorCode::UNSUPPORTED_METHOD,
+                format!("not implemented (it implements: {})", self.methods.join(", ")),
+                false,
+            ));
+        }
+        let deadline = Instant::now() + self.opts.timeout;
+        let permit = tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                self.error(
+                    method,
+                    ErrorCode::TIMEOUT,
+                    format!(
+                        "all {} call slots are busy with calls that have not returned; the \
+                         plugin may be hung (consider `isolation: subprocess`)",
+                        self.opts.concurrency
+                    ),
+                    true,
+                )
+            })?
+            .expect("semaphore is never closed");
+        let inst = self.instance(deadline).await?;
+        let request_id = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ctx = CallCtx {
+            request_id,
+            timeout_ms: Some(left.as_millis() as u64),
+            session_id: None,
+            trace_id: None,
+        };
+        let ctx_json = serde_json::to_string(&ctx).expect("CallCtx serialises");
+        let params_json = params.to_string();
+        let method_owned = method.to_string();
+        let worker = inst.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            worker
+                .call(
+                    AbiStr::from(method_owned.as_str()),
+                    AbiStr::from(params_json.as_str()),
+                    AbiStr::from(ctx_json.as_str()),
+                )
+                .into_result()
+                .map(|s| s.into_string())
+        });
+        match tokio::time::timeout_at(deadline, task).await {
+            Err(_) => {
+                let canceller = inst.clone();
+                // Fire and forget: a plugin that also hangs in `cancel` must not hang us.
+                drop(tokio::task::spawn_blocking(move || canceller.cancel(request_id)));
+                self.retire(&inst).await;
+                tracing::warn!(component = %self.id, method, "plugin call timed out; cancelled");
+                Err(self.error(
+                    method,
+                    ErrorCode::TIMEOUT,
+                    format!("no answer within {:.1}s; cancelled", self.opts.timeout.as_secs_f64()),
+                    true,
+                ))
+            }
+            Ok(Err(join)) => Err(self.error(method, ErrorCode::INTERNAL, join.to_string(), false)),
+            Ok(Ok(Ok(json))) => {
+                self.state.lock().await.panics = 0;
+                let json = if json.is_empty() { "null".to_string() } else { json };
+                serde_json::from_str(&json).map_err(|e| {
+                    self.error(method, ErrorCode::INTERNAL, format!("answered with invalid JSON: {e}"), false)
+                })
+            }
+            Ok(Ok(Err(e))) => {
+                if e.code == ErrorCode::PANICKED {
+                    self.poison(&inst).await;
+                }
+                Err(self.error(method, e.code, e.message.into_string(), e.retryable))
+            }
+        }
+    }
+
+    /// Asks the instance to stop its background work. Call once, when the host shuts down.
+    pub async fn shutdown(&self) {
+        let live = self.state.lock().await.live.take();
+        if let Some(inst) = live {
+            let task = tokio::task::spawn_blocking(move || inst.shutdown());
+            let _ = tokio::time::timeout(self.opts.timeout, task).await;
+        }
+    }
+
+    async fn instance(&self, deadline: Instant) -> Result<Arc<InstanceBox>, Error> {
+        // Held across the instantiation so concurrent first calls create one instance, not many.
+        let mut st = self.state.lock().await;
+        if let Some(live) = &st.live {
+            return Ok(live.clone());
+        }
+        if let Some(at) = st.retry_at {
+            let now = Instant::now();
+            if at > now {
+                return Err(self.error(
+                    "instantiate",
+                    ErrorCode::UNAVAILABLE,
+                    format!(
+                        "restarting after {} panic(s); next attempt in {:.1}s",
+                        st.panics,
+                        (at - now).as_secs_f64()
+                    ),
+                    true,
+                ));
+            }
+        }
+        let root = self.library.root;
+        let component = self.id.clone();
+        let config = self.config_json.clone();
+        let info_json = serde_json::to_string(&HostInfo {
+            instance_id: format!("{}#{}", self.id, st.generation + 1),
+            ..self.host_info.clone()
+        })
+        .expect("HostInfo serialises");
+        let host = abi::box_host(HostCallbacks {
+            component: self.id.clone(),
+            host_info_json: info_json.clone(),
+            secrets: self.secrets.clone(),
+            events: self.events.clone(),
+        });
+        let task = tokio::task::spawn_blocking(move || {
+            (root.instantiate())(
+                AbiStr::from(component.as_str()),
+                AbiStr::from(config.as_str()),
+                AbiStr::from(info_json.as_str()),
+                host,
+            )
+            .into_result()
+        });
+        let made = match tokio::time::timeout_at(deadline, task).await {
+            Err(_) => Err(self.error(
+                "instantiate",
+                ErrorCode::TIMEOUT,
+                "the plugin did not finish instantiating in time".into(),
+                true,
+            )),
+            Ok(Err(join)) => Err(self.error("instantiate", ErrorCode::INTERNAL, join.to_string(), false)),
+            Ok(Ok(Err(e))) => {
+                if e.code == ErrorCode::PANICKED {
+                    st.panics += 1;
+                    st.retry_at = Some(Instant::now() + self.backoff(st.panics));
+                }
+                Err(self.error("instantiate", e.code, e.message.into_string(), e.retryable))
+            }
+            Ok(Ok(Ok(inst))) => Ok(Arc::new(inst)),
+        }?;
+        st.generation += 1;
+        st.retry_at = None;
+        st.live = Some(made.clone());
+        tracing::debug!(component = %self.id, generation = st.generation, "plugin instance created");
+        Ok(made)
+    }
+
+    /// Drops a suspect instance so the next call gets a fresh one (no back-off).
+    async fn retire(&self, inst: &Arc<InstanceBox>) {
+        let mut st = self.state.lock().await;
+        if st.live.as_ref().is_some_and(|l| Arc::ptr_eq(l, inst)) {
+            st.live = None;
+        }
+    }
+
+    /// Drops a panicked instance and delays its replacement.
+    async fn poison(&self, inst: &Arc<InstanceBox>) {
+        let mut st = self.state.lock().await;
+        if st.live.as_ref().is_some_and(|l| Arc::ptr_eq(l, inst)) {
+            st.live = None;
+            st.panics += 1;
+            let wait = self.backoff(st.panics);
+            st.retry_at = Some(Instant::now() + wait);
+            tracing::warn!(component = %self.id, panics = st.panics, "plugin panicked; instance poisoned, restarting in {wait:?}");
+        }
+    }
+
+    fn backoff(&self, panics: u32) -> Duration {
+        let factor = 2u32.saturating_pow(panics.saturating_sub(1).min(16));
+        (self.opts.backoff_base * factor).min(self.opts.backoff_max)
+    }
+
+    fn error(&self, method: &str, code: ErrorCode, message: String, retryable: bool) -> Error {
+        Error::PluginCall { component: self.id.clone(), method: method.to_string(), code, message, retryable }
+    }
+}

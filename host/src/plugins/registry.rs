@@ -1,0 +1,159 @@
+//! Loaded plugins, with their components keyed by (slot, name).
+
+use crate::Error;
+use crate::error::did_you_mean;
+use crate::plugins::catalog::{self, Catalog, Entry, Status};
+use crate::plugins::component::{CallOptions, ComponentHandle};
+use crate::plugins::loader::{self, OpenLibrary};
+use crate::plugins::{compat, precheck};
+use ao_plugin_api::manifest::{ComponentManifest, HostInfo, Manifest, PROTOCOL_VERSION, Slot};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A library open in this process.
+pub struct LoadedPlugin {
+    /// Its manifest (as the library itself reported it).
+    pub manifest: Manifest,
+    /// Its file.
+    pub path: PathBuf,
+    library: OpenLibrary,
+}
+
+/// One component of a loaded plugin.
+#[derive(Clone)]
+pub struct ComponentEntry {
+    /// The plugin providing it.
+    pub plugin: Arc<LoadedPlugin>,
+    /// Its manifest entry.
+    pub manifest: ComponentManifest,
+}
+
+/// Everything loaded.
+#[derive(Default)]
+pub struct Registry {
+    components: BTreeMap<(Slot, String), ComponentEntry>,
+    /// Libraries that were `ok` in the catalog but failed to load, with why.
+    pub failures: Vec<(PathBuf, String)>,
+    /// Where plugin events go, if anyone listens.
+    pub events: Option<tokio::sync::mpsc::Sender<Value>>,
+    /// Host facts given to every instance.
+    pub host_info: HostInfo,
+}
+
+impl Registry {
+    /// Opens every usable library of the catalog. A failure is recorded, never fatal.
+    pub fn load(catalog: &Catalog) -> Registry {
+        let mut reg = Registry { host_info: default_host_info(), ..Registry::default() };
+        for entry in catalog.entries.iter().filter(|e| e.status == Status::Ok) {
+            match load_entry(entry) {
+                Ok(plugin) => reg.add(plugin),
+                Err(why) => reg.failures.push((entry.path.clone(), why)),
+            }
+        }
+        reg
+    }
+
+    /// A registry holding just these plugins (for `ao plugins call`).
+    pub fn with_plugins(plugins: Vec<Arc<LoadedPlugin>>) -> Registry {
+        let mut reg = Registry { host_info: default_host_info(), ..Registry::default() };
+        for p in plugins {
+            reg.add(p);
+        }
+        reg
+    }
+
+    fn add(&mut self, plugin: Arc<LoadedPlugin>) {
+        for c in &plugin.manifest.components {
+            let key = (c.slot, c.name.clone());
+            if let Some(first) = self.components.get(&key) {
+                self.failures.push((
+                    plugin.path.clone(),
+                    format!("component `{}` is already provided by {}; ignored", c.id(), first.plugin.path.display()),
+                ));
+                continue;
+            }
+            self.components.insert(key, ComponentEntry { plugin: plugin.clone(), manifest: c.clone() });
+        }
+    }
+
+    /// Every component id (`slot/name`), sorted.
+    pub fn component_ids(&self) -> Vec<String> {
+        self.components.values().map(|c| c.manifest.id()).collect()
+    }
+
+    /// Looks up `slot/name`.
+    pub fn component(&self, id: &str) -> Result<&ComponentEntry, Error> {
+        let not_found = || {
+            let ids = self.component_ids();
+            Error::ComponentNotFound {
+                component: id.to_string(),
+                hint: did_you_mean(id, ids.iter().map(String::as_str)),
+            }
+        };
+        let (slot, name) = id.split_once('/').ok_or_else(|| {
+            Error::Invalid(format!("`{id}` is not a component id: write it as <slot>/<name>, e.g. notifier/webhook"))
+        })?;
+        let slot = Slot::parse(slot).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown slot `{slot}` (slots: {})",
+                Slot::ALL.map(Slot::as_str).join(", ")
+            ))
+        })?;
+        self.components.get(&(slot, name.to_string())).ok_or_else(not_found)
+    }
+
+    /// A handle on a configured instance of `slot/name`. The instance is created now, so a bad
+    /// config is reported here rather than at the first call.
+    pub async fn instantiate(&self, id: &str, config: &Value, opts: CallOptions) -> Result<Arc<ComponentHandle>, Error> {
+        let entry = self.component(id)?;
+        let handle = Arc::new(ComponentHandle::new(
+            entry.manifest.id(),
+            entry.plugin.library,
+            config,
+            entry.manifest.methods.clone(),
+            opts,
+            self.host_info.clone(),
+            self.events.clone(),
+        ));
+        handle.start().await?;
+        Ok(handle)
+    }
+}
+
+/// Opens one catalog entry in process, re-checking that the file is still the one that was
+/// probed (it could have been swapped since) and that it says the same about itself.
+pub fn load_entry(entry: &Entry) -> Result<Arc<LoadedPlugin>, String> {
+    let probed = entry.manifest.as_ref().ok_or("it was never probed")?;
+    precheck::check(&entry.path)?;
+    if !catalog::unchanged(entry, &entry.path) {
+        return Err("the file changed after it was checked; run the command again".into());
+    }
+    let (library, manifest) = loader::open(&entry.path).map_err(|e| e.summary)?;
+    compat::same_build(probed, &manifest).map_err(|why| format!("it changed while loading: {why}"))?;
+    Ok(Arc::new(LoadedPlugin { manifest, path: entry.path.clone(), library }))
+}
+
+fn default_host_info() -> HostInfo {
+    let level = if tracing::enabled!(tracing::Level::TRACE) {
+        5
+    } else if tracing::enabled!(tracing::Level::DEBUG) {
+        4
+    } else if tracing::enabled!(tracing::Level::INFO) {
+        3
+    } else if tracing::enabled!(tracing::Level::WARN) {
+        2
+    } else {
+        1
+    };
+    HostInfo {
+        ao_version: crate::VERSION.to_string(),
+        protocol: PROTOCOL_VERSION.to_string(),
+        abi: ao_plugin_api::abi::ABI_VERSION,
+        log_level: level,
+        data_dir: crate::paths::data_dir().map(|d| d.display().to_string()),
+        instance_id: String::new(),
+        extra: BTreeMap::new(),
+    }
+}
