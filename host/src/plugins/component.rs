@@ -1,9 +1,9 @@
 //! Calling one component: the async adapter over the synchronous ABI.
 //!
-//! Each call runs on `spawn_blocking` under a deadline and a per-component concurrency limit.
-//! On timeout the host asks the plugin to `cancel` and stops waiting; the plugin thread keeps its
-//! concurrency permit until it really returns, so a plugin that hangs can tie up at most
-//! `concurrency` threads, never an unbounded number. A `PANICKED` answer poisons the instance: it
+//! Each call runs on a thread of its own (see [`off_runtime`]) under a deadline and a
+//! per-component concurrency limit. On timeout the host asks the plugin to `cancel` and stops
+//! waiting; the plugin thread keeps its concurrency permit until it really returns, so a plugin
+//! that hangs can tie up at most `concurrency` threads, never an unbounded number. A `PANICKED` answer poisons the instance: it
 //! is dropped and re-created on a later call, after a back-off that doubles with each panic.
 
 use crate::Error;
@@ -175,7 +175,7 @@ impl ComponentHandle {
         let params_json = params.to_string();
         let method_owned = method.to_string();
         let worker = inst.clone();
-        let task = tokio::task::spawn_blocking(move || {
+        let task = off_runtime("ao-plugin-call", move || {
             let _permit = permit;
             worker
                 .call(
@@ -190,7 +190,7 @@ impl ComponentHandle {
             Err(_) => {
                 let canceller = inst.clone();
                 // Fire and forget: a plugin that also hangs in `cancel` must not hang us.
-                drop(tokio::task::spawn_blocking(move || canceller.cancel(request_id)));
+                drop(off_runtime("ao-plugin-cancel", move || canceller.cancel(request_id)));
                 self.retire(&inst).await;
                 tracing::warn!(component = %self.id, method, "plugin call timed out; cancelled");
                 Err(self.error(
@@ -200,7 +200,7 @@ impl ComponentHandle {
                     true,
                 ))
             }
-            Ok(Err(join)) => Err(self.error(method, ErrorCode::INTERNAL, join.to_string(), false)),
+            Ok(Err(lost)) => Err(self.error(method, ErrorCode::INTERNAL, lost, false)),
             Ok(Ok(Ok(json))) => {
                 self.state.lock().await.panics = 0;
                 let json = if json.is_empty() { "null".to_string() } else { json };
@@ -221,7 +221,7 @@ impl ComponentHandle {
     pub async fn shutdown(&self) {
         let live = self.state.lock().await.live.take();
         if let Some(inst) = live {
-            let task = tokio::task::spawn_blocking(move || inst.shutdown());
+            let task = off_runtime("ao-plugin-shutdown", move || inst.shutdown());
             let _ = tokio::time::timeout(self.opts.timeout, task).await;
         }
     }
@@ -261,7 +261,7 @@ impl ComponentHandle {
             secrets: self.secrets.clone(),
             events: self.events.clone(),
         });
-        let task = tokio::task::spawn_blocking(move || {
+        let task = off_runtime("ao-plugin-instantiate", move || {
             (root.instantiate())(
                 AbiStr::from(component.as_str()),
                 AbiStr::from(config.as_str()),
@@ -277,7 +277,7 @@ impl ComponentHandle {
                 "the plugin did not finish instantiating in time".into(),
                 true,
             )),
-            Ok(Err(join)) => Err(self.error("instantiate", ErrorCode::INTERNAL, join.to_string(), false)),
+            Ok(Err(lost)) => Err(self.error("instantiate", ErrorCode::INTERNAL, lost, false)),
             Ok(Ok(Err(e))) => {
                 if e.code == ErrorCode::PANICKED {
                     st.panics += 1;
@@ -321,5 +321,25 @@ impl ComponentHandle {
 
     fn error(&self, method: &str, code: ErrorCode, message: String, retryable: bool) -> Error {
         Error::PluginCall { component: self.id.clone(), method: method.to_string(), code, message, retryable }
+    }
+}
+
+/// Runs a synchronous plugin call on a thread of its own and hands back its result.
+///
+/// Not `spawn_blocking`, on purpose: a plugin that never returns would hold one of tokio's
+/// blocking-pool threads for good (starving `tokio::fs` and process I/O), and dropping a runtime
+/// waits for every blocking task, so one hung plugin would also hang `ao`'s shutdown. A detached
+/// thread costs tens of microseconds, which is nothing at the rate plugins are called.
+fn off_runtime<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> impl std::future::Future<Output = Result<T, String>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
+        let _ = tx.send(f());
+    });
+    async move {
+        spawned.map_err(|e| format!("could not start a plugin thread: {e}"))?;
+        rx.await.map_err(|_| "the plugin thread ended without an answer".to_string())
     }
 }

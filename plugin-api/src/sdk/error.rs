@@ -102,8 +102,28 @@ impl From<SdkError> for PluginError {
 }
 
 impl From<PluginError> for SdkError {
+    /// Known codes come back as their variant, so `matches!(e, SdkError::NotFound(_))` works on
+    /// an error the host returned; unknown codes are kept as `Other`.
     fn from(e: PluginError) -> Self {
-        SdkError::Other { code: e.code.0, message: e.message.into_string(), retryable: e.retryable }
+        let message = e.message.into_string();
+        match e.code {
+            ErrorCode::INVALID_CONFIG => SdkError::InvalidConfig(message),
+            ErrorCode::INVALID_PARAMS => SdkError::InvalidParams(message),
+            ErrorCode::NOT_FOUND => SdkError::NotFound(message),
+            ErrorCode::UNAVAILABLE if e.retryable => SdkError::Unavailable(message),
+            ErrorCode::PERMISSION_DENIED => SdkError::PermissionDenied(message),
+            ErrorCode::RATE_LIMITED => {
+                let details: serde_json::Value =
+                    serde_json::from_str(e.details_json.as_str()).unwrap_or_default();
+                SdkError::RateLimited { message, retry_after_ms: details["retry_after_ms"].as_u64() }
+            }
+            ErrorCode::CONFLICT => SdkError::Conflict(message),
+            ErrorCode::TIMEOUT if e.retryable => SdkError::Timeout(message),
+            ErrorCode::CANCELLED => SdkError::Cancelled,
+            ErrorCode::UNSUPPORTED_METHOD => SdkError::Unsupported(message),
+            ErrorCode::INTERNAL => SdkError::Internal(message),
+            code => SdkError::Other { code: code.0, message, retryable: e.retryable },
+        }
     }
 }
 
@@ -118,6 +138,20 @@ mod tests {
         assert_eq!(e.code, ErrorCode::RATE_LIMITED);
         assert!(e.retryable);
         assert_eq!(e.details_json.as_str(), r#"{"retry_after_ms":1500}"#);
+    }
+
+    #[test]
+    fn known_codes_come_back_as_their_variant() {
+        let cases = [
+            SdkError::NotFound("gone".into()),
+            SdkError::Unavailable("down".into()),
+            SdkError::RateLimited { message: "slow".into(), retry_after_ms: Some(9) },
+            SdkError::Cancelled,
+        ];
+        for e in cases {
+            let back = SdkError::from(PluginError::from(e.clone()));
+            assert_eq!(format!("{back:?}"), format!("{e:?}"));
+        }
     }
 
     #[test]

@@ -1,0 +1,11 @@
+//! `ao`'s integration tests, driving the real binary and real plugin libraries.
+//!
+//! They need the workspace's cdylibs: run `cargo build --workspace` before `cargo test`
+//! (the README's test command does both).
+
+mod plugin_calls;
+mod plugins_cli;
+mod plugins_install;
+mod protocol;
+mod sdk_template;
+mod support;
