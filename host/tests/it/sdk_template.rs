@@ -148,3 +148,21 @@ fn ao_plugins_new_matches_cargo_generate() {
         }
     }
 }
+
+#[test]
+fn a_plugin_built_with_panic_abort_does_not_compile() {
+    let sb = Sandbox::new();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("aborty");
+    new_plugin(&sb, &dir, "aborty", "notifier");
+    std::fs::copy(repo().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["check", "--offline", "--quiet", "--config", "profile.dev.panic=\"abort\""])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", repo().join("target/sdk-template-it"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ao plugins must be built with panic = \"unwind\""), "{stderr}");
+}
