@@ -8,25 +8,45 @@ use ao::plugins::{CallOptions, Catalog, Registry, Status};
 use std::time::Instant;
 
 fn main() {
-    let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(20);
-    let exe_dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let exe_dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let shim = exe_dir.join("ao");
     // First-party plugins only: the fixtures in the same directory are deliberately broken.
     let only_first_party = tempfile::tempdir().unwrap();
     for e in std::fs::read_dir(&exe_dir).unwrap() {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with(&format!("{}ao_plugin_", std::env::consts::DLL_PREFIX)) && name.ends_with(std::env::consts::DLL_SUFFIX) {
+        if name.starts_with(&format!("{}ao_plugin_", std::env::consts::DLL_PREFIX))
+            && name.ends_with(std::env::consts::DLL_SUFFIX)
+        {
             std::fs::copy(&p, only_first_party.path().join(&name)).unwrap();
         }
     }
-    let search = SearchPath { dirs: vec![SearchDir { path: only_first_party.path().to_path_buf(), source: Source::Flag }] };
+    let search = SearchPath {
+        dirs: vec![SearchDir {
+            path: only_first_party.path().to_path_buf(),
+            source: Source::Flag,
+        }],
+    };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut cold = Vec::new();
     let mut loaded = 0;
     for _ in 0..runs {
         let cache = tempfile::tempdir().unwrap();
-        let opts = ScanOptions { shim: shim.clone(), cache: Some(cache.path().join("probes.json")), ..ScanOptions::for_current_exe() };
+        let opts = ScanOptions {
+            shim: shim.clone(),
+            cache: Some(cache.path().join("probes.json")),
+            ..ScanOptions::for_current_exe()
+        };
         let t = Instant::now();
         let catalog = Catalog::scan(&search, &opts);
         let reg = Registry::load(&catalog);
@@ -34,11 +54,17 @@ fn main() {
             for id in reg.component_ids() {
                 // Configs a plugin accepts without a network: enough to instantiate.
                 let config = serde_json::json!({ "url": "http://127.0.0.1:9/" });
-                reg.instantiate(&id, &config, CallOptions::default()).await.expect("instantiate");
+                reg.instantiate(&id, &config, CallOptions::default())
+                    .await
+                    .expect("instantiate");
             }
         });
         cold.push(t.elapsed());
-        loaded = catalog.entries.iter().filter(|e| e.status == Status::Ok).count();
+        loaded = catalog
+            .entries
+            .iter()
+            .filter(|e| e.status == Status::Ok)
+            .count();
     }
     // dlopen happens once per process (libraries are never unloaded), so only the first run
     // pays for mapping the libraries; every run pays for probing them in child processes.

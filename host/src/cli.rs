@@ -45,7 +45,9 @@ pub(crate) struct Globals {
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose, cli.quiet);
-    let globals = Globals { plugin_dirs: cli.plugin_dirs };
+    let globals = Globals {
+        plugin_dirs: cli.plugin_dirs,
+    };
     let result: Result<ExitCode> = match cli.command {
         Command::Plugins(args) => plugins::run(args, &globals),
         Command::PluginShim(args) => shim::run(args),

@@ -62,7 +62,11 @@ pub enum Error {
 impl Error {
     /// A file-system error with the path and what we were doing.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { action, path: path.into(), source }
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 
     /// The plugin error code, when this is a plugin call failure.
@@ -109,7 +113,10 @@ mod tests {
     #[test]
     fn suggests_the_nearest_name_only_when_close() {
         let names = ["notifier/webhook", "notifier/slack", "runtime/tmux"];
-        assert_eq!(did_you_mean("notifier/webhok", names), ": did you mean `notifier/webhook`?");
+        assert_eq!(
+            did_you_mean("notifier/webhok", names),
+            ": did you mean `notifier/webhook`?"
+        );
         assert_eq!(did_you_mean("tracker/linear", names), "");
     }
 }

@@ -20,5 +20,10 @@ pub fn cache_dir() -> Option<PathBuf> {
 
 /// The directory holding the running `ao` executable.
 pub fn exe_dir() -> Option<PathBuf> {
-    std::env::current_exe().ok()?.canonicalize().ok()?.parent().map(PathBuf::from)
+    std::env::current_exe()
+        .ok()?
+        .canonicalize()
+        .ok()?
+        .parent()
+        .map(PathBuf::from)
 }

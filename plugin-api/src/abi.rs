@@ -14,7 +14,12 @@
 //!
 //! Plugin authors never use this module; `export_plugin!` generates all of it.
 // `#[sabi_trait]` expands to items that trip these lints on current rustc.
-#![allow(non_local_definitions, non_camel_case_types, missing_docs, unreachable_pub)]
+#![allow(
+    non_local_definitions,
+    non_camel_case_types,
+    missing_docs,
+    unreachable_pub
+)]
 
 use abi_stable::{
     StableAbi, declare_root_module_statics,
@@ -29,8 +34,8 @@ pub use abi_stable::library::{
     __call_root_module_loader, CheckTypeLayout, LibHeader, LibraryError, ROOT_MODULE_LOADER_NAME,
     RootModuleError, RootModuleResult, lib_header_from_path,
 };
-pub use abi_stable::std_types::{RBox as AbiBox, RResult as AbiResult, RStr as AbiStr};
 pub use abi_stable::std_types::RString as AbiString;
+pub use abi_stable::std_types::{RBox as AbiBox, RResult as AbiResult, RStr as AbiStr};
 
 /// The ABI major this crate speaks. Stored in every root module as a cheap sanity value.
 pub const ABI_VERSION: u32 = 1;
@@ -205,16 +210,6 @@ impl std::fmt::Display for PluginError {
 
 impl std::error::Error for PluginError {}
 
-#[cfg(test)]
-mod tests {
-    /// `export_plugin!` spells the root-module static's mangled name by hand so that plugin
-    /// crates need no abi_stable dependency; this pins the spelling to abi_stable's own.
-    #[test]
-    fn export_macro_uses_abi_stables_loader_symbol() {
-        assert_eq!(super::ROOT_MODULE_LOADER_NAME, crate::sdk::export::ROOT_SYMBOL);
-    }
-}
-
 /// Wraps a plugin-side [`Instance`] implementation into the ABI trait object.
 #[doc(hidden)]
 pub fn box_instance<T: Instance + 'static>(instance: T) -> InstanceBox {
@@ -231,8 +226,31 @@ pub fn box_host<T: Host + 'static>(host: T) -> HostBox {
 #[doc(hidden)]
 pub fn make_root(
     manifest: extern "C" fn() -> RString,
-    instantiate: extern "C" fn(RStr<'_>, RStr<'_>, RStr<'_>, HostBox) -> RResult<InstanceBox, PluginError>,
+    instantiate: extern "C" fn(
+        RStr<'_>,
+        RStr<'_>,
+        RStr<'_>,
+        HostBox,
+    ) -> RResult<InstanceBox, PluginError>,
 ) -> PluginRootRef {
     use abi_stable::prefix_type::PrefixTypeTrait;
-    PluginRoot { abi: ABI_VERSION, manifest, instantiate }.leak_into_prefix()
+    PluginRoot {
+        abi: ABI_VERSION,
+        manifest,
+        instantiate,
+    }
+    .leak_into_prefix()
+}
+
+#[cfg(test)]
+mod tests {
+    /// `export_plugin!` spells the root-module static's mangled name by hand so that plugin
+    /// crates need no abi_stable dependency; this pins the spelling to abi_stable's own.
+    #[test]
+    fn export_macro_uses_abi_stables_loader_symbol() {
+        assert_eq!(
+            super::ROOT_MODULE_LOADER_NAME,
+            crate::sdk::export::ROOT_SYMBOL
+        );
+    }
 }

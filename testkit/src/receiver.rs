@@ -53,7 +53,12 @@ pub struct Reply {
 impl Reply {
     /// An immediate answer with this status and an empty JSON body.
     pub fn status(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: "{}".into(), delay: Duration::ZERO }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: "{}".into(),
+            delay: Duration::ZERO,
+        }
     }
 
     /// Adds a header.
@@ -100,7 +105,10 @@ impl Receiver {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let state = shared.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 let app = Router::new().fallback(record).with_state(state);
@@ -112,7 +120,12 @@ impl Receiver {
                     .unwrap();
             });
         });
-        Self { addr, shared, stop: Some(stop), thread: Some(thread) }
+        Self {
+            addr,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -136,7 +149,11 @@ impl Receiver {
         let mut reqs = self.shared.requests.lock().unwrap();
         while reqs.len() < n {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "expected {n} requests, got {} within {timeout:?}", reqs.len());
+            assert!(
+                !left.is_zero(),
+                "expected {n} requests, got {} within {timeout:?}",
+                reqs.len()
+            );
             reqs = self.shared.arrived.wait_timeout(reqs, left).unwrap().0;
         }
         reqs.clone()
@@ -165,7 +182,12 @@ async fn record(
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
         .collect();
-    let reply = shared.script.lock().unwrap().pop_front().unwrap_or_else(|| Reply::status(200));
+    let reply = shared
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or_else(|| Reply::status(200));
     // Recorded on arrival, so a client that times out during `delay` is still seen.
     {
         let mut reqs = shared.requests.lock().unwrap();

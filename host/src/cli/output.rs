@@ -42,7 +42,11 @@ pub(crate) fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
         t.add_row(row);
     }
     // The NOTHING preset pads every cell with one space on each side; trim line ends.
-    t.to_string().lines().map(|l| l.trim_end().strip_prefix(' ').unwrap_or(l)).collect::<Vec<_>>().join("\n")
+    t.to_string()
+        .lines()
+        .map(|l| l.trim_end().strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Whether stderr gets ANSI colours.
@@ -52,5 +56,8 @@ pub(crate) fn color_stderr() -> bool {
 
 /// A closed pipe (`ao plugins list | head -1`) is not an error.
 pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -65,7 +65,13 @@ fn component_ids(entry: &ao::plugins::Entry) -> String {
     entry
         .manifest
         .as_ref()
-        .map(|m| m.components.iter().map(|c| c.id()).collect::<Vec<_>>().join(", "))
+        .map(|m| {
+            m.components
+                .iter()
+                .map(|c| c.id())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .unwrap_or_else(|| "-".into())
 }
 
@@ -75,7 +81,9 @@ fn entry_json(e: &ao::plugins::Entry) -> serde_json::Value {
         ao::plugins::Status::Ok => ("ok", None),
         ao::plugins::Status::Incompatible(r) => ("incompatible", Some(r.clone())),
         ao::plugins::Status::Failed(r) => ("failed", Some(r.clone())),
-        ao::plugins::Status::Shadowed(by) => ("shadowed", Some(format!("shadowed by {}", by.display()))),
+        ao::plugins::Status::Shadowed(by) => {
+            ("shadowed", Some(format!("shadowed by {}", by.display())))
+        }
     };
     let m = e.manifest.as_ref();
     serde_json::json!({

@@ -107,7 +107,10 @@ impl Catalog {
     /// Checks the given candidates (exposed for `verify <file>` and install).
     pub fn scan_candidates(candidates: Vec<Candidate>, opts: &ScanOptions) -> Catalog {
         let mut cache = ProbeCache::load(opts.cache.clone());
-        let mut entries: Vec<Entry> = candidates.into_iter().map(|c| first_pass(c, &cache)).collect();
+        let mut entries: Vec<Entry> = candidates
+            .into_iter()
+            .map(|c| first_pass(c, &cache))
+            .collect();
 
         let todo: Vec<usize> = entries
             .iter()
@@ -122,17 +125,35 @@ impl Catalog {
                     .map(|&i| {
                         let path = entries[i].path.clone();
                         s.spawn(move || {
-                            (i, probe::run_child(&opts.shim, &path, opts.timeout, opts.reports.as_deref()))
+                            (
+                                i,
+                                probe::run_child(
+                                    &opts.shim,
+                                    &path,
+                                    opts.timeout,
+                                    opts.reports.as_deref(),
+                                ),
+                            )
                         })
                     })
                     .collect();
-                handles.into_iter().map(|h| h.join().expect("probe thread")).collect()
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("probe thread"))
+                    .collect()
             });
             for (i, probed) in results {
                 let e = &mut entries[i];
                 let cacheable = !matches!(&probed, Err(r) if r.starts_with("hung"));
                 if let (Some(id), Some(sha), true) = (e.file_id, e.sha256.clone(), cacheable) {
-                    cache.put(e.path.clone(), CachedFacts { id, sha256: sha, probed: probed.clone() });
+                    cache.put(
+                        e.path.clone(),
+                        CachedFacts {
+                            id,
+                            sha256: sha,
+                            probed: probed.clone(),
+                        },
+                    );
                 }
                 apply_probe(e, probed);
             }
@@ -140,12 +161,11 @@ impl Catalog {
         cache.save();
 
         for e in &mut entries {
-            if e.status == Status::Ok {
-                if let Some(m) = &e.manifest {
-                    if let Err(why) = compat::check(m, &opts.host) {
-                        e.status = Status::Incompatible(why);
-                    }
-                }
+            if e.status == Status::Ok
+                && let Some(m) = &e.manifest
+                && let Err(why) = compat::check(m, &opts.host)
+            {
+                e.status = Status::Incompatible(why);
             }
         }
         mark_shadowed(&mut entries);
@@ -154,7 +174,9 @@ impl Catalog {
 
     /// The usable entry for a plugin name.
     pub fn find(&self, name: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.name == name && e.status == Status::Ok)
+        self.entries
+            .iter()
+            .find(|e| e.name == name && e.status == Status::Ok)
     }
 
     /// Every entry with this name, usable or not, in search order.
@@ -210,14 +232,14 @@ fn first_pass(c: Candidate, cache: &ProbeCache) -> Entry {
     };
     e.sha256 = Some(sha.clone());
     // An installed library must be the one that was verified: check before anything opens it.
-    if let Some(s) = &e.sidecar {
-        if s.sha256 != sha {
-            e.status = Status::Failed(
-                "checksum mismatch: the library changed since `ao plugins install`; reinstall it"
-                    .into(),
-            );
-            return e;
-        }
+    if let Some(s) = &e.sidecar
+        && s.sha256 != sha
+    {
+        e.status = Status::Failed(
+            "checksum mismatch: the library changed since `ao plugins install`; reinstall it"
+                .into(),
+        );
+        return e;
     }
     if let Some(f) = cached {
         apply_probe(&mut e, f.probed);
@@ -228,10 +250,10 @@ fn first_pass(c: Candidate, cache: &ProbeCache) -> Entry {
 fn apply_probe(e: &mut Entry, probed: probe::Probed) {
     match probed {
         Ok(m) => {
-            if let Some(s) = &e.sidecar {
-                if let Err(why) = compat::same_build(&s.manifest, &m) {
-                    e.status = Status::Failed(format!("does not match its plugin.json: {why}"));
-                }
+            if let Some(s) = &e.sidecar
+                && let Err(why) = compat::same_build(&s.manifest, &m)
+            {
+                e.status = Status::Failed(format!("does not match its plugin.json: {why}"));
             }
             e.name = m.name.clone();
             e.manifest = Some(m);

@@ -44,7 +44,8 @@ pub fn check(m: &Manifest, host: &HostCompat) -> Result<(), String> {
     // Same major; with 0.x, also the same minor (cargo's rule). Within a major both directions
     // work: the host only calls methods the plugin lists, and the plugin checks the host's
     // protocol before using newer host verbs.
-    let compatible = p.major == host.protocol.major && (p.major != 0 || p.minor == host.protocol.minor);
+    let compatible =
+        p.major == host.protocol.major && (p.major != 0 || p.minor == host.protocol.minor);
     if !compatible {
         return Err(format!(
             "built for protocol {p}, this ao speaks {}: rebuild against ao-plugin-api {}.x",
@@ -52,7 +53,10 @@ pub fn check(m: &Manifest, host: &HostCompat) -> Result<(), String> {
         ));
     }
     if !m.target.is_empty() && m.target != host.target {
-        return Err(format!("built for {}, this ao is {}", m.target, host.target));
+        return Err(format!(
+            "built for {}, this ao is {}",
+            m.target, host.target
+        ));
     }
     if !m.panic.is_empty() && m.panic != "unwind" {
         return Err(format!(
@@ -86,7 +90,9 @@ pub fn same_build(a: &Manifest, b: &Manifest) -> Result<(), String> {
 }
 
 fn valid_name(n: &str) -> bool {
-    !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !n.is_empty()
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 #[cfg(test)]
@@ -108,7 +114,10 @@ mod tests {
     }
 
     fn host(protocol: &str) -> HostCompat {
-        HostCompat { protocol: Version::parse(protocol).unwrap(), ..HostCompat::current() }
+        HostCompat {
+            protocol: Version::parse(protocol).unwrap(),
+            ..HostCompat::current()
+        }
     }
 
     #[test]
@@ -134,10 +143,18 @@ mod tests {
         );
         let mut m = manifest("1.0.0");
         m.target = "powerpc-aix-none".into();
-        assert!(check(&m, &host("1.0.0")).unwrap_err().starts_with("built for powerpc-aix-none"));
+        assert!(
+            check(&m, &host("1.0.0"))
+                .unwrap_err()
+                .starts_with("built for powerpc-aix-none")
+        );
         let mut m = manifest("1.0.0");
         m.panic = "abort".into();
-        assert!(check(&m, &host("1.0.0")).unwrap_err().contains("panic = \"unwind\""));
+        assert!(
+            check(&m, &host("1.0.0"))
+                .unwrap_err()
+                .contains("panic = \"unwind\"")
+        );
         let mut m = manifest("1.0.0");
         m.name = "Bad Name".into();
         assert!(check(&m, &host("1.0.0")).is_err());

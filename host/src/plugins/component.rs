@@ -74,7 +74,9 @@ pub struct ComponentHandle {
 
 impl std::fmt::Debug for ComponentHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ComponentHandle").field("id", &self.id).finish()
+        f.debug_struct("ComponentHandle")
+            .field("id", &self.id)
+            .finish()
     }
 }
 
@@ -98,7 +100,12 @@ impl ComponentHandle {
             opts,
             host_info,
             events,
-            state: Mutex::new(State { live: None, panics: 0, retry_at: None, generation: 0 }),
+            state: Mutex::new(State {
+                live: None,
+                panics: 0,
+                retry_at: None,
+                generation: 0,
+            }),
         }
     }
 
@@ -119,7 +126,9 @@ impl ComponentHandle {
 
     /// Creates the instance now, so config errors surface before the first real call.
     pub async fn start(&self) -> Result<(), Error> {
-        self.instance(Instant::now() + self.opts.instantiate_timeout).await.map(|_| ())
+        self.instance(Instant::now() + self.opts.instantiate_timeout)
+            .await
+            .map(|_| ())
     }
 
     /// Calls a method with typed request and response.
@@ -132,7 +141,12 @@ impl ComponentHandle {
             .map_err(|e| self.error(method, ErrorCode::INVALID_PARAMS, e.to_string(), false))?;
         let out = self.call_json(method, params).await?;
         serde_json::from_value(out).map_err(|e| {
-            self.error(method, ErrorCode::INTERNAL, format!("answered with an unexpected shape: {e}"), false)
+            self.error(
+                method,
+                ErrorCode::INTERNAL,
+                format!("answered with an unexpected shape: {e}"),
+                false,
+            )
         })
     }
 
@@ -142,7 +156,10 @@ impl ComponentHandle {
             return Err(self.error(
                 method,
                 ErrorCode::UNSUPPORTED_METHOD,
-                format!("not implemented (it implements: {})", self.methods.join(", ")),
+                format!(
+                    "not implemented (it implements: {})",
+                    self.methods.join(", ")
+                ),
                 false,
             ));
         }
@@ -190,22 +207,36 @@ impl ComponentHandle {
             Err(_) => {
                 let canceller = inst.clone();
                 // Fire and forget: a plugin that also hangs in `cancel` must not hang us.
-                drop(off_runtime("ao-plugin-cancel", move || canceller.cancel(request_id)));
+                drop(off_runtime("ao-plugin-cancel", move || {
+                    canceller.cancel(request_id)
+                }));
                 self.retire(&inst).await;
                 tracing::warn!(component = %self.id, method, "plugin call timed out; cancelled");
                 Err(self.error(
                     method,
                     ErrorCode::TIMEOUT,
-                    format!("no answer within {:.1}s; cancelled", self.opts.timeout.as_secs_f64()),
+                    format!(
+                        "no answer within {:.1}s; cancelled",
+                        self.opts.timeout.as_secs_f64()
+                    ),
                     true,
                 ))
             }
             Ok(Err(lost)) => Err(self.error(method, ErrorCode::INTERNAL, lost, false)),
             Ok(Ok(Ok(json))) => {
                 self.state.lock().await.panics = 0;
-                let json = if json.is_empty() { "null".to_string() } else { json };
+                let json = if json.is_empty() {
+                    "null".to_string()
+                } else {
+                    json
+                };
                 serde_json::from_str(&json).map_err(|e| {
-                    self.error(method, ErrorCode::INTERNAL, format!("answered with invalid JSON: {e}"), false)
+                    self.error(
+                        method,
+                        ErrorCode::INTERNAL,
+                        format!("answered with invalid JSON: {e}"),
+                        false,
+                    )
                 })
             }
             Ok(Ok(Err(e))) => {
@@ -320,7 +351,13 @@ impl ComponentHandle {
     }
 
     fn error(&self, method: &str, code: ErrorCode, message: String, retryable: bool) -> Error {
-        Error::PluginCall { component: self.id.clone(), method: method.to_string(), code, message, retryable }
+        Error::PluginCall {
+            component: self.id.clone(),
+            method: method.to_string(),
+            code,
+            message,
+            retryable,
+        }
     }
 }
 
@@ -335,11 +372,14 @@ fn off_runtime<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> impl std::future::Future<Output = Result<T, String>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
-        let _ = tx.send(f());
-    });
+    let spawned = std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
     async move {
         spawned.map_err(|e| format!("could not start a plugin thread: {e}"))?;
-        rx.await.map_err(|_| "the plugin thread ended without an answer".to_string())
+        rx.await
+            .map_err(|_| "the plugin thread ended without an answer".to_string())
     }
 }

@@ -71,25 +71,40 @@ impl SearchPath {
     pub fn from_env(flag_dirs: &[PathBuf]) -> Self {
         let mut dirs: Vec<SearchDir> = flag_dirs
             .iter()
-            .map(|p| SearchDir { path: p.clone(), source: Source::Flag })
+            .map(|p| SearchDir {
+                path: p.clone(),
+                source: Source::Flag,
+            })
             .collect();
         if let Some(val) = std::env::var_os("AO_PLUGIN_PATH") {
             dirs.extend(
                 std::env::split_paths(&val)
                     .filter(|p| !p.as_os_str().is_empty())
-                    .map(|path| SearchDir { path, source: Source::Env }),
+                    .map(|path| SearchDir {
+                        path,
+                        source: Source::Env,
+                    }),
             );
         }
         let no_defaults = std::env::var("AO_NO_DEFAULT_PLUGINS").is_ok_and(|v| v == "1");
         if !no_defaults {
             if let Some(user) = paths::user_plugin_dir() {
-                dirs.push(SearchDir { path: user, source: Source::User });
+                dirs.push(SearchDir {
+                    path: user,
+                    source: Source::User,
+                });
             }
             if let Some(exe) = paths::exe_dir() {
-                dirs.push(SearchDir { path: exe.join("plugins"), source: Source::Bundled });
+                dirs.push(SearchDir {
+                    path: exe.join("plugins"),
+                    source: Source::Bundled,
+                });
                 // `.fingerprint` marks a cargo profile directory: its cdylibs are this build's.
                 if exe.join(".fingerprint").is_dir() {
-                    dirs.push(SearchDir { path: exe, source: Source::Dev });
+                    dirs.push(SearchDir {
+                        path: exe,
+                        source: Source::Dev,
+                    });
                 }
             }
         }
@@ -102,11 +117,15 @@ impl SearchPath {
     pub fn candidates(&self) -> Vec<Candidate> {
         let mut out = Vec::new();
         for dir in &self.dirs {
-            let Ok(read) = std::fs::read_dir(&dir.path) else { continue };
+            let Ok(read) = std::fs::read_dir(&dir.path) else {
+                continue;
+            };
             let mut entries: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
             entries.sort();
             for path in entries {
-                let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                let hidden = path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'));
                 if hidden {
                     // Staging and leftovers of interrupted installs (`.tmp-*`, `.old-*`, `.rm-*`).
                     continue;
@@ -129,7 +148,11 @@ impl SearchPath {
                         });
                     }
                 } else if is_library_name(&path) {
-                    out.push(Candidate { path, dir: dir.clone(), sidecar: None });
+                    out.push(Candidate {
+                        path,
+                        dir: dir.clone(),
+                        sidecar: None,
+                    });
                 }
             }
         }
@@ -139,9 +162,11 @@ impl SearchPath {
 
 /// Whether a file name looks like a shared library for this platform.
 pub fn is_library_name(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with(DLL_PREFIX) && n.ends_with(DLL_SUFFIX) && n.len() > DLL_SUFFIX.len() + DLL_PREFIX.len())
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        n.starts_with(DLL_PREFIX)
+            && n.ends_with(DLL_SUFFIX)
+            && n.len() > DLL_SUFFIX.len() + DLL_PREFIX.len()
+    })
 }
 
 /// A display name for a library that could not tell its own: `libao_plugin_foo_bar.so` →

@@ -15,7 +15,12 @@ pub(crate) struct HostCallbacks {
 
 impl Host for HostCallbacks {
     fn log(&self, r: LogRecord) {
-        let (c, t, f, m) = (&self.component, r.target.as_str(), r.fields_json.as_str(), r.message.as_str());
+        let (c, t, f, m) = (
+            &self.component,
+            r.target.as_str(),
+            r.fields_json.as_str(),
+            r.message.as_str(),
+        );
         // tracing needs the level at compile time; the fixed target lets RUST_LOG=ao::plugin=debug
         // select every plugin at once.
         macro_rules! emit {
@@ -40,8 +45,11 @@ impl Host for HostCallbacks {
         let value: Value = match serde_json::from_str(event_json.as_str()) {
             Ok(v) => v,
             Err(e) => {
-                return Err(PluginError::new(ErrorCode::INVALID_PARAMS, format!("event is not JSON: {e}")))
-                    .into();
+                return Err(PluginError::new(
+                    ErrorCode::INVALID_PARAMS,
+                    format!("event is not JSON: {e}"),
+                ))
+                .into();
             }
         };
         if let Some(tx) = &self.events {
@@ -53,8 +61,14 @@ impl Host for HostCallbacks {
         Ok(()).into()
     }
 
-    fn call_host(&self, method: AbiStr<'_>, params_json: AbiStr<'_>) -> AbiResult<AbiString, PluginError> {
-        self.answer(method.as_str(), params_json.as_str()).map(AbiString::from).into()
+    fn call_host(
+        &self,
+        method: AbiStr<'_>,
+        params_json: AbiStr<'_>,
+    ) -> AbiResult<AbiString, PluginError> {
+        self.answer(method.as_str(), params_json.as_str())
+            .map(AbiString::from)
+            .into()
     }
 }
 
@@ -97,7 +111,8 @@ pub(crate) fn referenced_secrets(config: &Value) -> Vec<String> {
             Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, Some(k), out)),
             Value::Array(items) => items.iter().for_each(|v| walk(v, None, out)),
             Value::String(s) => {
-                if key.is_some_and(|k| k.ends_with("Env") || k.ends_with("_env")) && is_env_name(s) {
+                if key.is_some_and(|k| k.ends_with("Env") || k.ends_with("_env")) && is_env_name(s)
+                {
                     out.push(s.clone());
                 }
                 let mut rest = s.as_str();
@@ -123,7 +138,9 @@ pub(crate) fn referenced_secrets(config: &Value) -> Vec<String> {
 fn is_env_name(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(|c: char| c.is_ascii_digit())
-        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b.is_ascii_lowercase())
+        && s.bytes().all(|b| {
+            b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b.is_ascii_lowercase()
+        })
 }
 
 #[cfg(test)]
@@ -139,7 +156,10 @@ mod tests {
             "nested": [{"token_env": "OTHER"}],
             "label": "not a secret",
         });
-        assert_eq!(referenced_secrets(&cfg), ["API_KEY", "HOOK_SECRET", "HOOK_TOKEN", "OTHER"]);
+        assert_eq!(
+            referenced_secrets(&cfg),
+            ["API_KEY", "HOOK_SECRET", "HOOK_TOKEN", "OTHER"]
+        );
     }
 
     #[test]
@@ -150,7 +170,9 @@ mod tests {
             secrets: vec!["ALLOWED".into()],
             events: None,
         };
-        let e = host.answer(host_verbs::SECRET_GET, r#"{"name":"HOME"}"#).unwrap_err();
+        let e = host
+            .answer(host_verbs::SECRET_GET, r#"{"name":"HOME"}"#)
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::PERMISSION_DENIED);
     }
 }

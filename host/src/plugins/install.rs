@@ -29,18 +29,29 @@ pub struct Installed {
 /// `root/<name>/`.
 pub fn install(src: &Path, root: &Path, opts: &ScanOptions) -> Result<Installed, Error> {
     let lib = resolve_source(src)?;
-    let rejected = |reason: String| Error::PluginRejected { path: lib.clone(), reason };
+    let rejected = |reason: String| Error::PluginRejected {
+        path: lib.clone(),
+        reason,
+    };
     precheck::check(&lib).map_err(rejected)?;
     let sha = precheck::sha256_file(&lib).map_err(|e| Error::io("could not read", &lib, e))?;
-    let manifest = probe::run_child(&opts.shim, &lib, opts.timeout, opts.reports.as_deref()).map_err(rejected)?;
+    let manifest = probe::run_child(&opts.shim, &lib, opts.timeout, opts.reports.as_deref())
+        .map_err(rejected)?;
     compat::check(&manifest, &opts.host).map_err(|why| rejected(format!("incompatible: {why}")))?;
     // The file must not have changed between hashing and probing.
-    let sha_after = precheck::sha256_file(&lib).map_err(|e| Error::io("could not read", &lib, e))?;
+    let sha_after =
+        precheck::sha256_file(&lib).map_err(|e| Error::io("could not read", &lib, e))?;
     if sha_after != sha {
-        return Err(rejected("the file changed while it was being verified".into()));
+        return Err(rejected(
+            "the file changed while it was being verified".into(),
+        ));
     }
 
-    let file_name = lib.file_name().expect("a library path has a file name").to_string_lossy().into_owned();
+    let file_name = lib
+        .file_name()
+        .expect("a library path has a file name")
+        .to_string_lossy()
+        .into_owned();
     std::fs::create_dir_all(root).map_err(|e| Error::io("could not create", root, e))?;
     let staging = tempfile::Builder::new()
         .prefix(".tmp-")
@@ -49,9 +60,12 @@ pub fn install(src: &Path, root: &Path, opts: &ScanOptions) -> Result<Installed,
     let staged_lib = staging.path().join(&file_name);
     std::fs::copy(&lib, &staged_lib).map_err(|e| Error::io("could not copy", &lib, e))?;
     set_mode(&staged_lib, 0o755)?;
-    let copied = precheck::sha256_file(&staged_lib).map_err(|e| Error::io("could not read", &staged_lib, e))?;
+    let copied = precheck::sha256_file(&staged_lib)
+        .map_err(|e| Error::io("could not read", &staged_lib, e))?;
     if copied != sha {
-        return Err(rejected("the copy does not match the original (disk full?)".into()));
+        return Err(rejected(
+            "the copy does not match the original (disk full?)".into(),
+        ));
     }
     let record = Sidecar {
         library: file_name,
@@ -69,7 +83,9 @@ pub fn install(src: &Path, root: &Path, opts: &ScanOptions) -> Result<Installed,
     sync_dir(staging.path());
 
     let dest = root.join(&manifest.name);
-    let replaced = Sidecar::read(&dest.join(sidecar::FILE_NAME)).ok().map(|s| s.manifest.version);
+    let replaced = Sidecar::read(&dest.join(sidecar::FILE_NAME))
+        .ok()
+        .map(|s| s.manifest.version);
     let staged = staging.keep();
     if dest.exists() {
         // Swap: move the old copy aside, the new one in, then delete the old one.
@@ -86,13 +102,21 @@ pub fn install(src: &Path, root: &Path, opts: &ScanOptions) -> Result<Installed,
         return Err(Error::io("could not install into", &dest, e));
     }
     sync_dir(root);
-    Ok(Installed { name: manifest.name, version: manifest.version, dir: dest, replaced })
+    Ok(Installed {
+        name: manifest.name,
+        version: manifest.version,
+        dir: dest,
+        replaced,
+    })
 }
 
 /// Removes `root/<name>/`. Only plugins installed there can be removed this way.
 pub fn remove(name: &str, root: &Path) -> Result<PathBuf, Error> {
     let dir = root.join(name);
-    let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !valid || !dir.join(sidecar::FILE_NAME).is_file() {
         return Err(Error::PluginNotFound {
             name: name.to_string(),
@@ -121,12 +145,19 @@ fn resolve_source(src: &Path) -> Result<PathBuf, Error> {
         .collect();
     match libs.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(Error::Invalid(format!("{} holds no plugin library", src.display()))),
+        [] => Err(Error::Invalid(format!(
+            "{} holds no plugin library",
+            src.display()
+        ))),
         many => Err(Error::Invalid(format!(
             "{} holds {} libraries; name the one to install: {}",
             src.display(),
             many.len(),
-            many.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }

@@ -27,7 +27,9 @@ pub struct LoadError {
 /// Opens the library and reads its manifest.
 pub fn open(path: &Path) -> Result<(OpenLibrary, Manifest), LoadError> {
     let header = abi::lib_header_from_path(path).map_err(describe)?;
-    let root = header.init_root_module::<PluginRootRef>().map_err(describe)?;
+    let root = header
+        .init_root_module::<PluginRootRef>()
+        .map_err(describe)?;
     let lib = OpenLibrary { root };
     let abi_version = root.abi();
     if abi_version != abi::ABI_VERSION {
@@ -56,7 +58,11 @@ fn describe(e: LibraryError) -> LoadError {
             "not an ao plugin: it exports no ao root module (was it built with export_plugin!?)"
                 .to_string()
         }
-        LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => format!(
+        LibraryError::IncompatibleVersionNumber {
+            expected_version,
+            actual_version,
+            ..
+        } => format!(
             "built against ao-plugin-api {actual_version}, this ao expects {expected_version}: \
              rebuild against ao-plugin-api {}.x",
             expected_version.major
@@ -74,8 +80,11 @@ fn describe(e: LibraryError) -> LoadError {
         other => first_line(&other.to_string()),
     };
     // Only a layout mismatch has a report worth keeping (hundreds of lines comparing layouts).
-    let report = matches!(e, LibraryError::AbiInstability(_) | LibraryError::InvalidCAbi { .. })
-        .then(|| e.to_string());
+    let report = matches!(
+        e,
+        LibraryError::AbiInstability(_) | LibraryError::InvalidCAbi { .. }
+    )
+    .then(|| e.to_string());
     LoadError { summary, report }
 }
 

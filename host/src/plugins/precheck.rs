@@ -113,11 +113,18 @@ fn elf_machine_name(m: u16) -> String {
 fn check_header(h: &[u8], len: u64) -> Result<(), String> {
     let want = this_target();
     if h.starts_with(b"\x7fELF") {
-        if !cfg!(any(target_os = "linux", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd")) {
+        if !cfg!(any(
+            target_os = "linux",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd"
+        )) {
             return Err("an ELF library, which this platform cannot load".into());
         }
         if h.len() < 64 {
-            return Err(format!("truncated: {len} bytes is shorter than an ELF header"));
+            return Err(format!(
+                "truncated: {len} bytes is shorter than an ELF header"
+            ));
         }
         let bits64 = h[4] == 2;
         let little = h[5] == 1;
@@ -132,16 +139,26 @@ fn check_header(h: &[u8], len: u64) -> Result<(), String> {
         }
         let u16_at = |o: usize| {
             let b = [h[o], h[o + 1]];
-            if little { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) }
+            if little {
+                u16::from_le_bytes(b)
+            } else {
+                u16::from_be_bytes(b)
+            }
         };
         let u64_at = |o: usize| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&h[o..o + 8]);
-            if little { u64::from_le_bytes(b) } else { u64::from_be_bytes(b) }
+            if little {
+                u64::from_le_bytes(b)
+            } else {
+                u64::from_be_bytes(b)
+            }
         };
         let e_type = u16_at(16);
         if e_type != 3 {
-            return Err(format!("an ELF file but not a shared library (e_type {e_type})"));
+            return Err(format!(
+                "an ELF file but not a shared library (e_type {e_type})"
+            ));
         }
         let machine = u16_at(18);
         if machine != want.elf_machine {
@@ -153,12 +170,16 @@ fn check_header(h: &[u8], len: u64) -> Result<(), String> {
         }
         if bits64 {
             // Section headers sit at the end of the file: truncation cuts them first.
-            let end = |off: u64, num: u16, size: u16| off.saturating_add(u64::from(num) * u64::from(size));
+            let end = |off: u64, num: u16, size: u16| {
+                off.saturating_add(u64::from(num) * u64::from(size))
+            };
             let sh_end = end(u64_at(40), u16_at(60), u16_at(58));
             let ph_end = end(u64_at(32), u16_at(56), u16_at(54));
             let needed = sh_end.max(ph_end);
             if needed > len {
-                return Err(format!("truncated: the file is {len} bytes but its headers reach {needed}"));
+                return Err(format!(
+                    "truncated: the file is {len} bytes but its headers reach {needed}"
+                ));
             }
         }
         return Ok(());
@@ -173,7 +194,9 @@ fn check_header(h: &[u8], len: u64) -> Result<(), String> {
             return Err(format!("built for another CPU (Mach-O cputype {cpu:#x})"));
         }
         if filetype != 6 && filetype != 8 {
-            return Err(format!("a Mach-O file but not a library (filetype {filetype})"));
+            return Err(format!(
+                "a Mach-O file but not a library (filetype {filetype})"
+            ));
         }
         return Ok(());
     }
@@ -186,7 +209,9 @@ fn check_header(h: &[u8], len: u64) -> Result<(), String> {
     if h.is_empty() {
         return Err("empty file".into());
     }
-    let texty = h.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    let texty = h
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
     Err(if texty {
         "not a shared library: it is a text file".into()
     } else {
@@ -222,7 +247,10 @@ mod tests {
     #[test]
     fn text_files_and_empty_files_are_refused() {
         let f = tmp_with(b"this is not a library\n");
-        assert_eq!(check(f.path()).unwrap_err(), "not a shared library: it is a text file");
+        assert_eq!(
+            check(f.path()).unwrap_err(),
+            "not a shared library: it is a text file"
+        );
         let f = tmp_with(b"");
         assert_eq!(check(f.path()).unwrap_err(), "empty file");
     }
@@ -238,9 +266,16 @@ mod tests {
         foreign.resize(exe.len().min(1 << 20), 0);
         foreign[18..20].copy_from_slice(&183u16.to_le_bytes());
         let f = tmp_with(&foreign);
-        assert_eq!(check(f.path()).unwrap_err(), "built for aarch64, this ao runs on x86_64");
+        assert_eq!(
+            check(f.path()).unwrap_err(),
+            "built for aarch64, this ao runs on x86_64"
+        );
         let f = tmp_with(&exe[..4096]);
-        assert!(check(f.path()).unwrap_err().starts_with("truncated: the file is 4096 bytes"));
+        assert!(
+            check(f.path())
+                .unwrap_err()
+                .starts_with("truncated: the file is 4096 bytes")
+        );
     }
 
     #[cfg(unix)]

@@ -40,7 +40,10 @@ pub enum ProbeReply {
 pub fn child_main(path: &Path) -> ProbeReply {
     match loader::open(path) {
         Ok((_, manifest)) => ProbeReply::Loaded { manifest },
-        Err(e) => ProbeReply::Refused { reason: e.summary, report: e.report },
+        Err(e) => ProbeReply::Refused {
+            reason: e.summary,
+            report: e.report,
+        },
     }
 }
 
@@ -73,11 +76,20 @@ pub fn run_child(shim: &Path, path: &Path, timeout: Duration, reports: Option<&P
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("hung while loading (killed after {}s)", timeout.as_secs()));
+            return Err(format!(
+                "hung while loading (killed after {}s)",
+                timeout.as_secs()
+            ));
         }
     };
-    let status = child.wait().map_err(|e| format!("lost the probe process: {e}"))?;
-    if let Some(reply) = out.lines().rev().find_map(|l| serde_json::from_str::<ProbeReply>(l).ok()) {
+    let status = child
+        .wait()
+        .map_err(|e| format!("lost the probe process: {e}"))?;
+    if let Some(reply) = out
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<ProbeReply>(l).ok())
+    {
         return match reply {
             ProbeReply::Loaded { manifest } => Ok(manifest),
             ProbeReply::Refused { reason, report } => Err(match (report, reports) {
@@ -89,7 +101,12 @@ pub fn run_child(shim: &Path, path: &Path, timeout: Duration, reports: Option<&P
             }),
         };
     }
-    let last_err = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let last_err = err
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     Err(match describe_exit(&status) {
         Some(how) => format!("crashed while loading ({how})"),
         None if last_err.is_empty() => format!("the probe process failed ({status})"),
@@ -111,7 +128,11 @@ fn describe_exit(status: &std::process::ExitStatus) -> Option<String> {
         11 => "SIGSEGV",
         _ => "",
     };
-    Some(if name.is_empty() { format!("signal {sig}") } else { format!("signal {sig}, {name}") })
+    Some(if name.is_empty() {
+        format!("signal {sig}")
+    } else {
+        format!("signal {sig}, {name}")
+    })
 }
 
 #[cfg(not(unix))]
@@ -148,7 +169,11 @@ impl FileId {
         let ino = std::os::unix::fs::MetadataExt::ino(&m);
         #[cfg(not(unix))]
         let ino = 0;
-        Ok(Self { len: m.len(), mtime_ns, ino })
+        Ok(Self {
+            len: m.len(),
+            mtime_ns,
+            ino,
+        })
     }
 }
 
@@ -179,7 +204,11 @@ impl ProbeCache {
             .and_then(|f| std::fs::read(f).ok())
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        Self { file, entries, dirty: false }
+        Self {
+            file,
+            entries,
+            dirty: false,
+        }
     }
 
     /// Facts for `path` if they are still about the file as it is now.
@@ -203,7 +232,9 @@ impl ProbeCache {
         self.entries.retain(|p, _| p.exists());
         let Some(dir) = file.parent() else { return };
         let _ = std::fs::create_dir_all(dir);
-        let Ok(json) = serde_json::to_vec(&self.entries) else { return };
+        let Ok(json) = serde_json::to_vec(&self.entries) else {
+            return;
+        };
         if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) {
             use std::io::Write;
             if tmp.write_all(&json).is_ok() && tmp.persist(file).is_ok() {

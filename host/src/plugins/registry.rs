@@ -45,7 +45,10 @@ pub struct Registry {
 impl Registry {
     /// Opens every usable library of the catalog. A failure is recorded, never fatal.
     pub fn load(catalog: &Catalog) -> Registry {
-        let mut reg = Registry { host_info: default_host_info(), ..Registry::default() };
+        let mut reg = Registry {
+            host_info: default_host_info(),
+            ..Registry::default()
+        };
         for entry in catalog.entries.iter().filter(|e| e.status == Status::Ok) {
             match load_entry(entry) {
                 Ok(plugin) => reg.add(plugin),
@@ -57,7 +60,10 @@ impl Registry {
 
     /// A registry holding just these plugins (for `ao plugins call`).
     pub fn with_plugins(plugins: Vec<Arc<LoadedPlugin>>) -> Registry {
-        let mut reg = Registry { host_info: default_host_info(), ..Registry::default() };
+        let mut reg = Registry {
+            host_info: default_host_info(),
+            ..Registry::default()
+        };
         for p in plugins {
             reg.add(p);
         }
@@ -70,11 +76,21 @@ impl Registry {
             if let Some(first) = self.components.get(&key) {
                 self.failures.push((
                     plugin.path.clone(),
-                    format!("component `{}` is already provided by {}; ignored", c.id(), first.plugin.path.display()),
+                    format!(
+                        "component `{}` is already provided by {}; ignored",
+                        c.id(),
+                        first.plugin.path.display()
+                    ),
                 ));
                 continue;
             }
-            self.components.insert(key, ComponentEntry { plugin: plugin.clone(), manifest: c.clone() });
+            self.components.insert(
+                key,
+                ComponentEntry {
+                    plugin: plugin.clone(),
+                    manifest: c.clone(),
+                },
+            );
         }
     }
 
@@ -93,7 +109,9 @@ impl Registry {
             }
         };
         let (slot, name) = id.split_once('/').ok_or_else(|| {
-            Error::Invalid(format!("`{id}` is not a component id: write it as <slot>/<name>, e.g. notifier/webhook"))
+            Error::Invalid(format!(
+                "`{id}` is not a component id: write it as <slot>/<name>, e.g. notifier/webhook"
+            ))
         })?;
         let slot = Slot::parse(slot).ok_or_else(|| {
             Error::Invalid(format!(
@@ -101,12 +119,19 @@ impl Registry {
                 Slot::ALL.map(Slot::as_str).join(", ")
             ))
         })?;
-        self.components.get(&(slot, name.to_string())).ok_or_else(not_found)
+        self.components
+            .get(&(slot, name.to_string()))
+            .ok_or_else(not_found)
     }
 
     /// A handle on a configured instance of `slot/name`. The instance is created now, so a bad
     /// config is reported here rather than at the first call.
-    pub async fn instantiate(&self, id: &str, config: &Value, opts: CallOptions) -> Result<Arc<ComponentHandle>, Error> {
+    pub async fn instantiate(
+        &self,
+        id: &str,
+        config: &Value,
+        opts: CallOptions,
+    ) -> Result<Arc<ComponentHandle>, Error> {
         let entry = self.component(id)?;
         let handle = Arc::new(ComponentHandle::new(
             entry.manifest.id(),
@@ -131,8 +156,13 @@ pub fn load_entry(entry: &Entry) -> Result<Arc<LoadedPlugin>, String> {
         return Err("the file changed after it was checked; run the command again".into());
     }
     let (library, manifest) = loader::open(&entry.path).map_err(|e| e.summary)?;
-    compat::same_build(probed, &manifest).map_err(|why| format!("it changed while loading: {why}"))?;
-    Ok(Arc::new(LoadedPlugin { manifest, path: entry.path.clone(), library }))
+    compat::same_build(probed, &manifest)
+        .map_err(|why| format!("it changed while loading: {why}"))?;
+    Ok(Arc::new(LoadedPlugin {
+        manifest,
+        path: entry.path.clone(),
+        library,
+    }))
 }
 
 fn default_host_info() -> HostInfo {

@@ -29,12 +29,17 @@ pub struct Sidecar {
 impl Sidecar {
     /// Reads and parses a sidecar; `Err` is one line.
     pub fn read(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let s: Sidecar = serde_json::from_str(&text)
-            .map_err(|e| format!("corrupt {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let s: Sidecar =
+            serde_json::from_str(&text).map_err(|e| format!("corrupt {}: {e}", path.display()))?;
         // The library must sit beside the sidecar: no path components.
         if s.library.is_empty() || s.library.contains(['/', '\\']) || s.library.starts_with('.') {
-            return Err(format!("corrupt {}: bad library name `{}`", path.display(), s.library));
+            return Err(format!(
+                "corrupt {}: bad library name `{}`",
+                path.display(),
+                s.library
+            ));
         }
         Ok(s)
     }

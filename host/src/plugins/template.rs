@@ -13,11 +13,23 @@ use std::path::{Path, PathBuf};
 
 /// The template's files (path relative to the crate root, contents).
 pub const FILES: &[(&str, &str)] = &[
-    ("Cargo.toml", include_str!("../../../sdk-template/Cargo.toml")),
+    (
+        "Cargo.toml",
+        include_str!("../../../sdk-template/Cargo.toml"),
+    ),
     ("README.md", include_str!("../../../sdk-template/README.md")),
-    (".gitignore", include_str!("../../../sdk-template/.gitignore")),
-    ("src/lib.rs", include_str!("../../../sdk-template/src/lib.rs")),
-    ("tests/smoke.rs", include_str!("../../../sdk-template/tests/smoke.rs")),
+    (
+        ".gitignore",
+        include_str!("../../../sdk-template/.gitignore"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../../../sdk-template/src/lib.rs"),
+    ),
+    (
+        "tests/smoke.rs",
+        include_str!("../../../sdk-template/tests/smoke.rs"),
+    ),
 ];
 
 /// What to generate.
@@ -36,7 +48,9 @@ pub struct NewPlugin {
 /// Writes the new crate into `dest` (which must not exist or be empty). Returns the files made.
 pub fn generate(dest: &Path, p: &NewPlugin) -> Result<Vec<PathBuf>, Error> {
     let ok_name = p.name.starts_with(|c: char| c.is_ascii_lowercase())
-        && p.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && p.name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !p.name.ends_with('-');
     if !ok_name {
         return Err(Error::Invalid(format!(
@@ -44,8 +58,15 @@ pub fn generate(dest: &Path, p: &NewPlugin) -> Result<Vec<PathBuf>, Error> {
             p.name
         )));
     }
-    if dest.exists() && std::fs::read_dir(dest).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        return Err(Error::Invalid(format!("{} already exists and is not empty", dest.display())));
+    if dest.exists()
+        && std::fs::read_dir(dest)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(Error::Invalid(format!(
+            "{} already exists and is not empty",
+            dest.display()
+        )));
     }
     let vars = BTreeMap::from([
         ("project-name", p.name.clone()),
@@ -55,15 +76,25 @@ pub fn generate(dest: &Path, p: &NewPlugin) -> Result<Vec<PathBuf>, Error> {
     ]);
     let mut rendered = Vec::new();
     for (rel, text) in FILES {
-        let out = render(text, &vars).map_err(|e| Error::Invalid(format!("template {rel}: {e}")))?;
+        let out =
+            render(text, &vars).map_err(|e| Error::Invalid(format!("template {rel}: {e}")))?;
         rendered.push((dest.join(rel), out));
     }
     if let Some(api) = &p.api_path {
-        let api = api.canonicalize().map_err(|e| Error::io("could not find", api, e))?;
+        let api = api
+            .canonicalize()
+            .map_err(|e| Error::io("could not find", api, e))?;
         if !api.join("Cargo.toml").is_file() {
-            return Err(Error::Invalid(format!("{} has no Cargo.toml: pass the plugin-api directory", api.display())));
+            return Err(Error::Invalid(format!(
+                "{} has no Cargo.toml: pass the plugin-api directory",
+                api.display()
+            )));
         }
-        let path = api.display().to_string().replace('\\', "\\\\").replace('"', "\\\"");
+        let path = api
+            .display()
+            .to_string()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
         rendered.push((
             dest.join(".cargo/config.toml"),
             format!("[patch.crates-io]\nao-plugin-api = {{ path = \"{path}\" }}\n"),
@@ -88,7 +119,10 @@ pub fn render(text: &str, vars: &BTreeMap<&str, String>) -> Result<String, Strin
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while !rest.is_empty() {
-        let next = [rest.find("{{"), rest.find("{%")].into_iter().flatten().min();
+        let next = [rest.find("{{"), rest.find("{%")]
+            .into_iter()
+            .flatten()
+            .min();
         let Some(start) = next else {
             if active(&frames) {
                 out.push_str(rest);
@@ -106,7 +140,10 @@ pub fn render(text: &str, vars: &BTreeMap<&str, String>) -> Result<String, Strin
         rest = &rest[end + 2..];
         if is_output {
             if active(&frames) {
-                out.push_str(vars.get(body).ok_or_else(|| format!("unknown variable `{body}`"))?);
+                out.push_str(
+                    vars.get(body)
+                        .ok_or_else(|| format!("unknown variable `{body}`"))?,
+                );
             }
             continue;
         }
@@ -143,7 +180,9 @@ pub fn render(text: &str, vars: &BTreeMap<&str, String>) -> Result<String, Strin
 fn condition(words: Vec<&str>, vars: &BTreeMap<&str, String>) -> Result<bool, String> {
     match words.as_slice() {
         [var, "==", lit] if lit.len() >= 2 && lit.starts_with('"') && lit.ends_with('"') => {
-            let value = vars.get(var).ok_or_else(|| format!("unknown variable `{var}`"))?;
+            let value = vars
+                .get(var)
+                .ok_or_else(|| format!("unknown variable `{var}`"))?;
             Ok(value == &lit[1..lit.len() - 1])
         }
         _ => Err(format!("unsupported condition `{}`", words.join(" "))),
@@ -155,7 +194,10 @@ mod tests {
     use super::*;
 
     fn vars() -> BTreeMap<&'static str, String> {
-        BTreeMap::from([("slot", "tracker".to_string()), ("project-name", "acme".to_string())])
+        BTreeMap::from([
+            ("slot", "tracker".to_string()),
+            ("project-name", "acme".to_string()),
+        ])
     }
 
     #[test]
@@ -168,10 +210,22 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_render_faithfully() {
-        assert!(render("{{ nope }}", &vars()).unwrap_err().contains("unknown variable"));
-        assert!(render("{% for x in y %}", &vars()).unwrap_err().contains("unsupported tag"));
+        assert!(
+            render("{{ nope }}", &vars())
+                .unwrap_err()
+                .contains("unknown variable")
+        );
+        assert!(
+            render("{% for x in y %}", &vars())
+                .unwrap_err()
+                .contains("unsupported tag")
+        );
         assert!(render("{% if slot %}x{% endif %}", &vars()).is_err());
-        assert!(render("{% if slot == \"a\" %}", &vars()).unwrap_err().contains("endif"));
+        assert!(
+            render("{% if slot == \"a\" %}", &vars())
+                .unwrap_err()
+                .contains("endif")
+        );
     }
 
     #[test]
@@ -185,7 +239,10 @@ mod tests {
             ]);
             for (rel, text) in FILES {
                 let out = render(text, &vars).unwrap_or_else(|e| panic!("{rel}: {e}"));
-                assert!(!out.contains("{%") && !out.contains("{{"), "{rel} for {slot}");
+                assert!(
+                    !out.contains("{%") && !out.contains("{{"),
+                    "{rel} for {slot}"
+                );
             }
         }
     }

@@ -2,6 +2,8 @@
 //!
 //! They need the workspace's cdylibs: run `cargo build --workspace` before `cargo test`
 //! (the README's test command does both).
+// Helpers are `pub` for sibling test modules; the test crate has no outside users.
+#![allow(unreachable_pub)]
 
 mod plugin_calls;
 mod plugins_cli;

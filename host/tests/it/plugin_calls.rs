@@ -13,7 +13,12 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 pub fn scan(sb: &Sandbox) -> Catalog {
-    let search = SearchPath { dirs: vec![SearchDir { path: sb.plugins.path().to_path_buf(), source: Source::Flag }] };
+    let search = SearchPath {
+        dirs: vec![SearchDir {
+            path: sb.plugins.path().to_path_buf(),
+            source: Source::Flag,
+        }],
+    };
     let opts = ScanOptions {
         shim: ao_exe(),
         cache: None,
@@ -39,19 +44,47 @@ fn code(r: &Result<Value, Error>) -> Option<ErrorCode> {
 async fn panics_and_hangs_are_errors_while_other_calls_are_served() {
     let sb = Sandbox::new().with_libs(&[WEBHOOK, PANIC, HANG]);
     let catalog = scan(&sb);
-    assert!(catalog.entries.iter().all(|e| e.status == Status::Ok), "{:?}", catalog.entries);
+    assert!(
+        catalog.entries.iter().all(|e| e.status == Status::Ok),
+        "{:?}",
+        catalog.entries
+    );
     let reg = Registry::load(&catalog);
     assert!(reg.failures.is_empty(), "{:?}", reg.failures);
 
     let rx = Receiver::start();
-    let fast = CallOptions { timeout: Duration::from_secs(10), ..CallOptions::default() };
-    let webhook = reg.instantiate("notifier/webhook", &json!({ "url": rx.url("/hook") }), fast.clone()).await.unwrap();
+    let fast = CallOptions {
+        timeout: Duration::from_secs(10),
+        ..CallOptions::default()
+    };
+    let webhook = reg
+        .instantiate(
+            "notifier/webhook",
+            &json!({ "url": rx.url("/hook") }),
+            fast.clone(),
+        )
+        .await
+        .unwrap();
     let panicky = reg
-        .instantiate("notifier/panic", &json!({}), CallOptions { backoff_base: Duration::from_secs(3), ..fast.clone() })
+        .instantiate(
+            "notifier/panic",
+            &json!({}),
+            CallOptions {
+                backoff_base: Duration::from_secs(3),
+                ..fast.clone()
+            },
+        )
         .await
         .unwrap();
     let hang = reg
-        .instantiate("notifier/hang", &json!({}), CallOptions { timeout: Duration::from_millis(500), ..fast.clone() })
+        .instantiate(
+            "notifier/hang",
+            &json!({}),
+            CallOptions {
+                timeout: Duration::from_millis(500),
+                ..fast.clone()
+            },
+        )
         .await
         .unwrap();
 
@@ -61,7 +94,11 @@ async fn panics_and_hangs_are_errors_while_other_calls_are_served() {
         async {
             let mut ok = 0;
             for i in 0..10 {
-                if webhook.call_json("notify", note(&format!("ok {i}"))).await.is_ok() {
+                if webhook
+                    .call_json("notify", note(&format!("ok {i}")))
+                    .await
+                    .is_ok()
+                {
                     ok += 1;
                 }
             }
@@ -71,14 +108,22 @@ async fn panics_and_hangs_are_errors_while_other_calls_are_served() {
     assert_eq!(code(&hung), Some(ErrorCode::TIMEOUT), "{hung:?}");
     assert_eq!(code(&panicked), Some(ErrorCode::PANICKED), "{panicked:?}");
     let msg = panicked.unwrap_err().to_string();
-    assert!(msg.contains("plugin panicked in `notify`: fixture asked to panic"), "{msg}");
+    assert!(
+        msg.contains("plugin panicked in `notify`: fixture asked to panic"),
+        "{msg}"
+    );
     assert_eq!(delivered, 10);
     assert_eq!(rx.wait_for(10, Duration::from_secs(10)).len(), 10);
 
     // While backing off, the poisoned component says so instead of calling the plugin.
     let early = panicky.call_json("notify", note("fine")).await;
     assert_eq!(code(&early), Some(ErrorCode::UNAVAILABLE), "{early:?}");
-    assert!(early.unwrap_err().to_string().contains("restarting after 1 panic(s)"));
+    assert!(
+        early
+            .unwrap_err()
+            .to_string()
+            .contains("restarting after 1 panic(s)")
+    );
 
     // After the back-off a fresh instance answers.
     let mut answer = None;
@@ -101,15 +146,27 @@ async fn a_timed_out_call_is_cancelled_in_the_plugin() {
     let sb = Sandbox::new().with_libs(&[HANG]);
     let reg = Registry::load(&scan(&sb));
     let markers = tempfile::tempdir().unwrap();
-    let opts = CallOptions { timeout: Duration::from_millis(300), ..CallOptions::default() };
+    let opts = CallOptions {
+        timeout: Duration::from_millis(300),
+        ..CallOptions::default()
+    };
     let hang = reg
-        .instantiate("notifier/hang", &json!({ "markerDir": markers.path() }), opts)
+        .instantiate(
+            "notifier/hang",
+            &json!({ "markerDir": markers.path() }),
+            opts,
+        )
         .await
         .unwrap();
     let r = hang.call_json("notify", note("wait for cancel")).await;
     assert_eq!(code(&r), Some(ErrorCode::TIMEOUT));
     let seen = wait_until(Duration::from_secs(10), || {
-        std::fs::read_dir(markers.path()).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("cancelled-"))
+        std::fs::read_dir(markers.path()).unwrap().any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("cancelled-")
+        })
     });
     assert!(seen, "the plugin never saw the cancellation");
 }
@@ -118,15 +175,29 @@ async fn a_timed_out_call_is_cancelled_in_the_plugin() {
 async fn hung_calls_cannot_take_more_than_the_concurrency_limit() {
     let sb = Sandbox::new().with_libs(&[HANG]);
     let reg = Registry::load(&scan(&sb));
-    let opts = CallOptions { timeout: Duration::from_millis(300), concurrency: 2, ..CallOptions::default() };
-    let hang = reg.instantiate("notifier/hang", &json!({}), opts).await.unwrap();
+    let opts = CallOptions {
+        timeout: Duration::from_millis(300),
+        concurrency: 2,
+        ..CallOptions::default()
+    };
+    let hang = reg
+        .instantiate("notifier/hang", &json!({}), opts)
+        .await
+        .unwrap();
     for _ in 0..2 {
-        assert_eq!(code(&hang.call_json("notify", note("hang")).await), Some(ErrorCode::TIMEOUT));
+        assert_eq!(
+            code(&hang.call_json("notify", note("hang")).await),
+            Some(ErrorCode::TIMEOUT)
+        );
     }
     // Both permits are held by threads that never return: the next call is refused, quickly.
     let r = hang.call_json("notify", note("would be fine")).await;
     assert_eq!(code(&r), Some(ErrorCode::TIMEOUT));
-    assert!(r.unwrap_err().to_string().contains("all 2 call slots are busy"));
+    assert!(
+        r.unwrap_err()
+            .to_string()
+            .contains("all 2 call slots are busy")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,14 +208,26 @@ async fn secrets_reach_a_plugin_only_by_reference() {
     // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
     unsafe { std::env::set_var("AO_IT_WEBHOOK_URL", rx.url("/from-env")) };
     let by_ref = json!({ "urlEnv": "AO_IT_WEBHOOK_URL" });
-    let webhook = reg.instantiate("notifier/webhook", &by_ref, CallOptions::default()).await.unwrap();
+    let webhook = reg
+        .instantiate("notifier/webhook", &by_ref, CallOptions::default())
+        .await
+        .unwrap();
     webhook.call_json("notify", note("hi")).await.unwrap();
     assert_eq!(rx.wait_for(1, Duration::from_secs(5))[0].path, "/from-env");
 
     let missing = reg
-        .instantiate("notifier/webhook", &json!({ "urlEnv": "AO_IT_NOT_SET_ANYWHERE" }), CallOptions::default())
+        .instantiate(
+            "notifier/webhook",
+            &json!({ "urlEnv": "AO_IT_NOT_SET_ANYWHERE" }),
+            CallOptions::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(missing.plugin_code(), Some(ErrorCode::NOT_FOUND));
-    assert!(missing.to_string().contains("environment variable `AO_IT_NOT_SET_ANYWHERE` is not set"), "{missing}");
+    assert!(
+        missing
+            .to_string()
+            .contains("environment variable `AO_IT_NOT_SET_ANYWHERE` is not set"),
+        "{missing}"
+    );
 }

@@ -6,30 +6,62 @@ fn broken_sandbox() -> Sandbox {
     let webhook = std::fs::read(lib(WEBHOOK)).unwrap();
     Sandbox::new()
         .with_libs(&[WEBHOOK, PANIC, HANG, ABORT, PROTOCOL_MAJOR, NOT_AO])
-        .with_file(&format!("{}truncated{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX), &webhook[..65536])
-        .with_file(&format!("{}notes{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX), b"just some text\n")
+        .with_file(
+            &format!(
+                "{}truncated{}",
+                std::env::consts::DLL_PREFIX,
+                std::env::consts::DLL_SUFFIX
+            ),
+            &webhook[..65536],
+        )
+        .with_file(
+            &format!(
+                "{}notes{}",
+                std::env::consts::DLL_PREFIX,
+                std::env::consts::DLL_SUFFIX
+            ),
+            b"just some text\n",
+        )
 }
 
 #[test]
 fn list_on_a_fresh_build_finds_the_dev_plugins() {
     let sb = Sandbox::new();
-    let out = sb.ao_default_path().args(["plugins", "list", "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sb
+        .ao_default_path()
+        .args(["plugins", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list = stdout_json(&out);
     let webhook = entry(&list, "notifier-webhook");
     assert_eq!(webhook["status"], "ok");
     assert_eq!(webhook["source"], "dev");
     assert_eq!(webhook["components"][0]["id"], "notifier/webhook");
     assert_eq!(entry(&list, "fixture-abort")["status"], "failed");
-    assert_eq!(entry(&list, "fixture-protocol-major")["status"], "incompatible");
-    assert_eq!(list["meta"]["protocol"], ao_plugin_api::manifest::PROTOCOL_VERSION);
+    assert_eq!(
+        entry(&list, "fixture-protocol-major")["status"],
+        "incompatible"
+    );
+    assert_eq!(
+        list["meta"]["protocol"],
+        ao_plugin_api::manifest::PROTOCOL_VERSION
+    );
 }
 
 #[test]
 fn list_gives_each_bad_library_a_one_line_reason_and_exits_zero() {
     let sb = broken_sandbox();
     let out = sb.ao().args(["plugins", "list"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut settings = insta::Settings::clone_current();
     for (from, to) in filters(&sb) {
         settings.add_filter(&from, to);
@@ -46,20 +78,37 @@ fn list_gives_each_bad_library_a_one_line_reason_and_exits_zero() {
 #[test]
 fn verify_survives_a_library_that_aborts_when_opened() {
     let sb = Sandbox::new();
-    let out = sb.ao().args(["plugins", "verify"]).arg(lib(ABORT)).output().unwrap();
+    let out = sb
+        .ao()
+        .args(["plugins", "verify"])
+        .arg(lib(ABORT))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("failed: crashed while loading (signal 6, SIGABRT)"), "{stdout}");
+    assert!(
+        stdout.contains("failed: crashed while loading (signal 6, SIGABRT)"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn verify_passes_a_good_plugin_and_fails_a_foreign_one() {
     let sb = Sandbox::new().with_libs(&[WEBHOOK]);
-    let out = sb.ao().args(["plugins", "verify", "--json"]).output().unwrap();
+    let out = sb
+        .ao()
+        .args(["plugins", "verify", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(stdout_json(&out)["meta"]["failed"], 0);
 
-    let out = sb.ao().args(["plugins", "verify"]).arg(lib(NOT_AO)).output().unwrap();
+    let out = sb
+        .ao()
+        .args(["plugins", "verify"])
+        .arg(lib(NOT_AO))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("failed: not an ao plugin"));
 }
@@ -67,13 +116,24 @@ fn verify_passes_a_good_plugin_and_fails_a_foreign_one() {
 #[test]
 fn info_shows_methods_and_config_schema() {
     let sb = Sandbox::new().with_libs(&[WEBHOOK]);
-    let out = sb.ao().args(["plugins", "info", "notifier-webhook"]).output().unwrap();
+    let out = sb
+        .ao()
+        .args(["plugins", "info", "notifier-webhook"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("methods: notify, notify_with_actions, post, test_connection"), "{text}");
+    assert!(
+        text.contains("methods: notify, notify_with_actions, post, test_connection"),
+        "{text}"
+    );
     assert!(text.contains("\"secretEnv\""), "{text}");
 
-    let out = sb.ao().args(["plugins", "info", "notifier-webhok"]).output().unwrap();
+    let out = sb
+        .ao()
+        .args(["plugins", "info", "notifier-webhok"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
@@ -90,21 +150,46 @@ fn call_reports_bad_input_in_one_line() {
             "error: no plugin provides `notifier/webhok`: did you mean `notifier/webhook`?",
         ),
         (
-            &["plugins", "call", "notifier/webhook", "notify", "--config", "{\"urll\": 1}"],
+            &[
+                "plugins",
+                "call",
+                "notifier/webhook",
+                "notify",
+                "--config",
+                "{\"urll\": 1}",
+            ],
             "error: notifier/webhook `instantiate`: invalid config: unknown field `urll`, expected one of `url`, `urlEnv`, `headers`, `secretEnv`, `retries`, `retryDelayMs`, `timeoutMs` at line 1 column 7",
         ),
         (
-            &["plugins", "call", "notifier/webhook", "page", "--config", "{\"url\": \"http://127.0.0.1:9/\"}"],
+            &[
+                "plugins",
+                "call",
+                "notifier/webhook",
+                "page",
+                "--config",
+                "{\"url\": \"http://127.0.0.1:9/\"}",
+            ],
             "error: notifier/webhook `page`: not implemented (it implements: notify, notify_with_actions, post, test_connection)",
         ),
         (
-            &["plugins", "call", "notifier/webhook", "notify", "--params", "{unclosed"],
+            &[
+                "plugins",
+                "call",
+                "notifier/webhook",
+                "notify",
+                "--params",
+                "{unclosed",
+            ],
             "error: --params is not valid JSON or YAML: did not find expected ',' or '}' at line 2 column 1, while parsing a flow mapping",
         ),
     ];
     for (args, expected) in cases {
         let out = sb.ao().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), expected, "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            expected,
+            "{args:?}"
+        );
     }
 }

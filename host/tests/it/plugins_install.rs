@@ -6,7 +6,9 @@ use std::path::Path;
 /// Every file under `dir`, relative, sorted (empty when `dir` does not exist).
 fn tree(dir: &Path) -> Vec<String> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in rd {
             let p = e.unwrap().path();
             out.push(p.strip_prefix(base).unwrap().display().to_string());
@@ -25,34 +27,74 @@ fn tree(dir: &Path) -> Vec<String> {
 fn install_list_remove_round_trip() {
     let sb = Sandbox::new();
     let src = lib(WEBHOOK);
-    let out = sb.ao().args(["plugins", "install"]).arg(&src).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sb
+        .ao()
+        .args(["plugins", "install"])
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dir = sb.user_plugin_dir().join("notifier-webhook");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("installed notifier-webhook 0.1.0 into {}", dir.display())
     );
     let file_name = src.file_name().unwrap().to_string_lossy().into_owned();
-    assert_eq!(tree(&sb.user_plugin_dir()), ["notifier-webhook", &format!("notifier-webhook/{file_name}"), "notifier-webhook/plugin.json"]);
-    let sidecar: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("plugin.json")).unwrap()).unwrap();
+    assert_eq!(
+        tree(&sb.user_plugin_dir()),
+        [
+            "notifier-webhook",
+            &format!("notifier-webhook/{file_name}"),
+            "notifier-webhook/plugin.json"
+        ]
+    );
+    let sidecar: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("plugin.json")).unwrap()).unwrap();
     assert_eq!(sidecar["library"], file_name.as_str());
     assert_eq!(sidecar["manifest"]["name"], "notifier-webhook");
 
     // With the default search path the installed copy is listed from the user dir.
-    let list = stdout_json(&sb.ao_default_path().args(["plugins", "list", "--json"]).output().unwrap());
-    let installed = list["data"].as_array().unwrap().iter().find(|e| e["source"] == "user").expect("listed from the user dir");
+    let list = stdout_json(
+        &sb.ao_default_path()
+            .args(["plugins", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let installed = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["source"] == "user")
+        .expect("listed from the user dir");
     assert_eq!(installed["name"], "notifier-webhook");
     assert_eq!(installed["status"], "ok");
     assert_eq!(installed["installed"], true);
 
     // Reinstalling replaces in place.
-    let out = sb.ao().args(["plugins", "install"]).arg(&src).output().unwrap();
+    let out = sb
+        .ao()
+        .args(["plugins", "install"])
+        .arg(&src)
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("(replaced 0.1.0)"));
 
-    let out = sb.ao().args(["plugins", "remove", "notifier-webhook"]).output().unwrap();
+    let out = sb
+        .ao()
+        .args(["plugins", "remove", "notifier-webhook"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(tree(&sb.user_plugin_dir()).is_empty());
-    let out = sb.ao().args(["plugins", "remove", "notifier-webhook"]).output().unwrap();
+    let out = sb
+        .ao()
+        .args(["plugins", "remove", "notifier-webhook"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -60,18 +102,34 @@ fn install_list_remove_round_trip() {
 fn refused_installs_change_nothing_on_disk() {
     let sb = Sandbox::new();
     // Start from an existing install, so "nothing changed" is about more than an empty dir.
-    assert!(sb.ao().args(["plugins", "install"]).arg(lib(WEBHOOK)).output().unwrap().status.success());
+    assert!(
+        sb.ao()
+            .args(["plugins", "install"])
+            .arg(lib(WEBHOOK))
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     let before = tree(&sb.user_plugin_dir());
     let text = sb.plugins.path().join("libnotes.so");
     std::fs::write(&text, "not a library").unwrap();
     let cases = [
-        (lib(PROTOCOL_MAJOR), "incompatible: built for protocol 2.0.0"),
+        (
+            lib(PROTOCOL_MAJOR),
+            "incompatible: built for protocol 2.0.0",
+        ),
         (lib(ABORT), "crashed while loading (signal 6, SIGABRT)"),
         (lib(NOT_AO), "not an ao plugin"),
         (text, "not a shared library: it is a text file"),
     ];
     for (file, reason) in cases {
-        let out = sb.ao().args(["plugins", "install"]).arg(&file).output().unwrap();
+        let out = sb
+            .ao()
+            .args(["plugins", "install"])
+            .arg(&file)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", file.display());
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.lines().count(), 1, "one line: {err}");
@@ -83,13 +141,40 @@ fn refused_installs_change_nothing_on_disk() {
 #[test]
 fn a_library_changed_after_install_is_refused() {
     let sb = Sandbox::new();
-    assert!(sb.ao().args(["plugins", "install"]).arg(lib(WEBHOOK)).output().unwrap().status.success());
-    let installed = sb.user_plugin_dir().join("notifier-webhook").join(lib(WEBHOOK).file_name().unwrap());
+    assert!(
+        sb.ao()
+            .args(["plugins", "install"])
+            .arg(lib(WEBHOOK))
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let installed = sb
+        .user_plugin_dir()
+        .join("notifier-webhook")
+        .join(lib(WEBHOOK).file_name().unwrap());
     let mut bytes = std::fs::read(&installed).unwrap();
     bytes.push(0);
     std::fs::write(&installed, bytes).unwrap();
-    let list = stdout_json(&sb.ao_default_path().args(["plugins", "list", "--json"]).output().unwrap());
-    let e = list["data"].as_array().unwrap().iter().find(|e| e["source"] == "user").unwrap();
+    let list = stdout_json(
+        &sb.ao_default_path()
+            .args(["plugins", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let e = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["source"] == "user")
+        .unwrap();
     assert_eq!(e["status"], "failed");
-    assert!(e["reason"].as_str().unwrap().starts_with("checksum mismatch"), "{e}");
+    assert!(
+        e["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("checksum mismatch"),
+        "{e}"
+    );
 }

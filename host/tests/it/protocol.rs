@@ -11,9 +11,23 @@ use ao_testkit::receiver::Receiver;
 use std::time::Duration;
 
 fn scan_as(sb: &Sandbox, protocol: &str) -> Catalog {
-    let search = SearchPath { dirs: vec![SearchDir { path: sb.plugins.path().to_path_buf(), source: Source::Flag }] };
-    let host = HostCompat { protocol: semver::Version::parse(protocol).unwrap(), ..HostCompat::current() };
-    let opts = ScanOptions { shim: ao_exe(), cache: None, reports: None, timeout: Duration::from_secs(30), host };
+    let search = SearchPath {
+        dirs: vec![SearchDir {
+            path: sb.plugins.path().to_path_buf(),
+            source: Source::Flag,
+        }],
+    };
+    let host = HostCompat {
+        protocol: semver::Version::parse(protocol).unwrap(),
+        ..HostCompat::current()
+    };
+    let opts = ScanOptions {
+        shim: ao_exe(),
+        cache: None,
+        reports: None,
+        timeout: Duration::from_secs(30),
+        host,
+    };
     Catalog::scan(&search, &opts)
 }
 
@@ -27,11 +41,20 @@ async fn a_minor_protocol_bump_on_the_host_keeps_old_plugins_working() {
     let rx = Receiver::start();
     let reg = Registry::load(&catalog);
     let hook = reg
-        .instantiate("notifier/webhook", &serde_json::json!({ "url": rx.url("/") }), CallOptions::default())
+        .instantiate(
+            "notifier/webhook",
+            &serde_json::json!({ "url": rx.url("/") }),
+            CallOptions::default(),
+        )
         .await
         .unwrap();
-    hook.call_json("post", serde_json::json!({ "message": "still here" })).await.unwrap();
-    assert_eq!(rx.wait_for(1, Duration::from_secs(5))[0].json()["message"], "still here");
+    hook.call_json("post", serde_json::json!({ "message": "still here" }))
+        .await
+        .unwrap();
+    assert_eq!(
+        rx.wait_for(1, Duration::from_secs(5))[0].json()["message"],
+        "still here"
+    );
 }
 
 #[test]

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// `cargo <args>` in `dir`, offline (the workspace already fetched every crate a plugin needs),
@@ -40,7 +43,11 @@ fn new_plugin(sb: &Sandbox, dest: &Path, name: &str, slot: &str) {
         .arg(repo().join("plugin-api"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -78,25 +85,60 @@ fn a_generated_notifier_builds_installs_and_is_called_by_ao() {
         std::env::consts::DLL_SUFFIX
     ));
 
-    let out = sb.ao().args(["plugins", "install"]).arg(&built).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let list = stdout_json(&sb.ao_default_path().args(["plugins", "list", "--json"]).output().unwrap());
+    let out = sb
+        .ao()
+        .args(["plugins", "install"])
+        .arg(&built)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = stdout_json(
+        &sb.ao_default_path()
+            .args(["plugins", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
     let e = entry(&list, "acme-pager");
     assert_eq!(e["status"], "ok", "{e}");
     assert_eq!(e["components"][0]["id"], "notifier/acme-pager");
 
     let out = sb
         .ao_default_path()
-        .args(["-v", "plugins", "call", "notifier/acme-pager", "notify", "--config", r#"{"prefix": "[it] "}"#])
-        .args(["--params", r#"{"notification": {"event_type": "ci.failing", "priority": "warning",
-                "title": "CI failed", "message": "lint", "timestamp_ms": 0}}"#])
+        .args([
+            "-v",
+            "plugins",
+            "call",
+            "notifier/acme-pager",
+            "notify",
+            "--config",
+            r#"{"prefix": "[it] "}"#,
+        ])
+        .args([
+            "--params",
+            r#"{"notification": {"event_type": "ci.failing", "priority": "warning",
+                "title": "CI failed", "message": "lint", "timestamp_ms": 0}}"#,
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout_json(&out), serde_json::json!({ "id": null, "attempts": 1 }));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout_json(&out),
+        serde_json::json!({ "id": null, "attempts": 1 })
+    );
     // The plugin's tracing reached ao's log through the Host callback.
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("[it] CI failed [ci.failing]: lint"), "{stderr}");
+    assert!(
+        stderr.contains("[it] CI failed [ci.failing]: lint"),
+        "{stderr}"
+    );
     assert!(stderr.contains("plugin=notifier/acme-pager"), "{stderr}");
 }
 
@@ -104,7 +146,14 @@ fn a_generated_notifier_builds_installs_and_is_called_by_ao() {
 fn every_slot_of_the_template_compiles() {
     let sb = Sandbox::new();
     let work = tempfile::tempdir().unwrap();
-    for slot in ["runtime", "agent", "workspace", "tracker", "scm", "terminal"] {
+    for slot in [
+        "runtime",
+        "agent",
+        "workspace",
+        "tracker",
+        "scm",
+        "terminal",
+    ] {
         let dir = work.path().join(format!("t-{slot}"));
         new_plugin(&sb, &dir, &format!("t-{slot}"), slot);
         cargo(&dir, &["check", "--tests", "--quiet"]);
@@ -113,11 +162,22 @@ fn every_slot_of_the_template_compiles() {
 
 #[test]
 fn ao_plugins_new_matches_cargo_generate() {
-    let have = Command::new("cargo").args(["generate", "--version"]).output().is_ok_and(|o| o.status.success());
+    let have = Command::new("cargo")
+        .args(["generate", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !have {
         // CI installs cargo-generate, so there the comparison always runs.
-        assert!(std::env::var("CI").is_err(), "cargo-generate is required in CI (see .ci/run)");
-        eprintln!("skipped: cargo-generate is not installed (cargo install --locked cargo-generate@0.23.5)");
+        assert!(
+            std::env::var("CI").is_err(),
+            "cargo-generate is required in CI (see .ci/run)"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "skipped: cargo-generate is not installed (cargo install --locked cargo-generate@0.23.5)"
+            );
+        }
         return;
     }
     let sb = Sandbox::new();
@@ -132,19 +192,34 @@ fn ao_plugins_new_matches_cargo_generate() {
             .arg(repo().join("sdk-template"))
             .args(["--name", "acme-thing", "--define"])
             .arg(format!("slot={slot}"))
-            .args(["--define", "description=An in-house ao plugin", "--silent", "--vcs", "none", "--destination"])
+            .args([
+                "--define",
+                "description=An in-house ao plugin",
+                "--silent",
+                "--vcs",
+                "none",
+                "--destination",
+            ])
             .arg(&theirs)
             .env("HOME", sb.home.path())
             .env("USER", "ao-test")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let a = files(&ours);
         let b = files(&theirs.join("acme-thing"));
         let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
         assert_eq!(names(&a), names(&b), "same files for {slot}");
         for ((name, x), (_, y)) in a.iter().zip(&b) {
-            assert_eq!(String::from_utf8_lossy(x), String::from_utf8_lossy(y), "{name} for {slot}");
+            assert_eq!(
+                String::from_utf8_lossy(x),
+                String::from_utf8_lossy(y),
+                "{name} for {slot}"
+            );
         }
     }
 }
@@ -157,12 +232,21 @@ fn a_plugin_built_with_panic_abort_does_not_compile() {
     new_plugin(&sb, &dir, "aborty", "notifier");
     std::fs::copy(repo().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["check", "--offline", "--quiet", "--config", "profile.dev.panic=\"abort\""])
+        .args([
+            "check",
+            "--offline",
+            "--quiet",
+            "--config",
+            "profile.dev.panic=\"abort\"",
+        ])
         .current_dir(&dir)
         .env("CARGO_TARGET_DIR", repo().join("target/sdk-template-it"))
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("ao plugins must be built with panic = \"unwind\""), "{stderr}");
+    assert!(
+        stderr.contains("ao plugins must be built with panic = \"unwind\""),
+        "{stderr}"
+    );
 }

@@ -1,7 +1,7 @@
 //! Shared helpers: where the built libraries are, a hermetic `ao` command, temp plugin dirs.
 
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The `ao` binary under test.
@@ -17,7 +17,11 @@ pub fn target_dir() -> PathBuf {
 /// The built cdylib of a workspace crate (`ao_plugin_notifier_webhook`, `ao_fixture_panic`).
 pub fn lib(crate_name: &str) -> PathBuf {
     let p = target_dir().join(format!("{DLL_PREFIX}{crate_name}{DLL_SUFFIX}"));
-    assert!(p.is_file(), "{} is missing: run `cargo build --workspace` first", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: run `cargo build --workspace` first",
+        p.display()
+    );
     p
 }
 
@@ -37,7 +41,10 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
-        Self { home: tempfile::tempdir().unwrap(), plugins: tempfile::tempdir().unwrap() }
+        Self {
+            home: tempfile::tempdir().unwrap(),
+            plugins: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// Copies built libraries into the sandbox's plugin dir.
@@ -79,16 +86,27 @@ impl Sandbox {
 
     /// The user plugin directory inside the sandbox HOME.
     pub fn user_plugin_dir(&self) -> PathBuf {
-        self.home.path().join(".local/share/agent-orchestrator/plugins")
+        self.home
+            .path()
+            .join(".local/share/agent-orchestrator/plugins")
     }
 }
 
 /// Insta filters that hide the sandbox paths.
 pub fn filters(sb: &Sandbox) -> Vec<(String, String)> {
     vec![
-        (regex_escape(&sb.plugins.path().display().to_string()), "[PLUGINS]".into()),
-        (regex_escape(&sb.home.path().display().to_string()), "[HOME]".into()),
-        (regex_escape(&target_dir().display().to_string()), "[TARGET]".into()),
+        (
+            regex_escape(&sb.plugins.path().display().to_string()),
+            "[PLUGINS]".into(),
+        ),
+        (
+            regex_escape(&sb.home.path().display().to_string()),
+            "[HOME]".into(),
+        ),
+        (
+            regex_escape(&target_dir().display().to_string()),
+            "[TARGET]".into(),
+        ),
     ]
 }
 
@@ -118,7 +136,10 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// Parses a command's stdout as JSON.
 pub fn stdout_json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -130,8 +151,4 @@ pub fn entry<'a>(list: &'a serde_json::Value, name: &str) -> &'a serde_json::Val
         .iter()
         .find(|e| e["name"] == name)
         .unwrap_or_else(|| panic!("no `{name}` in {list:#}"))
-}
-
-pub fn is_file(p: &Path) -> bool {
-    p.is_file()
 }

@@ -87,9 +87,10 @@ impl SdkError {
 impl From<SdkError> for PluginError {
     fn from(e: SdkError) -> Self {
         let details = match &e {
-            SdkError::RateLimited { retry_after_ms: Some(ms), .. } => {
-                serde_json::json!({ "retry_after_ms": ms }).to_string()
-            }
+            SdkError::RateLimited {
+                retry_after_ms: Some(ms),
+                ..
+            } => serde_json::json!({ "retry_after_ms": ms }).to_string(),
             _ => String::new(),
         };
         PluginError {
@@ -115,14 +116,21 @@ impl From<PluginError> for SdkError {
             ErrorCode::RATE_LIMITED => {
                 let details: serde_json::Value =
                     serde_json::from_str(e.details_json.as_str()).unwrap_or_default();
-                SdkError::RateLimited { message, retry_after_ms: details["retry_after_ms"].as_u64() }
+                SdkError::RateLimited {
+                    message,
+                    retry_after_ms: details["retry_after_ms"].as_u64(),
+                }
             }
             ErrorCode::CONFLICT => SdkError::Conflict(message),
             ErrorCode::TIMEOUT if e.retryable => SdkError::Timeout(message),
             ErrorCode::CANCELLED => SdkError::Cancelled,
             ErrorCode::UNSUPPORTED_METHOD => SdkError::Unsupported(message),
             ErrorCode::INTERNAL => SdkError::Internal(message),
-            code => SdkError::Other { code: code.0, message, retryable: e.retryable },
+            code => SdkError::Other {
+                code: code.0,
+                message,
+                retryable: e.retryable,
+            },
         }
     }
 }
@@ -133,8 +141,11 @@ mod tests {
 
     #[test]
     fn rate_limit_keeps_retry_after_in_details() {
-        let e: PluginError =
-            SdkError::RateLimited { message: "slow down".into(), retry_after_ms: Some(1500) }.into();
+        let e: PluginError = SdkError::RateLimited {
+            message: "slow down".into(),
+            retry_after_ms: Some(1500),
+        }
+        .into();
         assert_eq!(e.code, ErrorCode::RATE_LIMITED);
         assert!(e.retryable);
         assert_eq!(e.details_json.as_str(), r#"{"retry_after_ms":1500}"#);
@@ -145,7 +156,10 @@ mod tests {
         let cases = [
             SdkError::NotFound("gone".into()),
             SdkError::Unavailable("down".into()),
-            SdkError::RateLimited { message: "slow".into(), retry_after_ms: Some(9) },
+            SdkError::RateLimited {
+                message: "slow".into(),
+                retry_after_ms: Some(9),
+            },
             SdkError::Cancelled,
         ];
         for e in cases {

@@ -25,13 +25,16 @@ pub struct PluginDef {
     pub components: &'static [ComponentDef],
 }
 
+/// Builds a component from its JSON config.
+type Factory = fn(&str, &HostHandle) -> Result<Box<dyn Dispatch>, SdkError>;
+
 /// One component of a [`PluginDef`].
 pub struct ComponentDef {
     slot: Slot,
     name: &'static str,
     methods: fn() -> Vec<String>,
     schema: fn() -> serde_json::Value,
-    instantiate: fn(&str, &HostHandle) -> Result<Box<dyn Dispatch>, SdkError>,
+    instantiate: Factory,
 }
 
 impl ComponentDef {
@@ -58,7 +61,12 @@ pub fn target_triple() -> String {
     } else {
         "none"
     };
-    format!("{}-{}-{}", std::env::consts::ARCH, std::env::consts::OS, env)
+    format!(
+        "{}-{}-{}",
+        std::env::consts::ARCH,
+        std::env::consts::OS,
+        env
+    )
 }
 
 /// The manifest of a plugin definition.
@@ -71,7 +79,12 @@ pub fn manifest(def: &PluginDef) -> Manifest {
         protocol: def.protocol.to_string(),
         sdk_version: env!("CARGO_PKG_VERSION").to_string(),
         target: target_triple(),
-        panic: if cfg!(panic = "unwind") { "unwind" } else { "abort" }.to_string(),
+        panic: if cfg!(panic = "unwind") {
+            "unwind"
+        } else {
+            "abort"
+        }
+        .to_string(),
         components: def
             .components
             .iter()
@@ -110,7 +123,10 @@ pub fn instantiate(
         let host = HostHandle::new(host, info);
         logging::install(&host);
         let wanted = component.as_str();
-        let Some(c) = def.components.iter().find(|c| format!("{}/{}", c.slot, c.name) == wanted)
+        let Some(c) = def
+            .components
+            .iter()
+            .find(|c| format!("{}/{}", c.slot, c.name) == wanted)
         else {
             return Err(PluginError::new(
                 ErrorCode::UNKNOWN_COMPONENT,

@@ -48,7 +48,10 @@ pub fn run<T>(what: &str, f: impl FnOnce() -> Result<T, PluginError>) -> Result<
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            Err(PluginError::new(ErrorCode::PANICKED, format!("plugin panicked in `{what}`: {msg}")))
+            Err(PluginError::new(
+                ErrorCode::PANICKED,
+                format!("plugin panicked in `{what}`: {msg}"),
+            ))
         }
     }
 }
@@ -62,7 +65,11 @@ mod tests {
         let r: Result<(), _> = run("notify", || panic!("boom {}", 42));
         let e = r.unwrap_err();
         assert_eq!(e.code, ErrorCode::PANICKED);
-        assert!(e.message.as_str().starts_with("plugin panicked in `notify`: boom 42 (at "));
+        assert!(
+            e.message
+                .as_str()
+                .starts_with("plugin panicked in `notify`: boom 42 (at ")
+        );
         assert!(e.message.as_str().contains("guard.rs"));
     }
 

@@ -16,13 +16,18 @@ pub struct HostHandle {
 
 impl std::fmt::Debug for HostHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostHandle").field("info", &self.info).finish()
+        f.debug_struct("HostHandle")
+            .field("info", &self.info)
+            .finish()
     }
 }
 
 impl HostHandle {
     pub(crate) fn new(host: HostBox, info: HostInfo) -> Self {
-        Self { inner: Arc::new(host), info: Arc::new(info) }
+        Self {
+            inner: Arc::new(host),
+            info: Arc::new(info),
+        }
     }
 
     /// Facts about the host (version, protocol, data dir).
@@ -43,7 +48,10 @@ impl HostHandle {
     /// Pushes an asynchronous event to the host.
     pub fn emit(&self, event: &serde_json::Value) -> Result<(), SdkError> {
         let json = event.to_string();
-        self.inner.emit(AbiStr::from(json.as_str())).into_result().map_err(SdkError::from)
+        self.inner
+            .emit(AbiStr::from(json.as_str()))
+            .into_result()
+            .map_err(SdkError::from)
     }
 
     /// A generic request to the host (see `manifest::host_verbs`).
@@ -82,16 +90,25 @@ pub(crate) struct CancelSet {
 
 impl CancelSet {
     pub(crate) fn cancel(&self, id: u64) {
-        self.ids.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+        self.ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id);
         self.changed.notify_all();
     }
 
     pub(crate) fn forget(&self, id: u64) {
-        self.ids.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        self.ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
     }
 
     fn contains(&self, id: u64) -> bool {
-        self.ids.lock().unwrap_or_else(|e| e.into_inner()).contains(&id)
+        self.ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&id)
     }
 }
 
@@ -110,7 +127,11 @@ impl std::fmt::Debug for Ctx {
 
 impl Ctx {
     pub(crate) fn new(call: CallCtx, cancels: Arc<CancelSet>) -> Self {
-        Self { call, started: Instant::now(), cancels }
+        Self {
+            call,
+            started: Instant::now(),
+            cancels,
+        }
     }
 
     /// A context for calling a component directly in unit tests, with no deadline.
@@ -130,7 +151,11 @@ impl Ctx {
 
     /// `Err(Cancelled)` once the host has cancelled this call.
     pub fn check(&self) -> Result<(), SdkError> {
-        if self.is_cancelled() { Err(SdkError::Cancelled) } else { Ok(()) }
+        if self.is_cancelled() {
+            Err(SdkError::Cancelled)
+        } else {
+            Ok(())
+        }
     }
 
     /// Time left before the host stops waiting, if it set a timeout.
@@ -169,7 +194,13 @@ mod tests {
     #[test]
     fn sleep_returns_early_when_cancelled() {
         let cancels = Arc::new(CancelSet::default());
-        let ctx = Ctx::new(CallCtx { request_id: 7, ..Default::default() }, cancels.clone());
+        let ctx = Ctx::new(
+            CallCtx {
+                request_id: 7,
+                ..Default::default()
+            },
+            cancels.clone(),
+        );
         let t = std::thread::spawn(move || {
             let start = Instant::now();
             let r = ctx.sleep(Duration::from_secs(30));
@@ -186,7 +217,11 @@ mod tests {
     #[test]
     fn remaining_counts_down_from_the_timeout() {
         let ctx = Ctx::new(
-            CallCtx { request_id: 1, timeout_ms: Some(60_000), ..Default::default() },
+            CallCtx {
+                request_id: 1,
+                timeout_ms: Some(60_000),
+                ..Default::default()
+            },
             Arc::default(),
         );
         let left = ctx.remaining().unwrap();

@@ -13,7 +13,10 @@ pub(crate) struct PluginInstance {
 
 impl PluginInstance {
     pub(crate) fn new(component: Box<dyn Dispatch>) -> Self {
-        Self { component, cancels: Arc::default() }
+        Self {
+            component,
+            cancels: Arc::default(),
+        }
     }
 }
 

@@ -84,7 +84,12 @@ impl Subscriber for Forwarder {
             serde_json::Value::Object(v.fields).to_string()
         };
         let meta = event.metadata();
-        host.log(level_number(meta.level()), meta.target(), &v.message, &fields);
+        host.log(
+            level_number(meta.level()),
+            meta.target(),
+            &v.message,
+            &fields,
+        );
     }
 
     fn enter(&self, _: &Id) {}
@@ -123,7 +128,8 @@ impl Visit for FieldsVisitor {
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else {
-            self.fields.insert(field.name().into(), format!("{value:?}").into());
+            self.fields
+                .insert(field.name().into(), format!("{value:?}").into());
         }
     }
 }

@@ -23,7 +23,10 @@ impl TestHost {
 
     /// Makes `secret(name)` answer `value`.
     pub fn set_secret(&self, name: &str, value: &str) {
-        self.secrets.lock().unwrap().insert(name.into(), value.into());
+        self.secrets
+            .lock()
+            .unwrap()
+            .insert(name.into(), value.into());
     }
 
     /// A handle to give to a component's `new`. Log forwarding from `tracing` is installed too.
@@ -56,7 +59,11 @@ struct Shared(Arc<TestHost>);
 impl Host for Shared {
     fn log(&self, r: LogRecord) {
         let level = ["OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"][usize::from(r.level.min(5))];
-        self.0.logs.lock().unwrap().push(format!("{level} {}", r.message));
+        self.0
+            .logs
+            .lock()
+            .unwrap()
+            .push(format!("{level} {}", r.message));
     }
 
     fn emit(&self, event_json: AbiStr<'_>) -> AbiResult<(), PluginError> {
@@ -69,17 +76,27 @@ impl Host for Shared {
         }
     }
 
-    fn call_host(&self, method: AbiStr<'_>, params: AbiStr<'_>) -> AbiResult<AbiString, PluginError> {
+    fn call_host(
+        &self,
+        method: AbiStr<'_>,
+        params: AbiStr<'_>,
+    ) -> AbiResult<AbiString, PluginError> {
         let params: serde_json::Value = serde_json::from_str(params.as_str()).unwrap_or_default();
         let out = match method.as_str() {
             host_verbs::SECRET_GET => {
                 let name = params["name"].as_str().unwrap_or_default();
                 match self.0.secrets.lock().unwrap().get(name) {
                     Some(v) => Ok(serde_json::json!({ "value": v }).to_string()),
-                    None => Err(PluginError::new(ErrorCode::NOT_FOUND, format!("no secret `{name}`"))),
+                    None => Err(PluginError::new(
+                        ErrorCode::NOT_FOUND,
+                        format!("no secret `{name}`"),
+                    )),
                 }
             }
-            other => Err(PluginError::new(ErrorCode::UNSUPPORTED_METHOD, other.to_string())),
+            other => Err(PluginError::new(
+                ErrorCode::UNSUPPORTED_METHOD,
+                other.to_string(),
+            )),
         };
         out.map(AbiString::from).into()
     }

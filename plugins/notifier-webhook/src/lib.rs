@@ -62,21 +62,32 @@ pub struct Webhook {
 
 impl Notifier for Webhook {
     type Config = Config;
-    const IMPLEMENTS: &'static [&'static str] =
-        &[notifier::NOTIFY_WITH_ACTIONS, notifier::POST, notifier::TEST_CONNECTION];
+    const IMPLEMENTS: &'static [&'static str] = &[
+        notifier::NOTIFY_WITH_ACTIONS,
+        notifier::POST,
+        notifier::TEST_CONNECTION,
+    ];
 
     fn new(config: Config, host: &HostHandle) -> Result<Self, SdkError> {
         let url = match (&config.url, &config.url_env) {
             (Some(url), None) => url.clone(),
             (None, Some(name)) => host.secret(name)?,
             (Some(_), Some(_)) => {
-                return Err(SdkError::InvalidConfig("give either `url` or `urlEnv`, not both".into()));
+                return Err(SdkError::InvalidConfig(
+                    "give either `url` or `urlEnv`, not both".into(),
+                ));
             }
             (None, None) => {
-                return Err(SdkError::InvalidConfig("`url` (or `urlEnv`) is required".into()));
+                return Err(SdkError::InvalidConfig(
+                    "`url` (or `urlEnv`) is required".into(),
+                ));
             }
         };
-        let secret = config.secret_env.as_deref().map(|name| host.secret(name)).transpose()?;
+        let secret = config
+            .secret_env
+            .as_deref()
+            .map(|name| host.secret(name))
+            .transpose()?;
         let sender = send::Sender::new(send::Settings {
             url,
             headers: config.headers,
@@ -107,7 +118,9 @@ impl Notifier for Webhook {
     }
 
     fn test_connection(&self, ctx: &Ctx, _req: ()) -> Result<(), SdkError> {
-        self.sender.post(ctx, "ping", &serde_json::json!({ "type": "ping" })).map(|_| ())
+        self.sender
+            .post(ctx, "ping", &serde_json::json!({ "type": "ping" }))
+            .map(|_| ())
     }
 }
 

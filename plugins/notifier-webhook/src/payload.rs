@@ -68,11 +68,14 @@ mod tests {
         assert_eq!(body["event"]["priority"], "warning");
         assert_eq!(body["event"]["sessionId"], "app-1");
         assert_eq!(body["event"]["timestamp"], "2023-11-14T22:13:20.123Z");
-        let with = notification(&n, Some(&[NotifyAction {
-            label: "Open".into(),
-            url: Some("http://x".into()),
-            callback: None,
-        }]));
+        let with = notification(
+            &n,
+            Some(&[NotifyAction {
+                label: "Open".into(),
+                url: Some("http://x".into()),
+                callback: None,
+            }]),
+        );
         assert_eq!(with["type"], "notification_with_actions");
         assert_eq!(with["actions"][0]["label"], "Open");
     }

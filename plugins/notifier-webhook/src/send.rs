@@ -30,7 +30,10 @@ pub(crate) struct Sender {
 /// What one attempt ended with.
 enum Attempt {
     Done(NotifyOutcome),
-    Retry { reason: String, after: Option<Duration> },
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
     Fail(SdkError),
 }
 
@@ -45,10 +48,19 @@ impl Sender {
             .user_agent(concat!("ao-notifier-webhook/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        Ok(Self { settings, agent, shown })
+        Ok(Self {
+            settings,
+            agent,
+            shown,
+        })
     }
 
-    pub(crate) fn post(&self, ctx: &Ctx, event: &str, body: &Value) -> Result<NotifyOutcome, SdkError> {
+    pub(crate) fn post(
+        &self,
+        ctx: &Ctx,
+        event: &str,
+        body: &Value,
+    ) -> Result<NotifyOutcome, SdkError> {
         let bytes = body.to_string().into_bytes();
         let delivery = hex::encode(&Sha256::digest(&bytes)[..16]);
         let signature = self.settings.secret.as_ref().map(|s| sign(s, &bytes));
@@ -83,7 +95,13 @@ impl Sender {
         }
     }
 
-    fn attempt(&self, event: &str, delivery: &str, signature: Option<&str>, body: &[u8]) -> Attempt {
+    fn attempt(
+        &self,
+        event: &str,
+        delivery: &str,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Attempt {
         let mut req = self
             .agent
             .post(&self.settings.url)
@@ -107,18 +125,31 @@ impl Sender {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = resp.body_mut().with_config().limit(64 * 1024).read_to_string().unwrap_or_default();
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
         match status {
             200..=299 => {
-                let id = serde_json::from_str::<Value>(&text).ok().and_then(|v| match &v["id"] {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                });
+                let id = serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .and_then(|v| match &v["id"] {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    });
                 Attempt::Done(NotifyOutcome { id, attempts: 0 })
             }
-            429 => Attempt::Retry { reason: "rate limited (429)".into(), after: retry_after },
-            500..=599 => Attempt::Retry { reason: format!("server error {status}"), after: retry_after },
+            429 => Attempt::Retry {
+                reason: "rate limited (429)".into(),
+                after: retry_after,
+            },
+            500..=599 => Attempt::Retry {
+                reason: format!("server error {status}"),
+                after: retry_after,
+            },
             401 | 403 => Attempt::Fail(SdkError::PermissionDenied(format!(
                 "webhook {} refused the request ({status}): check the receiver's credentials in \
                  `headers` or the signing secret",
@@ -139,12 +170,20 @@ impl Sender {
 
 fn classify_transport(e: &ureq::Error) -> Attempt {
     match e {
-        ureq::Error::Timeout(_) => Attempt::Retry { reason: "timed out".into(), after: None },
+        ureq::Error::Timeout(_) => Attempt::Retry {
+            reason: "timed out".into(),
+            after: None,
+        },
         ureq::Error::Io(_)
         | ureq::Error::ConnectionFailed
         | ureq::Error::HostNotFound
-        | ureq::Error::Protocol(_) => Attempt::Retry { reason: e.to_string(), after: None },
-        other => Attempt::Fail(SdkError::InvalidConfig(format!("webhook request failed: {other}"))),
+        | ureq::Error::Protocol(_) => Attempt::Retry {
+            reason: e.to_string(),
+            after: None,
+        },
+        other => Attempt::Fail(SdkError::InvalidConfig(format!(
+            "webhook request failed: {other}"
+        ))),
     }
 }
 
@@ -161,7 +200,10 @@ fn origin(url: &str) -> Option<String> {
     if scheme != "http" && scheme != "https" {
         return None;
     }
-    let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty())?;
+    let host = rest
+        .split(['/', '?', '#'])
+        .next()
+        .filter(|h| !h.is_empty())?;
     // Drop userinfo: it is a credential.
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
     Some(format!("{scheme}://{host}"))
@@ -191,7 +233,10 @@ mod tests {
             origin("https://hooks.example.com/services/T000/B000/XXXX?x=1").as_deref(),
             Some("https://hooks.example.com")
         );
-        assert_eq!(origin("http://user:pw@127.0.0.1:8080/x").as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(
+            origin("http://user:pw@127.0.0.1:8080/x").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
         assert_eq!(origin("ftp://x/y"), None);
         assert_eq!(origin("not a url"), None);
     }

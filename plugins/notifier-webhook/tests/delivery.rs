@@ -2,7 +2,9 @@
 
 use ao_plugin_api::sdk::testing::TestHost;
 use ao_plugin_api::sdk::{Ctx, SdkError};
-use ao_plugin_api::slots::notifier::{Notification, Notifier, NotifyRequest, PostRequest, Priority};
+use ao_plugin_api::slots::notifier::{
+    Notification, Notifier, NotifyRequest, PostRequest, Priority,
+};
 use ao_plugin_notifier_webhook::{Config, Webhook};
 use ao_testkit::receiver::{Receiver, Reply};
 use hmac::{Hmac, Mac};
@@ -10,7 +12,8 @@ use sha2::Sha256;
 use std::time::Duration;
 
 fn config(url: String) -> Config {
-    serde_json::from_value(serde_json::json!({ "url": url, "retryDelayMs": 10, "timeoutMs": 2000 })).unwrap()
+    serde_json::from_value(serde_json::json!({ "url": url, "retryDelayMs": 10, "timeoutMs": 2000 }))
+        .unwrap()
 }
 
 fn request(title: &str) -> NotifyRequest {
@@ -78,7 +81,10 @@ fn server_errors_are_retried_with_the_same_delivery_id() {
     assert_eq!(out.id.as_deref(), Some("42"));
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 3);
-    assert!(reqs.iter().all(|r| r.headers["x-ao-delivery"] == reqs[0].headers["x-ao-delivery"]));
+    assert!(
+        reqs.iter()
+            .all(|r| r.headers["x-ao-delivery"] == reqs[0].headers["x-ao-delivery"])
+    );
     assert!(reqs.iter().all(|r| r.body == reqs[0].body));
 }
 
@@ -93,7 +99,10 @@ fn retries_stop_after_the_configured_count() {
     let hook = Webhook::new(cfg, &TestHost::new().handle()).unwrap();
     let err = hook.notify(&Ctx::detached(), request("x")).unwrap_err();
     assert!(matches!(err, SdkError::Unavailable(_)), "{err:?}");
-    let shown = format!("webhook {} failed after 2 attempt(s): server error 500", rx.url(""));
+    let shown = format!(
+        "webhook {} failed after 2 attempt(s): server error 500",
+        rx.url("")
+    );
     assert_eq!(err.to_string(), shown);
     assert_eq!(rx.requests().len(), 2);
 }
@@ -114,14 +123,24 @@ fn rate_limits_honour_retry_after() {
 fn client_errors_fail_at_once_with_what_to_fix() {
     let cases = [
         (404, "answered 404: check `url`"),
-        (401, "refused the request (401): check the receiver's credentials"),
+        (
+            401,
+            "refused the request (401): check the receiver's credentials",
+        ),
         (422, "rejected the payload (422): missing field"),
     ];
     for (status, expected) in cases {
         let rx = Receiver::start();
         rx.push(Reply::status(status).body("missing field\nmore detail"));
-        let hook = Webhook::new(config(rx.url("/secret-token-in-path")), &TestHost::new().handle()).unwrap();
-        let err = hook.notify(&Ctx::detached(), request("x")).unwrap_err().to_string();
+        let hook = Webhook::new(
+            config(rx.url("/secret-token-in-path")),
+            &TestHost::new().handle(),
+        )
+        .unwrap();
+        let err = hook
+            .notify(&Ctx::detached(), request("x"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(expected), "{status}: {err}");
         // The path can hold a token: messages show only the origin.
         assert!(!err.contains("secret-token-in-path"), "{err}");
@@ -144,15 +163,24 @@ fn a_slow_receiver_times_out_and_is_retried() {
 fn config_errors_name_the_setting() {
     let host = TestHost::new().handle();
     let none: Config = serde_json::from_value(serde_json::json!({})).unwrap();
-    assert_eq!(Webhook::new(none, &host).err().unwrap().to_string(), "`url` (or `urlEnv`) is required");
+    assert_eq!(
+        Webhook::new(none, &host).err().unwrap().to_string(),
+        "`url` (or `urlEnv`) is required"
+    );
     let ftp = config("ftp://x/y".into());
     assert_eq!(
         Webhook::new(ftp, &host).err().unwrap().to_string(),
         "`url` must be an http:// or https:// URL"
     );
     let unset: Config = serde_json::from_value(serde_json::json!({ "urlEnv": "NOPE" })).unwrap();
-    assert!(matches!(Webhook::new(unset, &host), Err(SdkError::NotFound(_))));
-    assert!(serde_json::from_value::<Config>(serde_json::json!({ "url": "http://x", "retry": 3 })).is_err());
+    assert!(matches!(
+        Webhook::new(unset, &host),
+        Err(SdkError::NotFound(_))
+    ));
+    assert!(
+        serde_json::from_value::<Config>(serde_json::json!({ "url": "http://x", "retry": 3 }))
+            .is_err()
+    );
 }
 
 #[test]
@@ -161,7 +189,12 @@ fn post_sends_a_message_body() {
     let hook = Webhook::new(config(rx.url("/")), &TestHost::new().handle()).unwrap();
     hook.post(
         &Ctx::detached(),
-        PostRequest { message: "hello".into(), session_id: Some("app-1".into()), project_id: None, channel: None },
+        PostRequest {
+            message: "hello".into(),
+            session_id: Some("app-1".into()),
+            project_id: None,
+            channel: None,
+        },
     )
     .unwrap();
     let body = rx.wait_for(1, Duration::from_secs(5))[0].json();

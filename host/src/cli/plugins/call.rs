@@ -32,7 +32,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 /// `@path` reads a file; YAML is a superset of JSON, so one parser takes both.
 fn value_arg(flag: &str, text: &str) -> Result<serde_json::Value> {
     let (source, body) = match text.strip_prefix('@') {
-        Some(path) => (path.to_string(), std::fs::read_to_string(path).with_context(|| format!("could not read {path}"))?),
+        Some(path) => (
+            path.to_string(),
+            std::fs::read_to_string(path).with_context(|| format!("could not read {path}"))?,
+        ),
         None => (format!("--{flag}"), text.to_string()),
     };
     serde_yaml_ng::from_str(&body).with_context(|| format!("{source} is not valid JSON or YAML"))
@@ -44,24 +47,40 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     let catalog = super::scan(globals);
     let Some(entry) = catalog.entries.iter().find(|e| {
         e.status == ao::plugins::Status::Ok
-            && e.manifest.as_ref().is_some_and(|m| m.components.iter().any(|c| c.id() == args.component))
+            && e.manifest
+                .as_ref()
+                .is_some_and(|m| m.components.iter().any(|c| c.id() == args.component))
     }) else {
         let ids: Vec<String> = catalog
             .entries
             .iter()
             .filter(|e| e.status == ao::plugins::Status::Ok)
-            .flat_map(|e| e.manifest.iter().flat_map(|m| m.components.iter().map(|c| c.id())))
+            .flat_map(|e| {
+                e.manifest
+                    .iter()
+                    .flat_map(|m| m.components.iter().map(|c| c.id()))
+            })
             .collect();
         bail!(ao::Error::ComponentNotFound {
             component: args.component.clone(),
             hint: ao::error::did_you_mean(&args.component, ids.iter().map(String::as_str)),
         });
     };
-    let plugin = ao::plugins::registry::load_entry(entry)
-        .map_err(|reason| ao::Error::PluginRejected { path: entry.path.clone(), reason })?;
+    let plugin =
+        ao::plugins::registry::load_entry(entry).map_err(|reason| ao::Error::PluginRejected {
+            path: entry.path.clone(),
+            reason,
+        })?;
     let registry = Registry::with_plugins(vec![plugin]);
-    let opts = CallOptions { timeout: args.timeout, instantiate_timeout: args.timeout, ..CallOptions::default() };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let opts = CallOptions {
+        timeout: args.timeout,
+        instantiate_timeout: args.timeout,
+        ..CallOptions::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let answer = rt.block_on(async {
         let handle = registry.instantiate(&args.component, &config, opts).await?;
         let answer = handle.call_json(&args.method, params).await;

@@ -22,9 +22,22 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     let entries: Vec<Entry> = if Path::new(&args.plugin).is_file() {
         // An unknown file: open it in a child, exactly as verify does.
         let path = std::fs::canonicalize(&args.plugin)?;
-        let dir = SearchDir { path: path.parent().unwrap_or(Path::new("/")).to_path_buf(), source: Source::Flag };
-        Catalog::scan_candidates(vec![Candidate { path, dir, sidecar: None }], &ScanOptions { cache: None, ..ScanOptions::for_current_exe() })
-            .entries
+        let dir = SearchDir {
+            path: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+            source: Source::Flag,
+        };
+        Catalog::scan_candidates(
+            vec![Candidate {
+                path,
+                dir,
+                sidecar: None,
+            }],
+            &ScanOptions {
+                cache: None,
+                ..ScanOptions::for_current_exe()
+            },
+        )
+        .entries
     } else {
         let catalog = super::scan(globals);
         let found: Vec<Entry> = catalog.all_named(&args.plugin).cloned().collect();
@@ -61,7 +74,12 @@ fn describe(entries: &[Entry]) -> String {
     }
     let _ = writeln!(s, "status:      {}", e.status.label());
     let _ = writeln!(s, "library:     {}", e.path.display());
-    let _ = writeln!(s, "found in:    {} ({})", e.dir.path.display(), e.dir.source.as_str());
+    let _ = writeln!(
+        s,
+        "found in:    {} ({})",
+        e.dir.path.display(),
+        e.dir.source.as_str()
+    );
     if let Some(sha) = &e.sha256 {
         let _ = writeln!(s, "sha256:      {sha}");
     }
@@ -73,7 +91,11 @@ fn describe(entries: &[Entry]) -> String {
             ao_plugin_api::manifest::PROTOCOL_VERSION
         );
         let _ = writeln!(s, "abi:         {}", m.abi);
-        let _ = writeln!(s, "built for:   {} (panic = {}, ao-plugin-api {})", m.target, m.panic, m.sdk_version);
+        let _ = writeln!(
+            s,
+            "built for:   {} (panic = {}, ao-plugin-api {})",
+            m.target, m.panic, m.sdk_version
+        );
         let _ = writeln!(s, "components:");
         for c in &m.components {
             let _ = writeln!(s, "  {}", c.id());
@@ -88,7 +110,13 @@ fn describe(entries: &[Entry]) -> String {
     if entries.len() > 1 {
         let _ = writeln!(s, "other copies:");
         for other in &entries[1..] {
-            let _ = writeln!(s, "  {} ({}): {}", other.path.display(), other.dir.source.as_str(), other.status.label());
+            let _ = writeln!(
+                s,
+                "  {} ({}): {}",
+                other.path.display(),
+                other.dir.source.as_str(),
+                other.status.label()
+            );
         }
     }
     s

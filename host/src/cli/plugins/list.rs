@@ -14,7 +14,10 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     let search = super::search_path(globals);
-    let catalog = ao::plugins::Catalog::scan(&search, &ao::plugins::catalog::ScanOptions::for_current_exe());
+    let catalog = ao::plugins::Catalog::scan(
+        &search,
+        &ao::plugins::catalog::ScanOptions::for_current_exe(),
+    );
     if args.json {
         output::json(&serde_json::json!({
             "data": catalog.entries.iter().map(super::entry_json).collect::<Vec<_>>(),
@@ -50,6 +53,16 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
             ]
         })
         .collect();
-    output::out(&output::table(&["NAME", "VERSION", "COMPONENTS", "PROTOCOL", "SOURCE", "STATUS"], rows))?;
+    output::out(&output::table(
+        &[
+            "NAME",
+            "VERSION",
+            "COMPONENTS",
+            "PROTOCOL",
+            "SOURCE",
+            "STATUS",
+        ],
+        rows,
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

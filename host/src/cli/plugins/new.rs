@@ -27,17 +27,37 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let slot = Slot::parse(&args.slot).ok_or_else(|| {
-        anyhow!("unknown slot `{}`: use one of {}", args.slot, Slot::ALL.map(Slot::as_str).join(", "))
+        anyhow!(
+            "unknown slot `{}`: use one of {}",
+            args.slot,
+            Slot::ALL.map(Slot::as_str).join(", ")
+        )
     })?;
-    let dest = args.path.clone().unwrap_or_else(|| PathBuf::from(&args.name));
+    let dest = args
+        .path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
     let files = template::generate(
         &dest,
-        &NewPlugin { name: args.name.clone(), slot, description: args.description, api_path: args.api_path },
+        &NewPlugin {
+            name: args.name.clone(),
+            slot,
+            description: args.description,
+            api_path: args.api_path,
+        },
     )
     .with_context(|| format!("could not create the plugin in {}", dest.display()))?;
-    let mut text = format!("created {} ({} plugin) in {}:\n", args.name, slot, dest.display());
+    let mut text = format!(
+        "created {} ({} plugin) in {}:\n",
+        args.name,
+        slot,
+        dest.display()
+    );
     for f in files {
-        text.push_str(&format!("  {}\n", f.strip_prefix(&dest).unwrap_or(&f).display()));
+        text.push_str(&format!(
+            "  {}\n",
+            f.strip_prefix(&dest).unwrap_or(&f).display()
+        ));
     }
     text.push_str(&format!(
         "next: cd {} && cargo test && cargo build --release && ao plugins install target/release/",

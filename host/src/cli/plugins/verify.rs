@@ -19,12 +19,22 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
-    let fresh = ScanOptions { cache: None, ..ScanOptions::for_current_exe() };
+    let fresh = ScanOptions {
+        cache: None,
+        ..ScanOptions::for_current_exe()
+    };
     let candidates = match &args.target {
         Some(t) if Path::new(t).is_file() => {
             let path = std::fs::canonicalize(t)?;
-            let dir = SearchDir { path: path.parent().unwrap_or(Path::new("/")).to_path_buf(), source: Source::Flag };
-            vec![Candidate { path, dir, sidecar: None }]
+            let dir = SearchDir {
+                path: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+                source: Source::Flag,
+            };
+            vec![Candidate {
+                path,
+                dir,
+                sidecar: None,
+            }]
         }
         Some(name) => {
             // Find the files by name first (cheaply, from the cache), then re-check only those.
@@ -32,14 +42,25 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
             let paths: Vec<_> = catalog.all_named(name).map(|e| e.path.clone()).collect();
             if paths.is_empty() {
                 let names: Vec<&str> = catalog.entries.iter().map(|e| e.name.as_str()).collect();
-                bail!(ao::Error::PluginNotFound { name: name.clone(), hint: ao::error::did_you_mean(name, names) });
+                bail!(ao::Error::PluginNotFound {
+                    name: name.clone(),
+                    hint: ao::error::did_you_mean(name, names)
+                });
             }
-            super::search_path(globals).candidates().into_iter().filter(|c| paths.contains(&c.path)).collect()
+            super::search_path(globals)
+                .candidates()
+                .into_iter()
+                .filter(|c| paths.contains(&c.path))
+                .collect()
         }
         None => super::search_path(globals).candidates(),
     };
     let catalog = Catalog::scan_candidates(candidates, &fresh);
-    let bad = catalog.entries.iter().filter(|e| matches!(e.status, Status::Failed(_) | Status::Incompatible(_))).count();
+    let bad = catalog
+        .entries
+        .iter()
+        .filter(|e| matches!(e.status, Status::Failed(_) | Status::Incompatible(_)))
+        .count();
     if args.json {
         output::json(&serde_json::json!({
             "data": catalog.entries.iter().map(super::entry_json).collect::<Vec<_>>(),
@@ -50,11 +71,26 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
             .entries
             .iter()
             .map(|e| {
-                let version = e.manifest.as_ref().map_or("-".into(), |m| m.version.clone());
-                vec![e.name.clone(), version, e.path.display().to_string(), e.status.label()]
+                let version = e
+                    .manifest
+                    .as_ref()
+                    .map_or("-".into(), |m| m.version.clone());
+                vec![
+                    e.name.clone(),
+                    version,
+                    e.path.display().to_string(),
+                    e.status.label(),
+                ]
             })
             .collect();
-        output::out(&output::table(&["NAME", "VERSION", "LIBRARY", "RESULT"], rows))?;
+        output::out(&output::table(
+            &["NAME", "VERSION", "LIBRARY", "RESULT"],
+            rows,
+        ))?;
     }
-    Ok(if bad > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if bad > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
