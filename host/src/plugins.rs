@@ -1,7 +1,8 @@
 //! Finding, checking, loading and calling plugins.
 //!
 //! The pipeline, in order (nothing runs plugin code before step 3, and step 3 runs in a child):
-//! 1. [`discovery`]: the search path and the library files in it;
+//! 1. [`discovery`]: the search path and the library files in it; a project's `.ao/plugins` only
+//!    as far as [`trust`] allows;
 //! 2. [`precheck`]: file type and target, permissions, recorded checksum;
 //! 3. [`probe`]: open the library in a child process (`ao __plugin-shim probe`) and read its
 //!    manifest, so a crashing constructor cannot take `ao` down; results are cached by file
@@ -27,6 +28,7 @@ pub mod registry;
 pub mod sidecar;
 pub mod slots;
 pub mod template;
+pub mod trust;
 
 pub use catalog::{Catalog, Entry, Status};
 pub use component::{CallOptions, ComponentHandle};

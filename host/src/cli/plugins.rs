@@ -6,6 +6,7 @@ mod install;
 mod list;
 mod new;
 mod remove;
+mod trust;
 mod verify;
 
 use crate::cli::Globals;
@@ -32,6 +33,8 @@ enum Command {
     Remove(remove::Args),
     /// Open plugins in a child process and report what is wrong with them
     Verify(verify::Args),
+    /// Allow the plugins in a project's .ao/plugins directory to load
+    Trust(trust::Args),
     /// Generate a new plugin crate from the SDK template
     New(new::Args),
     /// Instantiate one component and print the JSON answer of one protocol method
@@ -45,6 +48,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         Command::Install(a) => install::run(a, globals),
         Command::Remove(a) => remove::run(a),
         Command::Verify(a) => verify::run(a, globals),
+        Command::Trust(a) => trust::run(a),
         Command::New(a) => new::run(a),
         Command::Call(a) => call::run(a, globals),
     }

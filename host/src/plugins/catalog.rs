@@ -3,10 +3,11 @@
 
 use crate::paths;
 use crate::plugins::compat::{self, HostCompat};
-use crate::plugins::discovery::{self, Candidate, SearchDir, SearchPath};
+use crate::plugins::discovery::{self, Candidate, SearchDir, SearchPath, Source};
 use crate::plugins::precheck;
 use crate::plugins::probe::{self, CachedFacts, FileId, ProbeCache};
 use crate::plugins::sidecar::Sidecar;
+use crate::plugins::trust::TrustStore;
 use ao_plugin_api::manifest::Manifest;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,8 @@ pub struct ScanOptions {
     pub timeout: Duration,
     /// What the host speaks.
     pub host: HostCompat,
+    /// Which project-local libraries may be opened.
+    pub trust: TrustStore,
 }
 
 impl ScanOptions {
@@ -84,6 +87,7 @@ impl ScanOptions {
             reports: cache.map(|c| c.join("abi-reports")),
             timeout: probe::DEFAULT_TIMEOUT,
             host: HostCompat::current(),
+            trust: TrustStore::for_user(),
         }
     }
 }
@@ -109,7 +113,7 @@ impl Catalog {
         let mut cache = ProbeCache::load(opts.cache.clone());
         let mut entries: Vec<Entry> = candidates
             .into_iter()
-            .map(|c| first_pass(c, &cache))
+            .map(|c| first_pass(c, &cache, &opts.trust))
             .collect();
 
         let todo: Vec<usize> = entries
@@ -186,7 +190,7 @@ impl Catalog {
 }
 
 /// Everything that needs no child process: prechecks, checksums and cached probe results.
-fn first_pass(c: Candidate, cache: &ProbeCache) -> Entry {
+fn first_pass(c: Candidate, cache: &ProbeCache, trust: &TrustStore) -> Entry {
     let (sidecar, sidecar_error) = match c.sidecar {
         Some(Ok(s)) => (Some(s), None),
         Some(Err(e)) => (None, Some(e)),
@@ -239,6 +243,13 @@ fn first_pass(c: Candidate, cache: &ProbeCache) -> Entry {
             "checksum mismatch: the library changed since `ao plugins install`; reinstall it"
                 .into(),
         );
+        return e;
+    }
+    // Nothing from a project directory is opened, not even in a child, unless trusted as is.
+    if e.dir.source == Source::Project
+        && let Err(why) = trust.check(&e.dir.path, &e.path, &sha)
+    {
+        e.status = Status::Failed(why);
         return e;
     }
     if let Some(f) = cached {

@@ -1,12 +1,14 @@
 //! The plugin search path (DESIGN §1.2) and the candidate files in it.
 //!
 //! Order, first found wins (later copies of a name are listed as shadowed):
-//! `--plugin-dir` flags, `AO_PLUGIN_PATH`, the user plugin dir, `plugins/` next to the executable,
+//! `--plugin-dir` flags, `AO_PLUGIN_PATH`, the nearest `<project>/.ao/plugins` above the current
+//! directory (trusted libraries only), the user plugin dir, `plugins/` next to the executable,
 //! and, for development, the cdylibs cargo put next to the executable. `AO_NO_DEFAULT_PLUGINS=1`
 //! keeps only the first two, for hermetic tests and CI.
 
 use crate::paths;
 use crate::plugins::sidecar::{self, Sidecar};
+use crate::plugins::trust;
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
 use std::path::{Path, PathBuf};
 
@@ -18,6 +20,8 @@ pub enum Source {
     Flag,
     /// `AO_PLUGIN_PATH`.
     Env,
+    /// `<project>/.ao/plugins`, usable only as far as `ao plugins trust` allows.
+    Project,
     /// `ao plugins install`'s directory.
     User,
     /// `plugins/` next to the `ao` executable.
@@ -32,6 +36,7 @@ impl Source {
         match self {
             Source::Flag => "flag",
             Source::Env => "env",
+            Source::Project => "project",
             Source::User => "user",
             Source::Bundled => "bundled",
             Source::Dev => "dev",
@@ -88,6 +93,13 @@ impl SearchPath {
         }
         let no_defaults = std::env::var("AO_NO_DEFAULT_PLUGINS").is_ok_and(|v| v == "1");
         if !no_defaults {
+            let cwd = std::env::current_dir().ok();
+            if let Some(project) = cwd.as_deref().and_then(trust::find_project_plugin_dir) {
+                dirs.push(SearchDir {
+                    path: project,
+                    source: Source::Project,
+                });
+            }
             if let Some(user) = paths::user_plugin_dir() {
                 dirs.push(SearchDir {
                     path: user,

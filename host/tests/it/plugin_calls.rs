@@ -25,6 +25,7 @@ pub fn scan(sb: &Sandbox) -> Catalog {
         reports: None,
         timeout: Duration::from_secs(30),
         host: HostCompat::current(),
+        trust: Default::default(),
     };
     Catalog::scan(&search, &opts)
 }

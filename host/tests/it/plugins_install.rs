@@ -178,3 +178,104 @@ fn a_library_changed_after_install_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn project_plugins_load_only_once_trusted_and_unchanged() {
+    let sb = Sandbox::new();
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path().join(".ao/plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(lib(WEBHOOK), dir.join(lib(WEBHOOK).file_name().unwrap())).unwrap();
+    // Were this opened (even in a child) it would be reported as crashed, not as untrusted.
+    std::fs::copy(lib(ABORT), dir.join(lib(ABORT).file_name().unwrap())).unwrap();
+    let sub = project.path().join("src/deep");
+    std::fs::create_dir_all(&sub).unwrap();
+    let list = |sb: &Sandbox| {
+        let out = sb
+            .ao_default_path()
+            .current_dir(&sub)
+            .args(["plugins", "list", "--json"])
+            .output()
+            .unwrap();
+        let v = stdout_json(&out);
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["source"] == "project")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    let before = list(&sb);
+    assert_eq!(before.len(), 2);
+    for e in &before {
+        assert_eq!(e["status"], "failed");
+        assert!(
+            e["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("project plugins are not trusted"),
+            "{e}"
+        );
+    }
+
+    let out = sb
+        .ao_default_path()
+        .current_dir(&sub)
+        .args(["plugins", "trust"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("trusting 2 library(ies)"));
+    let after = list(&sb);
+    let by_name = |name: &str| after.iter().find(|e| e["name"] == name).unwrap().clone();
+    assert_eq!(by_name("notifier-webhook")["status"], "ok");
+    // Trusted, so now it is probed: in a child, which it crashes.
+    assert!(
+        by_name("fixture-abort")["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("crashed while loading")
+    );
+
+    // A pull that changes a trusted library revokes its trust.
+    let changed = dir.join(lib(WEBHOOK).file_name().unwrap());
+    let mut bytes = std::fs::read(&changed).unwrap();
+    bytes.extend_from_slice(b"tampered");
+    std::fs::write(&changed, bytes).unwrap();
+    let e = list(&sb)
+        .into_iter()
+        .find(|e| {
+            e["path"]
+                .as_str()
+                .unwrap()
+                .ends_with(&*changed.file_name().unwrap().to_string_lossy())
+        })
+        .unwrap();
+    assert!(
+        e["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("changed since `ao plugins trust`"),
+        "{e}"
+    );
+
+    let out = sb
+        .ao_default_path()
+        .args(["plugins", "trust", "--remove"])
+        .arg(project.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("no longer trusting"));
+    assert!(list(&sb).iter().all(|e| {
+        e["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("project plugins are not trusted")
+    }));
+}

@@ -27,6 +27,7 @@ fn scan_as(sb: &Sandbox, protocol: &str) -> Catalog {
         reports: None,
         timeout: Duration::from_secs(30),
         host,
+        trust: Default::default(),
     };
     Catalog::scan(&search, &opts)
 }
