@@ -25,12 +25,15 @@ pub mod loader;
 pub mod precheck;
 pub mod probe;
 pub mod registry;
+pub mod shim;
 pub mod sidecar;
 pub mod slots;
+mod subprocess;
 pub mod template;
 pub mod trust;
+pub mod wire;
 
 pub use catalog::{Catalog, Entry, Status};
-pub use component::{CallOptions, ComponentHandle};
+pub use component::{Backend, CallOptions, ComponentHandle};
 pub use discovery::{SearchDir, SearchPath, Source};
-pub use registry::Registry;
+pub use registry::{Isolation, Registry};

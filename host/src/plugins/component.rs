@@ -9,11 +9,13 @@
 use crate::Error;
 use crate::plugins::host_impl::{HostCallbacks, referenced_secrets};
 use crate::plugins::loader::OpenLibrary;
-use ao_plugin_api::abi::{self, AbiStr, ErrorCode, InstanceBox};
+use crate::plugins::subprocess::ShimInstance;
+use ao_plugin_api::abi::{self, AbiStr, ErrorCode, Instance, InstanceBox, PluginError};
 use ao_plugin_api::manifest::{CallCtx, HostInfo};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -49,8 +51,60 @@ impl Default for CallOptions {
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
+/// Where a component's instances run.
+#[derive(Clone)]
+pub enum Backend {
+    /// In this process, through the library's root module.
+    InProcess(OpenLibrary),
+    /// In a child `ao __plugin-shim serve` process per instance.
+    Subprocess {
+        /// The executable serving `__plugin-shim` (normally `ao` itself).
+        shim: PathBuf,
+        /// The library.
+        library: PathBuf,
+    },
+}
+
+/// A live instance, wherever it runs. Calls block; [`ComponentHandle`] runs them off the runtime.
+pub(crate) trait Live: Send + Sync {
+    /// Runs one method.
+    fn call(
+        &self,
+        request_id: u64,
+        method: &str,
+        params: &str,
+        ctx: &str,
+    ) -> Result<String, PluginError>;
+    /// Asks a call to stop.
+    fn cancel(&self, request_id: u64);
+    /// Asks the instance to stop its background work.
+    fn shutdown(&self);
+    /// Gives up on a suspect instance for good: a child process is killed, which also ends the
+    /// calls waiting on it. Nothing can be done for an instance in this process.
+    fn abandon(&self) {}
+}
+
+impl Live for InstanceBox {
+    fn call(&self, _: u64, method: &str, params: &str, ctx: &str) -> Result<String, PluginError> {
+        Instance::call(
+            self,
+            AbiStr::from(method),
+            AbiStr::from(params),
+            AbiStr::from(ctx),
+        )
+        .into_result()
+        .map(|s| s.into_string())
+    }
+    fn cancel(&self, request_id: u64) {
+        Instance::cancel(self, request_id)
+    }
+    fn shutdown(&self) {
+        Instance::shutdown(self)
+    }
+}
+
 struct State {
-    live: Option<Arc<InstanceBox>>,
+    live: Option<Arc<dyn Live>>,
     /// Consecutive panics; reset by a successful call.
     panics: u32,
     retry_at: Option<Instant>,
@@ -61,7 +115,7 @@ struct State {
 /// A configured component, ready to call. Cheap to share behind an `Arc`.
 pub struct ComponentHandle {
     id: String,
-    library: OpenLibrary,
+    backend: Backend,
     config_json: String,
     secrets: Vec<String>,
     methods: Vec<String>,
@@ -83,7 +137,7 @@ impl std::fmt::Debug for ComponentHandle {
 impl ComponentHandle {
     pub(crate) fn new(
         id: String,
-        library: OpenLibrary,
+        backend: Backend,
         config: &Value,
         methods: Vec<String>,
         opts: CallOptions,
@@ -92,7 +146,7 @@ impl ComponentHandle {
     ) -> Self {
         Self {
             id,
-            library,
+            backend,
             config_json: config.to_string(),
             secrets: referenced_secrets(config),
             methods,
@@ -194,14 +248,7 @@ impl ComponentHandle {
         let worker = inst.clone();
         let task = off_runtime("ao-plugin-call", move || {
             let _permit = permit;
-            worker
-                .call(
-                    AbiStr::from(method_owned.as_str()),
-                    AbiStr::from(params_json.as_str()),
-                    AbiStr::from(ctx_json.as_str()),
-                )
-                .into_result()
-                .map(|s| s.into_string())
+            worker.call(request_id, &method_owned, &params_json, &ctx_json)
         });
         match tokio::time::timeout_at(deadline, task).await {
             Err(_) => {
@@ -257,7 +304,7 @@ impl ComponentHandle {
         }
     }
 
-    async fn instance(&self, deadline: Instant) -> Result<Arc<InstanceBox>, Error> {
+    async fn instance(&self, deadline: Instant) -> Result<Arc<dyn Live>, Error> {
         // Held across the instantiation so concurrent first calls create one instance, not many.
         let mut st = self.state.lock().await;
         if let Some(live) = &st.live {
@@ -278,7 +325,7 @@ impl ComponentHandle {
                 ));
             }
         }
-        let root = self.library.root;
+        let backend = self.backend.clone();
         let component = self.id.clone();
         let config = self.config_json.clone();
         let info_json = serde_json::to_string(&HostInfo {
@@ -286,21 +333,31 @@ impl ComponentHandle {
             ..self.host_info.clone()
         })
         .expect("HostInfo serialises");
-        let host = abi::box_host(HostCallbacks {
+        let callbacks = HostCallbacks {
             component: self.id.clone(),
             host_info_json: info_json.clone(),
             secrets: self.secrets.clone(),
             events: self.events.clone(),
-        });
-        let task = off_runtime("ao-plugin-instantiate", move || {
-            (root.instantiate())(
-                AbiStr::from(component.as_str()),
-                AbiStr::from(config.as_str()),
-                AbiStr::from(info_json.as_str()),
-                host,
-            )
-            .into_result()
-        });
+        };
+        let task = off_runtime(
+            "ao-plugin-instantiate",
+            move || -> Result<Arc<dyn Live>, PluginError> {
+                match backend {
+                    Backend::InProcess(library) => (library.root.instantiate())(
+                        AbiStr::from(component.as_str()),
+                        AbiStr::from(config.as_str()),
+                        AbiStr::from(info_json.as_str()),
+                        abi::box_host(callbacks),
+                    )
+                    .into_result()
+                    .map(|i| Arc::new(i) as Arc<dyn Live>),
+                    Backend::Subprocess { shim, library } => ShimInstance::start(
+                        &shim, &library, &component, &config, &info_json, callbacks,
+                    )
+                    .map(|i| Arc::new(i) as Arc<dyn Live>),
+                }
+            },
+        );
         let made = match tokio::time::timeout_at(deadline, task).await {
             Err(_) => Err(self.error(
                 "instantiate",
@@ -316,7 +373,7 @@ impl ComponentHandle {
                 }
                 Err(self.error("instantiate", e.code, e.message.into_string(), e.retryable))
             }
-            Ok(Ok(Ok(inst))) => Ok(Arc::new(inst)),
+            Ok(Ok(Ok(inst))) => Ok(inst),
         }?;
         st.generation += 1;
         st.retry_at = None;
@@ -326,22 +383,24 @@ impl ComponentHandle {
     }
 
     /// Drops a suspect instance so the next call gets a fresh one (no back-off).
-    async fn retire(&self, inst: &Arc<InstanceBox>) {
+    async fn retire(&self, inst: &Arc<dyn Live>) {
         let mut st = self.state.lock().await;
         if st.live.as_ref().is_some_and(|l| Arc::ptr_eq(l, inst)) {
             st.live = None;
+            inst.abandon();
         }
     }
 
     /// Drops a panicked instance and delays its replacement.
-    async fn poison(&self, inst: &Arc<InstanceBox>) {
+    async fn poison(&self, inst: &Arc<dyn Live>) {
         let mut st = self.state.lock().await;
         if st.live.as_ref().is_some_and(|l| Arc::ptr_eq(l, inst)) {
             st.live = None;
+            inst.abandon();
             st.panics += 1;
             let wait = self.backoff(st.panics);
             st.retry_at = Some(Instant::now() + wait);
-            tracing::warn!(component = %self.id, panics = st.panics, "plugin panicked; instance poisoned, restarting in {wait:?}");
+            tracing::warn!(component = %self.id, panics = st.panics, "plugin panicked or crashed; instance dropped, restarting in {wait:?}");
         }
     }
 

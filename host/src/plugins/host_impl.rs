@@ -73,7 +73,7 @@ impl Host for HostCallbacks {
 }
 
 impl HostCallbacks {
-    fn answer(&self, verb: &str, params: &str) -> Result<String, PluginError> {
+    pub(crate) fn answer(&self, verb: &str, params: &str) -> Result<String, PluginError> {
         let params: Value = serde_json::from_str(if params.is_empty() { "{}" } else { params })
             .map_err(|e| PluginError::new(ErrorCode::INVALID_PARAMS, format!("bad params: {e}")))?;
         match verb {

@@ -114,8 +114,9 @@ pub fn run_child(shim: &Path, path: &Path, timeout: Duration, reports: Option<&P
     })
 }
 
+/// `signal 6, SIGABRT` when a process was killed by a signal.
 #[cfg(unix)]
-fn describe_exit(status: &std::process::ExitStatus) -> Option<String> {
+pub(crate) fn describe_exit(status: &std::process::ExitStatus) -> Option<String> {
     use std::os::unix::process::ExitStatusExt;
     let sig = status.signal()?;
     let name = match sig {
@@ -136,7 +137,7 @@ fn describe_exit(status: &std::process::ExitStatus) -> Option<String> {
 }
 
 #[cfg(not(unix))]
-fn describe_exit(_: &std::process::ExitStatus) -> Option<String> {
+pub(crate) fn describe_exit(_: &std::process::ExitStatus) -> Option<String> {
     None
 }
 

@@ -3,22 +3,33 @@
 use crate::Error;
 use crate::error::did_you_mean;
 use crate::plugins::catalog::{self, Catalog, Entry, Status};
-use crate::plugins::component::{CallOptions, ComponentHandle};
-use crate::plugins::loader::{self, OpenLibrary};
+use crate::plugins::component::{Backend, CallOptions, ComponentHandle};
+use crate::plugins::loader;
 use crate::plugins::{compat, precheck};
 use ao_plugin_api::manifest::{ComponentManifest, HostInfo, Manifest, PROTOCOL_VERSION, Slot};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A library open in this process.
+/// Where a plugin's code runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// In the `ao` process: fastest; a crash (not a panic) in the plugin takes `ao` down.
+    #[default]
+    InProcess,
+    /// One child process per instance: a crash or hang costs a restart of that child.
+    Subprocess,
+}
+
+/// A plugin ready to instantiate.
 pub struct LoadedPlugin {
     /// Its manifest (as the library itself reported it).
     pub manifest: Manifest,
     /// Its file.
     pub path: PathBuf,
-    library: OpenLibrary,
+    backend: Backend,
 }
 
 /// One component of a loaded plugin.
@@ -43,14 +54,29 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Opens every usable library of the catalog. A failure is recorded, never fatal.
+    /// Opens every usable library of the catalog in this process. A failure is recorded, never
+    /// fatal.
     pub fn load(catalog: &Catalog) -> Registry {
+        Self::load_with(catalog, Path::new("ao"), |_| Isolation::InProcess)
+    }
+
+    /// Like [`Registry::load`], choosing per plugin where it runs. Subprocess plugins are not
+    /// opened in this process at all; `shim` is the executable serving `__plugin-shim`.
+    pub fn load_with(
+        catalog: &Catalog,
+        shim: &Path,
+        isolation: impl Fn(&Entry) -> Isolation,
+    ) -> Registry {
         let mut reg = Registry {
             host_info: default_host_info(),
             ..Registry::default()
         };
         for entry in catalog.entries.iter().filter(|e| e.status == Status::Ok) {
-            match load_entry(entry) {
+            let loaded = match isolation(entry) {
+                Isolation::InProcess => load_entry(entry),
+                Isolation::Subprocess => subprocess_entry(entry, shim),
+            };
+            match loaded {
                 Ok(plugin) => reg.add(plugin),
                 Err(why) => reg.failures.push((entry.path.clone(), why)),
             }
@@ -135,7 +161,7 @@ impl Registry {
         let entry = self.component(id)?;
         let handle = Arc::new(ComponentHandle::new(
             entry.manifest.id(),
-            entry.plugin.library,
+            entry.plugin.backend.clone(),
             config,
             entry.manifest.methods.clone(),
             opts,
@@ -147,21 +173,43 @@ impl Registry {
     }
 }
 
-/// Opens one catalog entry in process, re-checking that the file is still the one that was
-/// probed (it could have been swapped since) and that it says the same about itself.
-pub fn load_entry(entry: &Entry) -> Result<Arc<LoadedPlugin>, String> {
+/// The file must still be the one the catalog checked: it could have been swapped since.
+fn checked_again(entry: &Entry) -> Result<&Manifest, String> {
     let probed = entry.manifest.as_ref().ok_or("it was never probed")?;
     precheck::check(&entry.path)?;
     if !catalog::unchanged(entry, &entry.path) {
         return Err("the file changed after it was checked; run the command again".into());
     }
+    Ok(probed)
+}
+
+/// Opens one catalog entry in process, and checks it says the same about itself as it did to
+/// the probe.
+pub fn load_entry(entry: &Entry) -> Result<Arc<LoadedPlugin>, String> {
+    let probed = checked_again(entry)?;
     let (library, manifest) = loader::open(&entry.path).map_err(|e| e.summary)?;
     compat::same_build(probed, &manifest)
         .map_err(|why| format!("it changed while loading: {why}"))?;
+    let backend = Backend::InProcess(library);
     Ok(Arc::new(LoadedPlugin {
         manifest,
         path: entry.path.clone(),
-        library,
+        backend,
+    }))
+}
+
+/// Prepares one catalog entry to run in child processes. Nothing is opened here; each child
+/// opens the library itself.
+pub fn subprocess_entry(entry: &Entry, shim: &Path) -> Result<Arc<LoadedPlugin>, String> {
+    let manifest = checked_again(entry)?.clone();
+    let backend = Backend::Subprocess {
+        shim: shim.to_path_buf(),
+        library: entry.path.clone(),
+    };
+    Ok(Arc::new(LoadedPlugin {
+        manifest,
+        path: entry.path.clone(),
+        backend,
     }))
 }
 

@@ -232,3 +232,98 @@ async fn secrets_reach_a_plugin_only_by_reference() {
         "{missing}"
     );
 }
+
+fn subprocess_registry(sb: &Sandbox) -> Registry {
+    Registry::load_with(&scan(sb), &ao_exe(), |_| ao::plugins::Isolation::Subprocess)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_subprocess_a_crash_costs_a_restart_not_the_host() {
+    let sb = Sandbox::new().with_libs(&[PANIC]);
+    let reg = subprocess_registry(&sb);
+    let opts = CallOptions {
+        backoff_base: Duration::from_millis(100),
+        ..CallOptions::default()
+    };
+    let p = reg
+        .instantiate("notifier/panic", &json!({}), opts)
+        .await
+        .unwrap();
+    // A plugin printing to stdout must not corrupt the protocol.
+    let ok = p
+        .call_json("notify", note("print something"))
+        .await
+        .unwrap();
+    assert_eq!(ok["id"], "instance-1");
+
+    let crashed = p.call_json("notify", note("abort now")).await;
+    assert_eq!(code(&crashed), Some(ErrorCode::PANICKED), "{crashed:?}");
+    assert!(
+        crashed
+            .unwrap_err()
+            .to_string()
+            .contains("the plugin process crashed (signal 6, SIGABRT)")
+    );
+
+    let mut back = false;
+    for _ in 0..100 {
+        if p.call_json("notify", note("fine")).await.is_ok() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(back, "a new plugin process was started");
+    assert_eq!(p.generation().await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_subprocess_a_hung_call_is_killed_and_frees_its_slot() {
+    let sb = Sandbox::new().with_libs(&[HANG]);
+    let reg = subprocess_registry(&sb);
+    let opts = CallOptions {
+        timeout: Duration::from_millis(500),
+        concurrency: 1,
+        ..CallOptions::default()
+    };
+    let hang = reg
+        .instantiate("notifier/hang", &json!({}), opts)
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&hang.call_json("notify", note("hang")).await),
+        Some(ErrorCode::TIMEOUT)
+    );
+    // In process this would be refused ("call slots are busy"); here the hung child was killed,
+    // which released its only slot, and a fresh child answers.
+    let mut answered = false;
+    for _ in 0..50 {
+        if hang.call_json("notify", note("fine")).await.is_ok() {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_subprocess_logs_and_secrets_cross_the_pipe() {
+    let sb = Sandbox::new().with_libs(&[WEBHOOK]);
+    let reg = subprocess_registry(&sb);
+    let rx = Receiver::start();
+    // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
+    unsafe { std::env::set_var("AO_IT_SUBPROCESS_URL", rx.url("/via-pipe")) };
+    let hook = reg
+        .instantiate(
+            "notifier/webhook",
+            &json!({ "urlEnv": "AO_IT_SUBPROCESS_URL" }),
+            CallOptions::default(),
+        )
+        .await
+        .unwrap();
+    hook.call_json("notify", note("hello")).await.unwrap();
+    let got = rx.wait_for(1, Duration::from_secs(5));
+    assert_eq!(got[0].path, "/via-pipe");
+    assert_eq!(got[0].json()["event"]["title"], "hello");
+}

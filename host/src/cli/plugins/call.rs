@@ -23,6 +23,15 @@ pub(crate) struct Args {
     /// Give up after this long (e.g. 30s, 2m)
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     timeout: Duration,
+    /// Run the plugin in this process, or in a child process that may crash without harm
+    #[arg(long, value_enum, default_value_t = IsolationArg::InProcess)]
+    isolation: IsolationArg,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum IsolationArg {
+    InProcess,
+    Subprocess,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -66,11 +75,16 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
             hint: ao::error::did_you_mean(&args.component, ids.iter().map(String::as_str)),
         });
     };
-    let plugin =
-        ao::plugins::registry::load_entry(entry).map_err(|reason| ao::Error::PluginRejected {
-            path: entry.path.clone(),
-            reason,
-        })?;
+    let plugin = match args.isolation {
+        IsolationArg::InProcess => ao::plugins::registry::load_entry(entry),
+        IsolationArg::Subprocess => {
+            ao::plugins::registry::subprocess_entry(entry, &std::env::current_exe()?)
+        }
+    }
+    .map_err(|reason| ao::Error::PluginRejected {
+        path: entry.path.clone(),
+        reason,
+    })?;
     let registry = Registry::with_plugins(vec![plugin]);
     let opts = CallOptions {
         timeout: args.timeout,
