@@ -27,16 +27,7 @@ fn broken_sandbox() -> Sandbox {
 #[test]
 fn list_on_a_fresh_build_finds_the_dev_plugins() {
     let sb = Sandbox::new();
-    let out = sb
-        .ao_default_path()
-        .args(["plugins", "list", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeed(sb.ao_default_path().args(["plugins", "list", "--json"]));
     let list = stdout_json(&out);
     let webhook = entry(&list, "notifier-webhook");
     assert_eq!(webhook["status"], "ok");
@@ -56,12 +47,7 @@ fn list_on_a_fresh_build_finds_the_dev_plugins() {
 #[test]
 fn list_gives_each_bad_library_a_one_line_reason_and_exits_zero() {
     let sb = broken_sandbox();
-    let out = sb.ao().args(["plugins", "list"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeed(sb.ao().args(["plugins", "list"]));
     let mut settings = insta::Settings::clone_current();
     for (from, to) in filters(&sb) {
         settings.add_filter(&from, to);

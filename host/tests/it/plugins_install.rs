@@ -27,17 +27,7 @@ fn tree(dir: &Path) -> Vec<String> {
 fn install_list_remove_round_trip() {
     let sb = Sandbox::new();
     let src = lib(WEBHOOK);
-    let out = sb
-        .ao()
-        .args(["plugins", "install"])
-        .arg(&src)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeed(sb.ao().args(["plugins", "install"]).arg(&src));
     let dir = sb.user_plugin_dir().join("notifier-webhook");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -220,16 +210,10 @@ fn project_plugins_load_only_once_trusted_and_unchanged() {
         );
     }
 
-    let out = sb
-        .ao_default_path()
-        .current_dir(&sub)
-        .args(["plugins", "trust"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        sb.ao_default_path()
+            .current_dir(&sub)
+            .args(["plugins", "trust"]),
     );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("trusting 2 library(ies)"));
     let after = list(&sb);

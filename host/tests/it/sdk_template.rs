@@ -35,18 +35,12 @@ fn cargo(dir: &Path, args: &[&str]) {
 }
 
 fn new_plugin(sb: &Sandbox, dest: &Path, name: &str, slot: &str) {
-    let out = sb
-        .ao()
-        .args(["plugins", "new", name, "--slot", slot, "--path"])
-        .arg(dest)
-        .arg("--api-path")
-        .arg(repo().join("plugin-api"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        sb.ao()
+            .args(["plugins", "new", name, "--slot", slot, "--path"])
+            .arg(dest)
+            .arg("--api-path")
+            .arg(repo().join("plugin-api")),
     );
 }
 
@@ -85,17 +79,7 @@ fn a_generated_notifier_builds_installs_and_is_called_by_ao() {
         std::env::consts::DLL_SUFFIX
     ));
 
-    let out = sb
-        .ao()
-        .args(["plugins", "install"])
-        .arg(&built)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(sb.ao().args(["plugins", "install"]).arg(&built));
     let list = stdout_json(
         &sb.ao_default_path()
             .args(["plugins", "list", "--json"])
@@ -106,29 +90,7 @@ fn a_generated_notifier_builds_installs_and_is_called_by_ao() {
     assert_eq!(e["status"], "ok", "{e}");
     assert_eq!(e["components"][0]["id"], "notifier/acme-pager");
 
-    let out = sb
-        .ao_default_path()
-        .args([
-            "-v",
-            "plugins",
-            "call",
-            "notifier/acme-pager",
-            "notify",
-            "--config",
-            r#"{"prefix": "[it] "}"#,
-        ])
-        .args([
-            "--params",
-            r#"{"notification": {"event_type": "ci.failing", "priority": "warning",
-                "title": "CI failed", "message": "lint", "timestamp_ms": 0}}"#,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeed(sb.ao_default_path().args(["-v","plugins","call","notifier/acme-pager","notify","--config",r#"{"prefix": "[it] "}"#,]).args(["--params",r#"{"notification": {"event_type": "ci.failing", "priority": "warning","title": "CI failed", "message": "lint", "timestamp_ms": 0}}"#,]));
     assert_eq!(
         stdout_json(&out),
         serde_json::json!({ "id": null, "attempts": 1 })
@@ -187,7 +149,8 @@ fn ao_plugins_new_matches_cargo_generate() {
         new_plugin(&sb, &ours, "acme-thing", slot);
         let theirs = work.path().join("theirs");
         std::fs::create_dir_all(&theirs).unwrap();
-        let out = Command::new("cargo")
+        let mut generate = Command::new("cargo");
+        generate
             .args(["generate", "--path"])
             .arg(repo().join("sdk-template"))
             .args(["--name", "acme-thing", "--define"])
@@ -202,14 +165,8 @@ fn ao_plugins_new_matches_cargo_generate() {
             ])
             .arg(&theirs)
             .env("HOME", sb.home.path())
-            .env("USER", "ao-test")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .env("USER", "ao-test");
+        succeed(&mut assert_cmd::Command::from_std(generate));
         let a = files(&ours);
         let b = files(&theirs.join("acme-thing"));
         let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
