@@ -92,15 +92,7 @@ fn install_list_remove_round_trip() {
 fn refused_installs_change_nothing_on_disk() {
     let sb = Sandbox::new();
     // Start from an existing install, so "nothing changed" is about more than an empty dir.
-    assert!(
-        sb.ao()
-            .args(["plugins", "install"])
-            .arg(lib(WEBHOOK))
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    succeed(sb.ao().args(["plugins", "install"]).arg(lib(WEBHOOK)));
     let before = tree(&sb.user_plugin_dir());
     let text = sb.plugins.path().join("libnotes.so");
     std::fs::write(&text, "not a library").unwrap();
@@ -131,15 +123,7 @@ fn refused_installs_change_nothing_on_disk() {
 #[test]
 fn a_library_changed_after_install_is_refused() {
     let sb = Sandbox::new();
-    assert!(
-        sb.ao()
-            .args(["plugins", "install"])
-            .arg(lib(WEBHOOK))
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    succeed(sb.ao().args(["plugins", "install"]).arg(lib(WEBHOOK)));
     let installed = sb
         .user_plugin_dir()
         .join("notifier-webhook")
