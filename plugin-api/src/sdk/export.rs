@@ -133,8 +133,8 @@ pub fn instantiate(
                 format!("plugin `{}` has no component `{wanted}`", def.name),
             ));
         };
-        let dispatch = (c.instantiate)(config_json.as_str(), &host)?;
-        Ok(abi::box_instance(PluginInstance::new(dispatch)))
+        let dispatch = logging::scoped(&host, || (c.instantiate)(config_json.as_str(), &host))?;
+        Ok(abi::box_instance(PluginInstance::new(dispatch, host)))
     })
     .into()
 }

@@ -3,19 +3,22 @@
 use crate::abi::{AbiResult, AbiStr, AbiString, ErrorCode, Instance, PluginError};
 use crate::manifest::CallCtx;
 use crate::sdk::host::CancelSet;
-use crate::sdk::{Ctx, Dispatch, guard};
+use crate::sdk::{Ctx, Dispatch, HostHandle, guard, logging};
 use std::sync::Arc;
 
 pub(crate) struct PluginInstance {
     component: Box<dyn Dispatch>,
     cancels: Arc<CancelSet>,
+    /// This instance's host: where logs from its calls go.
+    host: HostHandle,
 }
 
 impl PluginInstance {
-    pub(crate) fn new(component: Box<dyn Dispatch>) -> Self {
+    pub(crate) fn new(component: Box<dyn Dispatch>, host: HostHandle) -> Self {
         Self {
             component,
             cancels: Arc::default(),
+            host,
         }
     }
 }
@@ -34,7 +37,9 @@ impl Instance for PluginInstance {
             })?;
             let id = call.request_id;
             let ctx = Ctx::new(call, self.cancels.clone());
-            let out = self.component.call(method, params_json.as_str(), &ctx);
+            let out = logging::scoped(&self.host, || {
+                self.component.call(method, params_json.as_str(), &ctx)
+            });
             self.cancels.forget(id);
             out.map(AbiString::from).map_err(PluginError::from)
         })
@@ -50,7 +55,7 @@ impl Instance for PluginInstance {
 
     fn shutdown(&self) {
         let _ = guard::run("shutdown", || {
-            self.component.shutdown();
+            logging::scoped(&self.host, || self.component.shutdown());
             Ok(())
         });
     }

@@ -4,8 +4,13 @@
 //! `info!` would go nowhere. On first instantiation the SDK installs [`Forwarder`] as this
 //! library's global subscriber; it turns each event into a `LogRecord` for `Host::log`. Spans are
 //! not forwarded: put correlation ids in the call context instead.
+//!
+//! Which host handle gets an event: the one of the instance whose call (or constructor) is
+//! running on this thread, so a library with several components attributes each log line to the
+//! right one; on the plugin's own background threads, the first host that instantiated anything.
 
 use crate::sdk::HostHandle;
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 use tracing::field::{Field, Visit};
@@ -13,22 +18,51 @@ use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
-static HOST: OnceLock<HostHandle> = OnceLock::new();
+static FALLBACK: OnceLock<HostHandle> = OnceLock::new();
 
-/// Installs the forwarder for this library (first call wins; later hosts are the same host).
+thread_local! {
+    static CURRENT: RefCell<Option<HostHandle>> = const { RefCell::new(None) };
+}
+
+/// Installs the forwarder for this library (once) and records the fallback host.
 pub(crate) fn install(host: &HostHandle) {
-    if HOST.set(host.clone()).is_ok() {
+    if FALLBACK.set(host.clone()).is_ok() {
         let max = level_filter(host.info().log_level);
         // Fails only if the plugin installed its own subscriber, which then keeps precedence.
         let _ = tracing::subscriber::set_global_default(Forwarder { max });
     }
 }
 
+/// Runs `f` with `host` as this thread's log destination.
+pub(crate) fn scoped<R>(host: &HostHandle, f: impl FnOnce() -> R) -> R {
+    let previous = CURRENT.with(|c| c.replace(Some(host.clone())));
+    // Restored even if `f` panics (the guard in `sdk::guard` catches the panic above us).
+    struct Restore(Option<HostHandle>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CURRENT.with(|c| *c.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(previous);
+    f()
+}
+
+/// Makes `host` this thread's log destination until replaced (for `TestHost`).
+pub(crate) fn set_thread_host(host: &HostHandle) {
+    CURRENT.with(|c| *c.borrow_mut() = Some(host.clone()));
+}
+
+fn with_host(f: impl FnOnce(&HostHandle)) {
+    let current = CURRENT.with(|c| c.borrow().clone());
+    if let Some(host) = current.as_ref().or_else(|| FALLBACK.get()) {
+        f(host);
+    }
+}
+
 /// Sends a panic message to the host log, if a host is known yet.
 pub(crate) fn forward_panic(text: &str) {
-    if let Some(host) = HOST.get() {
-        host.log(1, "panic", text, "");
-    }
+    with_host(|host| host.log(1, "panic", text, ""));
 }
 
 fn level_filter(n: u8) -> LevelFilter {
@@ -75,7 +109,6 @@ impl Subscriber for Forwarder {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let Some(host) = HOST.get() else { return };
         let mut v = FieldsVisitor::default();
         event.record(&mut v);
         let fields = if v.fields.is_empty() {
@@ -84,12 +117,14 @@ impl Subscriber for Forwarder {
             serde_json::Value::Object(v.fields).to_string()
         };
         let meta = event.metadata();
-        host.log(
-            level_number(meta.level()),
-            meta.target(),
-            &v.message,
-            &fields,
-        );
+        with_host(|host| {
+            host.log(
+                level_number(meta.level()),
+                meta.target(),
+                &v.message,
+                &fields,
+            )
+        });
     }
 
     fn enter(&self, _: &Id) {}

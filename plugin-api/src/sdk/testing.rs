@@ -29,7 +29,8 @@ impl TestHost {
             .insert(name.into(), value.into());
     }
 
-    /// A handle to give to a component's `new`. Log forwarding from `tracing` is installed too.
+    /// A handle to give to a component's `new`. Log forwarding is installed too: `tracing`
+    /// events on this thread (each `#[test]` runs on its own) are recorded by this host.
     pub fn handle(self: &Arc<Self>) -> HostHandle {
         let info = HostInfo {
             ao_version: "test".into(),
@@ -40,6 +41,7 @@ impl TestHost {
         };
         let handle = HostHandle::new(abi::box_host(Shared(self.clone())), info);
         crate::sdk::logging::install(&handle);
+        crate::sdk::logging::set_thread_host(&handle);
         handle
     }
 
@@ -99,5 +101,87 @@ impl Host for Shared {
             )),
         };
         out.map(AbiString::from).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdk::{Ctx, SdkError};
+    use crate::slots::notifier::{Notification, Notifier, NotifyOutcome, NotifyRequest, Priority};
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Config {
+        name: String,
+    }
+
+    struct Named(String);
+
+    impl Notifier for Named {
+        type Config = Config;
+        fn new(config: Config, _: &HostHandle) -> Result<Self, SdkError> {
+            tracing::info!("built {}", config.name);
+            Ok(Named(config.name))
+        }
+        fn notify(&self, _: &Ctx, req: NotifyRequest) -> Result<NotifyOutcome, SdkError> {
+            tracing::info!("{} got {}", self.0, req.notification.title);
+            Ok(NotifyOutcome::default())
+        }
+    }
+
+    fn request(title: &str) -> NotifyRequest {
+        NotifyRequest {
+            notification: Notification {
+                event_type: "x".into(),
+                priority: Priority::Info,
+                title: title.into(),
+                message: String::new(),
+                session_id: None,
+                project_id: None,
+                pr_url: None,
+                url: None,
+                timestamp_ms: 0,
+                data: serde_json::Value::Null,
+            },
+        }
+    }
+
+    #[test]
+    fn each_threads_logs_reach_its_own_host() {
+        let run = |name: &'static str| {
+            std::thread::spawn(move || {
+                let host = TestHost::new();
+                let n = Named::new(Config { name: name.into() }, &host.handle()).unwrap();
+                for i in 0..20 {
+                    n.notify(&Ctx::detached(), request(&i.to_string())).unwrap();
+                }
+                host.logs()
+            })
+        };
+        let (a, b) = (run("a"), run("b"));
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        assert_eq!(a.len(), 21, "{a:?}");
+        assert!(
+            a.iter()
+                .all(|l| l.contains("built a") || l.starts_with("INFO a got")),
+            "{a:?}"
+        );
+        assert!(
+            b.iter()
+                .all(|l| l.contains("built b") || l.starts_with("INFO b got")),
+            "{b:?}"
+        );
+    }
+
+    #[test]
+    fn a_scoped_host_wins_and_is_restored_afterwards() {
+        let outer = TestHost::new();
+        let inner = TestHost::new();
+        let (outer_handle, inner_handle) = (outer.handle(), inner.handle());
+        crate::sdk::logging::set_thread_host(&outer_handle);
+        crate::sdk::logging::scoped(&inner_handle, || tracing::info!("inside"));
+        tracing::info!("after");
+        assert_eq!(inner.logs(), ["INFO inside"]);
+        assert_eq!(outer.logs(), ["INFO after"]);
     }
 }
