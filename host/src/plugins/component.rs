@@ -326,6 +326,7 @@ impl ComponentHandle {
             }
         }
         let backend = self.backend.clone();
+        let wait = deadline.saturating_duration_since(Instant::now());
         let component = self.id.clone();
         let config = self.config_json.clone();
         let info_json = serde_json::to_string(&HostInfo {
@@ -352,7 +353,7 @@ impl ComponentHandle {
                     .into_result()
                     .map(|i| Arc::new(i) as Arc<dyn Live>),
                     Backend::Subprocess { shim, library } => ShimInstance::start(
-                        &shim, &library, &component, &config, &info_json, callbacks,
+                        &shim, &library, &component, &config, &info_json, callbacks, wait,
                     )
                     .map(|i| Arc::new(i) as Arc<dyn Live>),
                 }

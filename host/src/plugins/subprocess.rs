@@ -12,10 +12,14 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Sender, channel};
+use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 type Pending = Arc<Mutex<HashMap<u64, Sender<Result<String, PluginError>>>>>;
+
+/// How long a child may take to exit after `Shutdown`.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// A component instance living in a child process.
 pub(crate) struct ShimInstance {
@@ -46,6 +50,7 @@ impl ShimInstance {
         config_json: &str,
         host_info_json: &str,
         callbacks: HostCallbacks,
+        timeout: Duration,
     ) -> Result<Self, PluginError> {
         let unavailable = |m: String| PluginError::new(ErrorCode::UNAVAILABLE, m);
         let mut child = Command::new(shim)
@@ -105,10 +110,18 @@ impl ShimInstance {
         if write(&inst.stdin, &hello).is_err() {
             // The child died before reading; the reader reports why.
         }
-        match ready_rx.recv() {
+        // On any failure `inst` is dropped here, which kills the child: none is left behind.
+        match ready_rx.recv_timeout(timeout) {
             Ok(Ok(())) => Ok(inst),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(unavailable(
+            Err(RecvTimeoutError::Timeout) => Err(PluginError::new(
+                ErrorCode::TIMEOUT,
+                format!(
+                    "the plugin process was not ready within {:.1}s",
+                    timeout.as_secs_f64()
+                ),
+            )),
+            Err(RecvTimeoutError::Disconnected) => Err(unavailable(
                 "the plugin process ended before it was ready".into(),
             )),
         }
@@ -159,7 +172,17 @@ impl Live for ShimInstance {
     }
 
     fn shutdown(&self) {
-        let _ = write(&self.stdin, &ToShim::Shutdown);
+        if write(&self.stdin, &ToShim::Shutdown).is_err() {
+            return;
+        }
+        // Give the plugin a moment to flush before `Drop` kills whatever is left.
+        let deadline = std::time::Instant::now() + SHUTDOWN_GRACE;
+        while std::time::Instant::now() < deadline {
+            if !matches!(lock(&self.child).try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     fn abandon(&self) {
