@@ -108,7 +108,7 @@ impl Catalog {
         Self::scan_candidates(search.candidates(), opts)
     }
 
-    /// Checks the given candidates (exposed for `verify <file>` and install).
+    /// Checks the given candidates (`verify` and `info` of a single file use it directly).
     pub fn scan_candidates(candidates: Vec<Candidate>, opts: &ScanOptions) -> Catalog {
         let mut cache = ProbeCache::load(opts.cache.clone());
         let mut entries: Vec<Entry> = candidates
@@ -148,7 +148,7 @@ impl Catalog {
             });
             for (i, probed) in results {
                 let e = &mut entries[i];
-                let cacheable = !matches!(&probed, Err(r) if r.starts_with("hung"));
+                let cacheable = !matches!(&probed, Err(r) if probe::is_transient(r));
                 if let (Some(id), Some(sha), true) = (e.file_id, e.sha256.clone(), cacheable) {
                     cache.put(
                         e.path.clone(),

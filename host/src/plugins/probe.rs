@@ -50,6 +50,14 @@ pub fn child_main(path: &Path) -> ProbeReply {
 /// A probe's result as the parent sees it: the manifest, or one line.
 pub type Probed = Result<Manifest, String>;
 
+const HUNG: &str = "hung while loading";
+
+/// Whether a failed probe may succeed if tried again (it timed out, perhaps under load), and so
+/// must not be cached.
+pub fn is_transient(reason: &str) -> bool {
+    reason.starts_with(HUNG)
+}
+
 /// Runs the probe child and interprets how it ended.
 pub fn run_child(shim: &Path, path: &Path, timeout: Duration, reports: Option<&Path>) -> Probed {
     let mut child = Command::new(shim)
@@ -76,10 +84,7 @@ pub fn run_child(shim: &Path, path: &Path, timeout: Duration, reports: Option<&P
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!(
-                "hung while loading (killed after {}s)",
-                timeout.as_secs()
-            ));
+            return Err(format!("{HUNG} (killed after {}s)", timeout.as_secs()));
         }
     };
     let status = child
