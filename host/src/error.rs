@@ -44,6 +44,14 @@ pub enum Error {
         /// Whether trying again later may help.
         retryable: bool,
     },
+    /// A stored file is not valid; it is reported and left alone, never overwritten.
+    #[error("{}: corrupt: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// Input from the user that cannot be used.
     #[error("{0}")]
     Invalid(String),

@@ -7,6 +7,7 @@
 pub mod error;
 pub mod paths;
 pub mod plugins;
+pub mod store;
 
 pub use error::Error;
 

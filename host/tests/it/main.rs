@@ -1,6 +1,6 @@
 //! `ao`'s integration tests, driving the real binary and real plugin libraries.
 //!
-//! They need the workspace's cdylibs: run `cargo build --workspace` before `cargo test`
+//! They need the workspace's cdylibs and examples: run `cargo build --workspace --all-targets`
 //! (the README's test command does both).
 // Helpers are `pub` for sibling test modules; the test crate has no outside users.
 #![allow(unreachable_pub)]
@@ -10,4 +10,5 @@ mod plugins_cli;
 mod plugins_install;
 mod protocol;
 mod sdk_template;
+mod store;
 mod support;

@@ -1,0 +1,193 @@
+//! `events.jsonl`: every event, reaction and decision, one JSON object per line.
+//!
+//! Each record is appended with a single `write` on an `O_APPEND` descriptor and kept under
+//! 4 KiB, so concurrent writers never interleave within a line (POSIX makes small appends
+//! atomic on local files). When the file passes its size limit it is renamed to `.1` (older
+//! generations shift to `.2`, …) under a lock. A reader skips a torn or unparsable line.
+
+use crate::Error;
+use crate::store::metadata;
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// Largest record written; bigger `data` is replaced by a marker.
+pub const MAX_LINE: usize = 4096;
+
+/// One logged record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Epoch ms.
+    pub ts: u64,
+    /// `session.spawned`, `ci.failing`, `reaction.skipped`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `urgent`, `action`, `warning`, `info`.
+    pub priority: String,
+    /// The session, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// One line for people.
+    #[serde(default)]
+    pub message: String,
+    /// Anything else.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub data: serde_json::Value,
+}
+
+/// An event log with rotation.
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    path: PathBuf,
+    max_bytes: u64,
+    keep: u32,
+}
+
+impl EventLog {
+    /// A log at `path` rotated at `max_bytes`, keeping `keep` old generations.
+    pub fn new(path: PathBuf, max_bytes: u64, keep: u32) -> Self {
+        Self {
+            path,
+            max_bytes,
+            keep: keep.max(1),
+        }
+    }
+
+    /// The current file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record.
+    pub fn append(&self, record: &EventRecord) -> Result<(), Error> {
+        let mut line = serde_json::to_string(record).expect("events serialise");
+        if line.len() + 1 > MAX_LINE {
+            let mut cut = record.clone();
+            cut.data = serde_json::json!({ "truncated": true });
+            cut.message = cut.message.chars().take(512).collect();
+            line = serde_json::to_string(&cut).expect("events serialise");
+        }
+        line.push('\n');
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("could not create", dir, e))?;
+        }
+        self.rotate_if_needed()?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| Error::io("could not open", &self.path, e))?;
+        // One write call: the line is under PIPE_BUF-like sizes, so appends do not interleave.
+        let n = f
+            .write(line.as_bytes())
+            .map_err(|e| Error::io("could not append to", &self.path, e))?;
+        if n != line.len() {
+            return Err(Error::io(
+                "short append to",
+                &self.path,
+                std::io::Error::other("partial write"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn rotate_if_needed(&self) -> Result<(), Error> {
+        let big = |p: &Path| {
+            std::fs::metadata(p)
+                .map(|m| m.len() >= self.max_bytes)
+                .unwrap_or(false)
+        };
+        if !big(&self.path) {
+            return Ok(());
+        }
+        let _held = metadata::lock(&self.path)?;
+        // Re-check under the lock: another writer may have rotated already.
+        if !big(&self.path) {
+            return Ok(());
+        }
+        for g in (1..self.keep).rev() {
+            let _ = std::fs::rename(self.generation(g), self.generation(g + 1));
+        }
+        std::fs::rename(&self.path, self.generation(1))
+            .map_err(|e| Error::io("could not rotate", &self.path, e))
+    }
+
+    fn generation(&self, g: u32) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".{g}"));
+        self.path.with_file_name(name)
+    }
+
+    /// Every readable record of the current file, oldest first; torn or invalid lines skipped.
+    pub fn read(&self) -> Result<Vec<EventRecord>, Error> {
+        let f = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("could not read", &self.path, e)),
+        };
+        Ok(std::io::BufReader::new(f)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(i: u64) -> EventRecord {
+        EventRecord {
+            ts: i,
+            kind: "session.working".into(),
+            priority: "info".into(),
+            session: Some(format!("app-{i}")),
+            message: "working".into(),
+            data: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::new(dir.path().join("events.jsonl"), 1 << 20, 3);
+        log.append(&rec(1)).unwrap();
+        log.append(&rec(2)).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(log.path())
+            .unwrap();
+        f.write_all(br#"{"ts":3,"type":"sess"#).unwrap();
+        assert_eq!(log.read().unwrap(), vec![rec(1), rec(2)]);
+    }
+
+    #[test]
+    fn rotates_by_size_and_keeps_generations() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::new(dir.path().join("events.jsonl"), 300, 2);
+        for i in 0..40 {
+            log.append(&rec(i)).unwrap();
+        }
+        assert!(std::fs::metadata(log.path()).unwrap().len() < 300 + MAX_LINE as u64);
+        assert!(dir.path().join("events.jsonl.1").exists());
+        assert!(dir.path().join("events.jsonl.2").exists());
+        assert!(!dir.path().join("events.jsonl.3").exists());
+        assert_eq!(log.read().unwrap().last().unwrap().ts, 39);
+    }
+
+    #[test]
+    fn oversized_records_are_cut_below_the_line_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::new(dir.path().join("events.jsonl"), 1 << 20, 3);
+        let mut big = rec(1);
+        big.data = serde_json::json!({ "log": "x".repeat(10_000) });
+        log.append(&big).unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(text.len() <= MAX_LINE);
+        assert_eq!(
+            log.read().unwrap()[0].data,
+            serde_json::json!({ "truncated": true })
+        );
+    }
+}

@@ -1,0 +1,465 @@
+//! A session as stored: typed fields over the key=value file, plus every key this version does
+//! not know, kept in place so a newer `ao`'s keys survive a rewrite by an older one.
+//!
+//! Lifecycle facts (DESIGN §3) are stored raw, each with its source and time, as compact JSON
+//! values; the status is derived from them by the lifecycle engine and stored for readers.
+
+use ao_plugin_api::slots::agent::{ActivitySource, ActivityState, Cost};
+use ao_plugin_api::slots::runtime::RuntimeHandle;
+use serde::{Deserialize, Serialize};
+
+/// The lifecycle statuses (DESIGN §3; the seed's list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Being created.
+    Spawning,
+    /// The agent is working, no PR yet.
+    Working,
+    /// A PR is open; nothing more specific applies.
+    PrOpen,
+    /// The PR's CI failed.
+    CiFailed,
+    /// The PR waits for review.
+    ReviewPending,
+    /// A reviewer asked for changes.
+    ChangesRequested,
+    /// Approved, CI not (yet) green or not mergeable.
+    Approved,
+    /// Approved, green and mergeable.
+    Mergeable,
+    /// The PR was merged.
+    Merged,
+    /// The agent asked a question.
+    NeedsInput,
+    /// No progress past the stuck threshold.
+    Stuck,
+    /// Failed in a way ao could not recover from.
+    Errored,
+    /// The agent or its runtime is gone.
+    Killed,
+    /// The agent is idle without a PR.
+    Idle,
+    /// Finished without a PR (research, questions).
+    Done,
+    /// Being cleaned up.
+    Cleanup,
+    /// Stopped for good.
+    Terminated,
+}
+
+impl Status {
+    /// Every status, for tables and parsing.
+    pub const ALL: [Status; 17] = [
+        Status::Spawning,
+        Status::Working,
+        Status::PrOpen,
+        Status::CiFailed,
+        Status::ReviewPending,
+        Status::ChangesRequested,
+        Status::Approved,
+        Status::Mergeable,
+        Status::Merged,
+        Status::NeedsInput,
+        Status::Stuck,
+        Status::Errored,
+        Status::Killed,
+        Status::Idle,
+        Status::Done,
+        Status::Cleanup,
+        Status::Terminated,
+    ];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Spawning => "spawning",
+            Status::Working => "working",
+            Status::PrOpen => "pr_open",
+            Status::CiFailed => "ci_failed",
+            Status::ReviewPending => "review_pending",
+            Status::ChangesRequested => "changes_requested",
+            Status::Approved => "approved",
+            Status::Mergeable => "mergeable",
+            Status::Merged => "merged",
+            Status::NeedsInput => "needs_input",
+            Status::Stuck => "stuck",
+            Status::Errored => "errored",
+            Status::Killed => "killed",
+            Status::Idle => "idle",
+            Status::Done => "done",
+            Status::Cleanup => "cleanup",
+            Status::Terminated => "terminated",
+        }
+    }
+
+    /// Parses a snake_case name.
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Whether the session is over (hidden by `ao session ls` unless asked).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Merged
+                | Status::Killed
+                | Status::Done
+                | Status::Cleanup
+                | Status::Terminated
+                | Status::Errored
+        )
+    }
+}
+
+/// Worker sessions do the work; the orchestrator session manages the fleet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A worker.
+    #[default]
+    Worker,
+    /// The orchestrator agent.
+    Orchestrator,
+}
+
+/// What the runtime said, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeFact {
+    /// The runtime session exists.
+    pub session_exists: bool,
+    /// The agent process runs (when checked).
+    #[serde(default)]
+    pub process_running: Option<bool>,
+    /// When probed (epoch ms).
+    pub at: u64,
+}
+
+/// What the agent's signals said, and which signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityFact {
+    /// The state.
+    pub state: ActivityState,
+    /// The signal.
+    pub source: ActivitySource,
+    /// When the signal was produced (epoch ms).
+    pub at: u64,
+}
+
+/// What the SCM said about the session's PR, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrFact {
+    /// `open`, `merged`, `closed`.
+    pub state: String,
+    /// Head commit.
+    #[serde(default)]
+    pub head_sha: String,
+    /// `pending`, `passing`, `failing`, `none`.
+    #[serde(default)]
+    pub ci: String,
+    /// `approved`, `changes_requested`, `review_required`, `none`.
+    #[serde(default)]
+    pub review: String,
+    /// Mergeable now.
+    #[serde(default)]
+    pub mergeable: bool,
+    /// Conflicts with the base.
+    #[serde(default)]
+    pub conflicts: bool,
+    /// Unresolved review threads.
+    #[serde(default)]
+    pub unresolved_threads: u32,
+    /// When observed (epoch ms).
+    pub at: u64,
+}
+
+/// What the agent reported about itself (`ao report`), and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportFact {
+    /// The reported state.
+    pub state: String,
+    /// A note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// When (epoch ms).
+    pub at: u64,
+}
+
+/// One session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// `{prefix}-{n}`.
+    pub id: String,
+    /// The project id.
+    pub project: String,
+    /// Worker or orchestrator.
+    pub role: Role,
+    /// The derived status.
+    pub status: Status,
+    /// Why (one line, from the derivation).
+    pub status_reason: String,
+    /// When the status last changed (epoch ms).
+    pub status_at: Option<u64>,
+    /// The agent plugin's name.
+    pub agent: Option<String>,
+    /// The branch.
+    pub branch: Option<String>,
+    /// The tracker issue.
+    pub issue: Option<String>,
+    /// The PR URL.
+    pub pr: Option<String>,
+    /// The workspace path.
+    pub workspace: Option<String>,
+    /// How the runtime knows it.
+    pub runtime_handle: Option<RuntimeHandle>,
+    /// Created (epoch ms).
+    pub created_at: u64,
+    /// Last activity (epoch ms).
+    pub last_activity_at: Option<u64>,
+    /// A one-line summary.
+    pub summary: Option<String>,
+    /// Tokens and price.
+    pub cost: Option<Cost>,
+    /// Latest runtime observation.
+    pub runtime_fact: Option<RuntimeFact>,
+    /// Latest activity signal.
+    pub activity_fact: Option<ActivityFact>,
+    /// Latest PR observation.
+    pub pr_fact: Option<PrFact>,
+    /// Latest self-report.
+    pub report_fact: Option<ReportFact>,
+    /// Keys this version does not know, in file order, kept on rewrite.
+    pub extra: Vec<(String, String)>,
+}
+
+impl Session {
+    /// A new session as `ao spawn` first writes it.
+    pub fn new(id: &str, project: &str, now_ms: u64) -> Self {
+        Session {
+            id: id.to_string(),
+            project: project.to_string(),
+            role: Role::Worker,
+            status: Status::Spawning,
+            status_reason: "spawn requested".into(),
+            status_at: Some(now_ms),
+            agent: None,
+            branch: None,
+            issue: None,
+            pr: None,
+            workspace: None,
+            runtime_handle: None,
+            created_at: now_ms,
+            last_activity_at: None,
+            summary: None,
+            cost: None,
+            runtime_fact: None,
+            activity_fact: None,
+            pr_fact: None,
+            report_fact: None,
+            extra: Vec::new(),
+        }
+    }
+
+    /// The metadata pairs, known keys first, then the unknown ones as they were.
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut put = |k: &str, v: String| out.push((k.to_string(), v));
+        put("project", self.project.clone());
+        put("role", enum_str(&self.role));
+        put("status", self.status.as_str().to_string());
+        put("statusReason", self.status_reason.clone());
+        if let Some(t) = self.status_at {
+            put("statusAt", t.to_string());
+        }
+        put("createdAt", self.created_at.to_string());
+        let opt = |out: &mut Vec<(String, String)>, k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                out.push((k.to_string(), v.clone()));
+            }
+        };
+        opt(&mut out, "agent", &self.agent);
+        opt(&mut out, "branch", &self.branch);
+        opt(&mut out, "issue", &self.issue);
+        opt(&mut out, "pr", &self.pr);
+        opt(&mut out, "worktree", &self.workspace);
+        opt(&mut out, "summary", &self.summary);
+        if let Some(t) = self.last_activity_at {
+            out.push(("lastActivityAt".into(), t.to_string()));
+        }
+        json_opt(&mut out, "runtimeHandle", &self.runtime_handle);
+        json_opt(&mut out, "cost", &self.cost);
+        json_opt(&mut out, "runtimeFact", &self.runtime_fact);
+        json_opt(&mut out, "activityFact", &self.activity_fact);
+        json_opt(&mut out, "prFact", &self.pr_fact);
+        json_opt(&mut out, "reportFact", &self.report_fact);
+        out.extend(self.extra.iter().cloned());
+        out
+    }
+
+    /// Builds a session from metadata pairs. `Err` names the bad key.
+    pub fn from_pairs(id: &str, pairs: Vec<(String, String)>) -> Result<Self, String> {
+        let mut s = Session::new(id, "", 0);
+        let mut created = None;
+        for (k, v) in pairs {
+            let num = |v: &str| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("`{k}` is not a number: `{v}`"))
+            };
+            match k.as_str() {
+                "project" => s.project = v,
+                "role" => s.role = from_enum_str(&k, &v)?,
+                "status" => {
+                    s.status = Status::parse(&v).ok_or_else(|| format!("unknown status `{v}`"))?
+                }
+                "statusReason" => s.status_reason = v,
+                "statusAt" => s.status_at = Some(num(&v)?),
+                "createdAt" => created = Some(num(&v)?),
+                "agent" => s.agent = Some(v),
+                "branch" => s.branch = Some(v),
+                "issue" => s.issue = Some(v),
+                "pr" => s.pr = Some(v),
+                "worktree" => s.workspace = Some(v),
+                "summary" => s.summary = Some(v),
+                "lastActivityAt" => s.last_activity_at = Some(num(&v)?),
+                "runtimeHandle" => s.runtime_handle = Some(json(&k, &v)?),
+                "cost" => s.cost = Some(json(&k, &v)?),
+                "runtimeFact" => s.runtime_fact = Some(json(&k, &v)?),
+                "activityFact" => s.activity_fact = Some(json(&k, &v)?),
+                "prFact" => s.pr_fact = Some(json(&k, &v)?),
+                "reportFact" => s.report_fact = Some(json(&k, &v)?),
+                _ => s.extra.push((k, v)),
+            }
+        }
+        if s.project.is_empty() {
+            return Err("`project` is missing".into());
+        }
+        s.created_at = created.ok_or("`createdAt` is missing")?;
+        Ok(s)
+    }
+
+    /// The activity state, if a signal was recorded.
+    pub fn activity(&self) -> Option<ActivityState> {
+        self.activity_fact.as_ref().map(|a| a.state)
+    }
+}
+
+fn enum_str<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn from_enum_str<T: serde::de::DeserializeOwned>(k: &str, v: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(v.to_string()))
+        .map_err(|_| format!("`{k}` has an unknown value `{v}`"))
+}
+
+fn json<T: serde::de::DeserializeOwned>(k: &str, v: &str) -> Result<T, String> {
+    serde_json::from_str(v).map_err(|e| format!("`{k}` is not valid: {e}"))
+}
+
+fn json_opt<T: Serialize>(out: &mut Vec<(String, String)>, k: &str, v: &Option<T>) {
+    if let Some(v) = v {
+        out.push((
+            k.to_string(),
+            serde_json::to_string(v).expect("session fields serialise"),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::kv;
+
+    fn full() -> Session {
+        let mut s = Session::new("app-3", "app", 1_700_000_000_000);
+        s.status = Status::CiFailed;
+        s.status_reason = "ci failing on abc123: lint".into();
+        s.agent = Some("claude-code".into());
+        s.branch = Some("feat/42-login".into());
+        s.issue = Some("42".into());
+        s.pr = Some("https://github.example/acme/app/pull/7".into());
+        s.workspace = Some("/home/u/.agent-orchestrator/x-app/worktrees/app-3".into());
+        s.runtime_handle = Some(RuntimeHandle {
+            id: "abc-app-3".into(),
+            runtime: "tmux".into(),
+            data: serde_json::json!({"pane": "%3"}),
+        });
+        s.summary = Some("Fix the login\nflow".into());
+        s.cost = Some(Cost {
+            input_tokens: 10,
+            output_tokens: 20,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            usd: Some(0.12),
+        });
+        s.activity_fact = Some(ActivityFact {
+            state: ActivityState::Active,
+            source: ActivitySource::Hook,
+            at: 5,
+        });
+        s.runtime_fact = Some(RuntimeFact {
+            session_exists: true,
+            process_running: Some(true),
+            at: 6,
+        });
+        s.pr_fact = Some(PrFact {
+            state: "open".into(),
+            head_sha: "abc123".into(),
+            ci: "failing".into(),
+            review: "none".into(),
+            mergeable: false,
+            conflicts: false,
+            unresolved_threads: 0,
+            at: 7,
+        });
+        s.report_fact = Some(ReportFact {
+            state: "working".into(),
+            note: None,
+            at: 8,
+        });
+        s
+    }
+
+    #[test]
+    fn round_trips_through_the_file_format() {
+        let s = full();
+        let text = kv::render(&s.to_pairs());
+        let back = Session::from_pairs("app-3", kv::parse(&text).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn unknown_keys_survive_a_rewrite_in_place() {
+        let mut pairs = full().to_pairs();
+        pairs.insert(3, ("fromTheFuture".into(), "keep me".into()));
+        let s = Session::from_pairs("app-3", pairs).unwrap();
+        assert_eq!(
+            s.extra,
+            vec![("fromTheFuture".to_string(), "keep me".to_string())]
+        );
+        assert!(
+            s.to_pairs()
+                .contains(&("fromTheFuture".into(), "keep me".into()))
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let bad = |k: &str, v: &str| {
+            let mut p = full().to_pairs();
+            p.retain(|(key, _)| key != k);
+            p.push((k.into(), v.into()));
+            Session::from_pairs("app-3", p).unwrap_err()
+        };
+        assert_eq!(bad("status", "wandering"), "unknown status `wandering`");
+        assert_eq!(
+            bad("createdAt", "yesterday"),
+            "`createdAt` is not a number: `yesterday`"
+        );
+        assert!(bad("prFact", "{not json").starts_with("`prFact` is not valid"));
+        assert_eq!(bad("role", "boss"), "`role` has an unknown value `boss`");
+    }
+}
