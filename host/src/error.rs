@@ -44,6 +44,12 @@ pub enum Error {
         /// Whether trying again later may help.
         retryable: bool,
     },
+    /// The config file has problems (all of them, in file order).
+    #[error("{}{}", problems.first().map(|p| p.to_string()).unwrap_or_default(), if problems.len() > 1 { format!(" (and {} more: run `ao config check`)", problems.len() - 1) } else { String::new() })]
+    Config {
+        /// Every problem found.
+        problems: Vec<crate::config::Problem>,
+    },
     /// A stored file is not valid; it is reported and left alone, never overwritten.
     #[error("{}: corrupt: {reason}", path.display())]
     Corrupt {
