@@ -77,10 +77,11 @@ fn strip_location(m: &str) -> String {
 /// serde_yaml_ng starts messages with the path of the enclosing map (`projects.app: …`); we
 /// print the full path ourselves.
 fn strip_path_prefix(m: &str, path: &str) -> String {
-    if let Some((head, tail)) = m.split_once(": ") {
-        if !head.contains(' ') && (path == head || path.starts_with(&format!("{head}."))) {
-            return tail.to_string();
-        }
+    if let Some((head, tail)) = m.split_once(": ")
+        && !head.contains(' ')
+        && (path == head || path.starts_with(&format!("{head}.")))
+    {
+        return tail.to_string();
     }
     m.to_string()
 }

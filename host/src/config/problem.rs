@@ -62,10 +62,11 @@ pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
             if body.is_empty() || body.starts_with('#') {
                 continue;
             }
-            if let Some(p) = parent_indent {
-                if indent <= p && !(item.is_some() && indent == p && body.starts_with("- ")) {
-                    break; // left the parent's block
-                }
+            if let Some(p) = parent_indent
+                && indent <= p
+                && !(item.is_some() && indent == p && body.starts_with("- "))
+            {
+                break; // left the parent's block
             }
             if let Some(n) = item.as_mut() {
                 if body.starts_with("- ") {

@@ -558,10 +558,10 @@ pub fn resolve_path(p: &str, base: &Path, home: Option<&Path>) -> PathBuf {
     if let (Some(rest), Some(home)) = (p.strip_prefix("~/"), home) {
         return home.join(rest);
     }
-    if p == "~" {
-        if let Some(home) = home {
-            return home.to_path_buf();
-        }
+    if p == "~"
+        && let Some(home) = home
+    {
+        return home.to_path_buf();
     }
     let path = Path::new(p);
     if path.is_absolute() {
