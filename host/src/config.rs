@@ -12,6 +12,7 @@ mod parse;
 pub mod problem;
 pub mod reactions;
 pub mod secrets;
+pub mod shell_words;
 pub mod validate;
 
 pub use problem::Problem;

@@ -7,6 +7,7 @@ use crate::config::model::{
     RawConfig, ReactionAction, ReactionConfig,
 };
 use crate::config::problem::{Problem, locate_nearest};
+use crate::config::shell_words::split_words;
 use crate::config::{reactions, secrets};
 use crate::error::did_you_mean;
 use ao_plugin_api::slots::workspace::PostCreateCommand;
@@ -486,67 +487,6 @@ impl Validator<'_> {
     }
 }
 
-/// Splits a command line the way a POSIX shell splits words (quotes and backslashes), without
-/// expanding anything: `$HOME`, `;` and `|` stay literal arguments.
-pub fn split_words(line: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(x) => cur.push(x),
-                        None => return Err(format!("unclosed single quote in `{line}`")),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(x @ ('"' | '\\' | '$' | '`')) => cur.push(x),
-                            Some(x) => {
-                                cur.push('\\');
-                                cur.push(x);
-                            }
-                            None => return Err(format!("unclosed double quote in `{line}`")),
-                        },
-                        Some(x) => cur.push(x),
-                        None => return Err(format!("unclosed double quote in `{line}`")),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(x) = chars.next() {
-                    cur.push(x);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
-}
-
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -591,54 +531,6 @@ pub fn derive_prefix(name: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect();
     if clean.is_empty() { "s".into() } else { clean }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_follow_upstream_but_stay_valid() {
-        assert_eq!(derive_prefix("app"), "app");
-        assert_eq!(derive_prefix("PyTorch"), "pt");
-        assert_eq!(derive_prefix("agent-orchestrator"), "ao");
-        assert_eq!(derive_prefix("my_cool_repo"), "mcr");
-        assert_eq!(derive_prefix("integrator"), "int");
-        assert_eq!(derive_prefix("my.app"), "my");
-        assert_eq!(derive_prefix("..."), "s");
-    }
-
-    #[test]
-    fn command_lines_split_like_a_shell_without_expanding() {
-        assert_eq!(split_words("npm install").unwrap(), ["npm", "install"]);
-        assert_eq!(
-            split_words(r#"sh -c 'echo $HOME; rm -rf /' "a b" c\ d"#).unwrap(),
-            ["sh", "-c", "echo $HOME; rm -rf /", "a b", "c d"]
-        );
-        assert_eq!(
-            split_words(r#"echo "say \"hi\" $x""#).unwrap(),
-            ["echo", "say \"hi\" $x"]
-        );
-        assert!(split_words("echo 'oops").is_err());
-        assert_eq!(split_words("  ").unwrap(), Vec::<String>::new());
-    }
-
-    #[test]
-    fn paths_resolve_against_home_and_the_config_dir() {
-        let home = Path::new("/home/u");
-        assert_eq!(
-            resolve_path("~/code/app", Path::new("/etc"), Some(home)),
-            Path::new("/home/u/code/app")
-        );
-        assert_eq!(
-            resolve_path("app", Path::new("/srv/cfg"), Some(home)),
-            Path::new("/srv/cfg/app")
-        );
-        assert_eq!(
-            resolve_path("/abs", Path::new("/srv"), None),
-            Path::new("/abs")
-        );
-    }
 }
 
 /// Checks that every plugin the config names is provided by some loaded component.
@@ -688,4 +580,37 @@ pub fn check_plugins(config: &Config, text: &str, available: &[String]) -> Vec<P
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_follow_upstream_but_stay_valid() {
+        assert_eq!(derive_prefix("app"), "app");
+        assert_eq!(derive_prefix("PyTorch"), "pt");
+        assert_eq!(derive_prefix("agent-orchestrator"), "ao");
+        assert_eq!(derive_prefix("my_cool_repo"), "mcr");
+        assert_eq!(derive_prefix("integrator"), "int");
+        assert_eq!(derive_prefix("my.app"), "my");
+        assert_eq!(derive_prefix("..."), "s");
+    }
+
+    #[test]
+    fn paths_resolve_against_home_and_the_config_dir() {
+        let home = Path::new("/home/u");
+        assert_eq!(
+            resolve_path("~/code/app", Path::new("/etc"), Some(home)),
+            Path::new("/home/u/code/app")
+        );
+        assert_eq!(
+            resolve_path("app", Path::new("/srv/cfg"), Some(home)),
+            Path::new("/srv/cfg/app")
+        );
+        assert_eq!(
+            resolve_path("/abs", Path::new("/srv"), None),
+            Path::new("/abs")
+        );
+    }
 }
