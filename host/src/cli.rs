@@ -1,9 +1,16 @@
 //! The command layer: one clap tree, one file per subcommand. Commands return
 //! `anyhow::Result<ExitCode>`; errors are printed once, here, as `error: …` with their context.
 
+mod completion;
+mod config;
+mod config_help;
+mod context;
+mod doctor;
 mod output;
 mod plugins;
+mod session;
 mod shim;
+mod status;
 
 use anyhow::Result;
 use clap::{ArgAction, Parser, Subcommand};
@@ -13,7 +20,7 @@ use std::process::ExitCode;
 /// Runs fleets of AI coding agents in parallel, each in its own worktree, branch, session and PR.
 #[derive(Debug, Parser)]
 #[command(name = "ao", version, propagate_version = true, max_term_width = 100)]
-struct Cli {
+pub(crate) struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
     #[arg(short, long, action = ArgAction::Count, global = true)]
     verbose: u8,
@@ -23,12 +30,27 @@ struct Cli {
     /// A directory searched for plugins before all others (repeatable)
     #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
     plugin_dirs: Vec<PathBuf>,
+    /// The config file (default: $AO_CONFIG, else the nearest agent-orchestrator.yaml upwards)
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Every session, grouped by project, with status, activity, PR and summary
+    Status(status::Args),
+    /// Session commands
+    Session(session::Args),
+    /// Check that everything ao needs is in place
+    Doctor(doctor::Args),
+    /// Validate the config or print its JSON Schema
+    Config(config::Args),
+    /// The reference for agent-orchestrator.yaml
+    ConfigHelp,
+    /// Print a shell completion script
+    Completion(completion::Args),
     /// List, inspect, install, verify, scaffold and try plugins
     Plugins(plugins::Args),
     /// Internal: serve a plugin library to a parent `ao` (probe, isolation)
@@ -40,6 +62,7 @@ enum Command {
 #[derive(Debug)]
 pub(crate) struct Globals {
     pub(crate) plugin_dirs: Vec<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -47,8 +70,15 @@ pub(crate) fn main() -> ExitCode {
     init_tracing(cli.verbose, cli.quiet);
     let globals = Globals {
         plugin_dirs: cli.plugin_dirs,
+        config: cli.config,
     };
     let result: Result<ExitCode> = match cli.command {
+        Command::Status(args) => status::run(args, &globals),
+        Command::Session(args) => session::run(args, &globals),
+        Command::Doctor(args) => doctor::run(args, &globals),
+        Command::Config(args) => config::run(args, &globals),
+        Command::ConfigHelp => config_help::run(),
+        Command::Completion(args) => completion::run(args),
         Command::Plugins(args) => plugins::run(args, &globals),
         Command::PluginShim(args) => shim::run(args),
     };

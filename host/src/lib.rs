@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod paths;
 pub mod plugins;
+pub mod proc;
 pub mod store;
 
 pub use error::Error;

@@ -24,6 +24,7 @@ pub mod kv;
 pub mod metadata;
 pub mod session;
 pub mod sessions;
+pub mod view;
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

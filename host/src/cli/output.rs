@@ -17,9 +17,13 @@ pub(crate) fn out(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Pretty JSON to stdout.
+/// Pretty JSON to stdout, streamed (no second copy of a large document in memory).
 pub(crate) fn json(value: &impl Serialize) -> Result<()> {
-    out(&serde_json::to_string_pretty(value)?)
+    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut w, value)?;
+    w.write_all(b"\n")?;
+    w.flush()?;
+    Ok(())
 }
 
 /// A message for a person, on stderr.
@@ -47,6 +51,11 @@ pub(crate) fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
         .map(|l| l.trim_end().strip_prefix(' ').unwrap_or(l))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Whether stdout gets ANSI colours (a terminal, and `NO_COLOR` unset).
+pub(crate) fn color_stdout() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }
 
 /// Whether stderr gets ANSI colours.

@@ -60,8 +60,18 @@ fn search_path(globals: &Globals) -> SearchPath {
 }
 
 /// Scans the search path with the probe cache.
-fn scan(globals: &Globals) -> Catalog {
+pub(crate) fn scan(globals: &Globals) -> Catalog {
     Catalog::scan(&search_path(globals), &ScanOptions::for_current_exe())
+}
+
+/// Scans with the config's extra plugin directories after the `--plugin-dir` ones.
+pub(crate) fn scan_with(globals: &Globals, config: &ao::config::Config) -> Catalog {
+    let mut dirs = globals.plugin_dirs.clone();
+    dirs.extend(config.plugin_dirs.iter().cloned());
+    Catalog::scan(
+        &SearchPath::from_env(&dirs),
+        &ScanOptions::for_current_exe(),
+    )
 }
 
 /// `notifier/webhook, tracker/github`.

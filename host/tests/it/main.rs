@@ -10,6 +10,7 @@ mod plugin_calls;
 mod plugins_cli;
 mod plugins_install;
 mod protocol;
+mod read_cli;
 mod sdk_template;
 mod store;
 mod support;

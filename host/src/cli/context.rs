@@ -1,0 +1,80 @@
+//! What read-side commands share: find and load the config, open each project's store, gather
+//! its sessions (reporting bad files instead of failing).
+
+use crate::cli::Globals;
+use anyhow::{Result, anyhow};
+use ao::config::Config;
+use ao::store::ProjectStore;
+use ao::store::session::Session;
+use ao::store::sessions::Listed;
+use std::path::PathBuf;
+
+/// Finds and loads the config, or says exactly where it looked.
+pub(crate) fn load_config(globals: &Globals) -> Result<Config> {
+    let cwd = std::env::current_dir()?;
+    match ao::config::discover(globals.config.as_deref(), &cwd)? {
+        Some((file, _)) => Ok(ao::config::load(&file)?),
+        None => Err(anyhow!(
+            "no agent-orchestrator.yaml in {} or above it, and no ~/.agent-orchestrator/config.yaml: \
+             create one (see `ao config-help`) or pass --config",
+            cwd.display()
+        )),
+    }
+}
+
+/// The store of one project of `config`.
+pub(crate) fn project_store(config: &Config, project: &str) -> Result<ProjectStore> {
+    let data = ao::paths::data_dir()
+        .ok_or_else(|| anyhow!("cannot tell where the data directory is (is HOME set?)"))?;
+    Ok(ProjectStore::new(&data, &config.hash, project))
+}
+
+/// Every session of every project, plus what could not be read.
+#[derive(Debug, Default)]
+pub(crate) struct Gathered {
+    pub(crate) sessions: Vec<Session>,
+    pub(crate) corrupt: Vec<(PathBuf, String)>,
+}
+
+pub(crate) fn gather(config: &Config) -> Result<Gathered> {
+    let mut g = Gathered::default();
+    for id in config.projects.keys() {
+        for item in project_store(config, id)?.list_sessions()? {
+            match item {
+                Listed::Session(s) => g.sessions.push(*s),
+                Listed::Reserved { .. } => {}
+                Listed::Corrupt { path, reason } => g.corrupt.push((path, reason)),
+            }
+        }
+    }
+    Ok(g)
+}
+
+/// Milliseconds since the epoch, now.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// `42s`, `5m`, `3h`, `2d` since `then`.
+pub(crate) fn ago(then: u64, now: u64) -> String {
+    let s = now.saturating_sub(then) / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// Says on stderr that some metadata files are broken.
+pub(crate) fn warn_corrupt(corrupt: &[(PathBuf, String)]) {
+    for (path, reason) in corrupt {
+        crate::cli::output::note(&format!(
+            "warning: {}: corrupt: {reason} (see `ao doctor`)",
+            path.display()
+        ));
+    }
+}

@@ -1,0 +1,136 @@
+//! `ao status [--json]`: every session grouped by project, from the stored facts (it spawns
+//! nothing and calls no plugin, so it is fast at any fleet size).
+
+use crate::cli::context::{self, ago, now_ms};
+use crate::cli::{Globals, output};
+use anyhow::Result;
+use ao::store::session::{Session, Status};
+use ao::store::view::SessionList;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Print `{"data": [...], "meta": {...}}`
+    #[arg(long)]
+    json: bool,
+    /// Include sessions that have ended
+    #[arg(long)]
+    include_terminated: bool,
+}
+
+/// `{"data": [...], "meta": {...}}`, upstream's `--json` shape.
+#[derive(serde::Serialize)]
+pub(crate) struct Envelope<'a> {
+    pub(crate) data: SessionList<'a>,
+    pub(crate) meta: serde_json::Value,
+}
+
+pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
+    let config = context::load_config(globals)?;
+    let g = context::gather(&config)?;
+    context::warn_corrupt(&g.corrupt);
+    let (shown, hidden): (Vec<&Session>, Vec<&Session>) = g
+        .sessions
+        .iter()
+        .partition(|s| args.include_terminated || !s.status.is_terminal());
+    if args.json {
+        output::json(&Envelope {
+            data: SessionList(&shown),
+            meta: serde_json::json!({ "hiddenTerminatedCount": hidden.len(), "corruptCount": g.corrupt.len() }),
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = now_ms();
+    let color = output::color_stdout();
+    let mut text = String::new();
+    for (id, project) in &config.projects {
+        let rows: Vec<Vec<String>> = shown
+            .iter()
+            .filter(|s| &s.project == id)
+            .map(|s| row(s, now, color))
+            .collect();
+        let repo = project
+            .repo
+            .as_deref()
+            .map(|r| format!("{r}, "))
+            .unwrap_or_default();
+        text.push_str(&format!("{id} ({repo}{})\n", project.path.display()));
+        if rows.is_empty() {
+            text.push_str("  no active sessions\n\n");
+            continue;
+        }
+        let table = output::table(
+            &["SESSION", "STATUS", "ACTIVITY", "BRANCH", "PR", "SUMMARY"],
+            rows,
+        );
+        for line in table.lines() {
+            text.push_str("  ");
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push('\n');
+    }
+    if !hidden.is_empty() {
+        text.push_str(&format!(
+            "{} ended session(s) hidden: --include-terminated shows them\n",
+            hidden.len()
+        ));
+    }
+    output::out(text.trim_end())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn row(s: &Session, now: u64, color: bool) -> Vec<String> {
+    let activity = match &s.activity_fact {
+        Some(a) => {
+            let state = serde_json::to_value(a.state)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            format!("{state} {} ago", ago(a.at, now))
+        }
+        None => "-".into(),
+    };
+    let pr = match (&s.pr, &s.pr_fact) {
+        (Some(url), Some(f)) => format!("#{} ci:{} review:{}", pr_number(url), f.ci, f.review),
+        (Some(url), None) => format!("#{}", pr_number(url)),
+        _ => "-".into(),
+    };
+    let summary: String = s
+        .summary
+        .as_deref()
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(60)
+        .collect();
+    vec![
+        s.id.clone(),
+        paint(s.status, color),
+        activity,
+        s.branch.clone().unwrap_or_else(|| "-".into()),
+        pr,
+        summary,
+    ]
+}
+
+fn pr_number(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
+/// Status names read the same without colour; colour only adds emphasis.
+fn paint(st: Status, color: bool) -> String {
+    let code = match st {
+        Status::NeedsInput | Status::Stuck | Status::Errored | Status::Killed => "31",
+        Status::CiFailed | Status::ChangesRequested => "33",
+        Status::Approved | Status::Mergeable | Status::Merged => "32",
+        _ => "",
+    };
+    if color && !code.is_empty() {
+        format!("\x1b[{code}m{}\x1b[0m", st.as_str())
+    } else {
+        st.as_str().to_string()
+    }
+}

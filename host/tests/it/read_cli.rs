@@ -1,0 +1,219 @@
+//! `ao status`, `ao session ls`, `ao doctor`, `ao config check`, `ao completion` as a user runs them.
+
+use crate::support::*;
+use ao::store::ProjectStore;
+use ao::store::session::{ActivityFact, PrFact, Session, Status};
+use ao_plugin_api::slots::agent::{ActivitySource, ActivityState};
+
+struct Project {
+    sb: Sandbox,
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A project with three sessions (one merged) and one corrupt metadata file.
+    fn new() -> Self {
+        let sb = Sandbox::new();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("repo")).unwrap();
+        std::fs::write(
+            dir.path().join("agent-orchestrator.yaml"),
+            "projects:\n  app:\n    path: repo\n    repo: acme/app\n    sessionPrefix: app\n",
+        )
+        .unwrap();
+        let hash = ao::store::config_dir_hash(&dir.path().join("agent-orchestrator.yaml"));
+        let store = ProjectStore::new(&sb.home.path().join(".agent-orchestrator"), &hash, "app");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        for (status, branch) in [
+            (Status::Working, "feat/1-login"),
+            (Status::CiFailed, "feat/2-api"),
+            (Status::Merged, "feat/3-old"),
+        ] {
+            let id = store.reserve_id("app").unwrap();
+            let mut s = Session::new(&id, "app", now - 3_600_000);
+            s.status = status;
+            s.branch = Some(branch.into());
+            s.summary = Some(format!("work on {branch}"));
+            s.activity_fact = Some(ActivityFact {
+                state: ActivityState::Active,
+                source: ActivitySource::Hook,
+                at: now - 120_000,
+            });
+            if status == Status::CiFailed {
+                s.pr = Some("https://github.example/acme/app/pull/12".into());
+                s.pr_fact = Some(PrFact {
+                    state: "open".into(),
+                    head_sha: "abc".into(),
+                    ci: "failing".into(),
+                    review: "none".into(),
+                    mergeable: false,
+                    conflicts: false,
+                    unresolved_threads: 0,
+                    at: now,
+                });
+            }
+            store.write_session(&s).unwrap();
+        }
+        std::fs::write(
+            store.sessions_dir().join("app-9"),
+            "project=app\ncreatedAt=oops\n",
+        )
+        .unwrap();
+        Project { sb, dir }
+    }
+
+    fn ao(&self) -> assert_cmd::Command {
+        let mut c = self.sb.ao();
+        c.current_dir(self.dir.path());
+        c
+    }
+}
+
+#[test]
+fn status_json_has_upstreams_shape_and_hides_ended_sessions() {
+    let p = Project::new();
+    let out = p.ao().args(["status", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = stdout_json(&out);
+    let data = v["data"].as_array().unwrap();
+    assert_eq!(
+        data.iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["app-1", "app-2"]
+    );
+    assert_eq!(v["meta"]["hiddenTerminatedCount"], 1);
+    assert_eq!(v["meta"]["corruptCount"], 1);
+    assert_eq!(data[1]["status"], "ci_failed");
+    assert_eq!(data[1]["projectId"], "app");
+    assert_eq!(data[1]["prState"]["ci"], "failing");
+    assert_eq!(data[0]["activity"]["source"], "hook");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("app-9: corrupt: `createdAt` is not a number: `oops` (see `ao doctor`)"),
+        "{stderr}"
+    );
+
+    let all = stdout_json(
+        &p.ao()
+            .args(["session", "ls", "--json", "--include-terminated"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(all["data"].as_array().unwrap().len(), 3);
+    assert_eq!(all["meta"]["hiddenTerminatedCount"], 0);
+}
+
+#[test]
+fn status_table_groups_by_project() {
+    let p = Project::new();
+    let out = p.ao().args(["status"]).output().unwrap();
+    assert!(out.status.success());
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(
+        &regex_escape(&p.dir.path().display().to_string()),
+        "[PROJECT]",
+    );
+    settings.bind(|| insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout)));
+}
+
+#[test]
+fn doctor_reports_corrupt_metadata_and_fails() {
+    let p = Project::new();
+    let out = p.ao().args(["doctor", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    let checks = v["data"].as_array().unwrap();
+    let corrupt = checks
+        .iter()
+        .find(|c| c["check"] == "store app" && c["level"] == "error")
+        .expect("a store error");
+    assert!(
+        corrupt["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("app-9: corrupt: `createdAt` is not a number: `oops`")
+    );
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["check"] == "git" && c["level"] == "ok")
+    );
+    assert_eq!(v["meta"]["ok"], false);
+}
+
+#[test]
+fn config_check_reports_problems_and_exits_non_zero() {
+    let p = Project::new();
+    std::fs::write(
+        p.dir.path().join("agent-orchestrator.yaml"),
+        "projects:\n  app:\n    path: repo\n    agnet: codex\n",
+    )
+    .unwrap();
+    let out = p.ao().args(["config", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("agent-orchestrator.yaml:4:5: projects.app.agnet: unknown key `agnet`: did you mean `agent`?"), "{err}");
+    // And every command that needs the config says the same, in one line.
+    let out = p.ao().args(["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}
+
+#[test]
+fn no_config_anywhere_is_one_actionable_line() {
+    let sb = Sandbox::new();
+    let empty = tempfile::tempdir().unwrap();
+    let out = sb
+        .ao()
+        .current_dir(empty.path())
+        .args(["status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: no agent-orchestrator.yaml in "),
+        "{err}"
+    );
+    assert!(
+        err.trim_end()
+            .ends_with("create one (see `ao config-help`) or pass --config"),
+        "{err}"
+    );
+}
+
+#[test]
+fn completion_scripts_and_the_schema_are_printed() {
+    let sb = Sandbox::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = sb.ao().args(["completion", shell]).output().unwrap();
+        assert!(out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("plugins"),
+            "{shell}"
+        );
+    }
+    let schema = stdout_json(&sb.ao().args(["config", "schema"]).output().unwrap());
+    assert_eq!(schema["required"], serde_json::json!(["projects"]));
+    assert!(schema["properties"]["notificationRouting"].is_object());
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if "\\.+*?()|[]{}^$".contains(c) {
+                vec!['\\', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
