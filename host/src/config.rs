@@ -9,6 +9,7 @@
 
 pub mod model;
 mod parse;
+pub mod plugin_config;
 pub mod problem;
 pub mod reactions;
 pub mod secrets;

@@ -58,17 +58,7 @@ fn check(json_out: bool, globals: &Globals) -> Result<ExitCode> {
     };
     if let Some(c) = &config {
         let catalog = crate::cli::plugins::scan_with(globals, c);
-        let available: Vec<String> = catalog
-            .entries
-            .iter()
-            .filter(|e| e.status == ao::plugins::Status::Ok)
-            .flat_map(|e| {
-                e.manifest
-                    .iter()
-                    .flat_map(|m| m.components.iter().map(|c| c.id()))
-            })
-            .collect();
-        problems.extend(ao::config::validate::check_plugins(c, &text, &available));
+        problems.extend(crate::cli::plugins::config_problems(&catalog, c, &text));
     }
     let warnings: Vec<Problem> = config
         .as_ref()

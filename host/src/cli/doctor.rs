@@ -87,18 +87,8 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         .count();
     checks.push(check("plugins", Level::Ok, format!("{ok} loadable")));
     if let Some(c) = &config {
-        let available: Vec<String> = catalog
-            .entries
-            .iter()
-            .filter(|e| e.status == ao::plugins::Status::Ok)
-            .flat_map(|e| {
-                e.manifest
-                    .iter()
-                    .flat_map(|m| m.components.iter().map(|c| c.id()))
-            })
-            .collect();
         let text = std::fs::read_to_string(&c.file).unwrap_or_default();
-        for p in ao::config::validate::check_plugins(c, &text, &available) {
+        for p in crate::cli::plugins::config_problems(&catalog, c, &text) {
             checks.push(check(
                 "config plugins",
                 Level::Error,

@@ -74,6 +74,34 @@ pub(crate) fn scan_with(globals: &Globals, config: &ao::config::Config) -> Catal
     )
 }
 
+/// Every component of every usable library.
+pub(crate) fn components(catalog: &Catalog) -> Vec<ao_plugin_api::manifest::ComponentManifest> {
+    catalog
+        .entries
+        .iter()
+        .filter(|e| e.status == ao::plugins::Status::Ok)
+        .flat_map(|e| e.manifest.iter().flat_map(|m| m.components.iter().cloned()))
+        .collect()
+}
+
+/// Problems with the plugins a config names: missing components, and configs their schemas
+/// reject.
+pub(crate) fn config_problems(
+    catalog: &Catalog,
+    config: &ao::config::Config,
+    text: &str,
+) -> Vec<ao::config::Problem> {
+    let components = components(catalog);
+    let ids: Vec<String> = components.iter().map(|c| c.id()).collect();
+    let mut problems = ao::config::validate::check_plugins(config, text, &ids);
+    problems.extend(ao::config::plugin_config::check_plugin_configs(
+        config,
+        text,
+        &components,
+    ));
+    problems
+}
+
 /// `notifier/webhook, tracker/github`.
 fn component_ids(entry: &ao::plugins::Entry) -> String {
     entry

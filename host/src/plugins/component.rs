@@ -143,11 +143,15 @@ impl ComponentHandle {
         opts: CallOptions,
         host_info: HostInfo,
         events: Option<tokio::sync::mpsc::Sender<Value>>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, Error> {
+        // `${NAME}` references are expanded here, in memory only; the names stay the allow-list
+        // of secrets the plugin may ask for.
+        let expanded = crate::config::secrets::expand(config, &|name| std::env::var(name).ok())
+            .map_err(|e| Error::Invalid(format!("config of {id}: {e}")))?;
+        Ok(Self {
             id,
             backend,
-            config_json: config.to_string(),
+            config_json: expanded.to_string(),
             secrets: referenced_secrets(config),
             methods,
             permits: Arc::new(Semaphore::new(opts.concurrency.max(1))),
@@ -160,7 +164,7 @@ impl ComponentHandle {
                 retry_at: None,
                 generation: 0,
             }),
-        }
+        })
     }
 
     /// `slot/name`.

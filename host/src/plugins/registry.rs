@@ -167,7 +167,7 @@ impl Registry {
             opts,
             self.host_info.clone(),
             self.events.clone(),
-        ));
+        )?);
         handle.start().await?;
         Ok(handle)
     }

@@ -327,3 +327,34 @@ async fn in_a_subprocess_logs_and_secrets_cross_the_pipe() {
     assert_eq!(got[0].path, "/via-pipe");
     assert_eq!(got[0].json()["event"]["title"], "hello");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn env_references_in_a_config_are_expanded_in_memory() {
+    let sb = Sandbox::new().with_libs(&[WEBHOOK]);
+    let reg = Registry::load(&scan(&sb));
+    let rx = Receiver::start();
+    // SAFETY: the variable names are unique to this test; nothing else reads or writes them.
+    unsafe {
+        std::env::set_var(
+            "AO_IT_EXPANDED_PORT",
+            rx.url("").rsplit(':').next().unwrap(),
+        )
+    };
+    let cfg = json!({ "url": "http://127.0.0.1:${AO_IT_EXPANDED_PORT}/expanded" });
+    let hook = reg
+        .instantiate("notifier/webhook", &cfg, CallOptions::default())
+        .await
+        .unwrap();
+    hook.call_json("notify", note("x")).await.unwrap();
+    assert_eq!(rx.wait_for(1, Duration::from_secs(5))[0].path, "/expanded");
+
+    let missing = json!({ "url": "http://${AO_IT_NEVER_SET}/" });
+    let e = reg
+        .instantiate("notifier/webhook", &missing, CallOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "config of notifier/webhook: environment variable `AO_IT_NEVER_SET` is not set"
+    );
+}

@@ -217,3 +217,35 @@ fn regex_escape(s: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn plugin_configs_are_checked_against_the_plugins_schema_before_it_runs() {
+    let p = Project::new();
+    std::fs::copy(
+        lib(WEBHOOK),
+        p.sb.plugins.path().join(lib(WEBHOOK).file_name().unwrap()),
+    )
+    .unwrap();
+    std::fs::write(
+        p.dir.path().join("agent-orchestrator.yaml"),
+        "projects:\n  app:\n    path: repo\nnotifiers:\n  ops:\n    plugin: webhook\n    urll: https://example.invalid/\n    retries: three\n",
+    )
+    .unwrap();
+    let out = p.ao().args(["config", "check", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    let errors: Vec<String> = v["meta"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        errors.iter().any(|e| e.ends_with("agent-orchestrator.yaml:7:5: notifiers.ops.urll: unknown key `urll` for plugin `webhook`: did you mean `url`?")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("agent-orchestrator.yaml:8:5: notifiers.ops.retries: \"three\" is not of type \"integer\" (plugin `webhook`)")),
+        "{errors:#?}"
+    );
+}

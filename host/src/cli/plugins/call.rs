@@ -24,8 +24,9 @@ pub(crate) struct Args {
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     timeout: Duration,
     /// Run the plugin in this process, or in a child process that may crash without harm
-    #[arg(long, value_enum, default_value_t = IsolationArg::InProcess)]
-    isolation: IsolationArg,
+    /// (default: the config's `plugins.isolation` for this plugin, else in-process)
+    #[arg(long, value_enum)]
+    isolation: Option<IsolationArg>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -48,6 +49,19 @@ fn value_arg(flag: &str, text: &str) -> Result<serde_json::Value> {
         None => (format!("--{flag}"), text.to_string()),
     };
     serde_yaml_ng::from_str(&body).with_context(|| format!("{source} is not valid JSON or YAML"))
+}
+
+/// The config's choice for this plugin, when there is a readable config.
+fn configured_isolation(globals: &Globals, plugin: &str) -> IsolationArg {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let config = ao::config::discover(globals.config.as_deref(), &cwd)
+        .ok()
+        .flatten()
+        .and_then(|(file, _)| ao::config::load(&file).ok());
+    match config.and_then(|c| c.isolation.get(plugin).copied()) {
+        Some(ao::config::model::IsolationName::Subprocess) => IsolationArg::Subprocess,
+        _ => IsolationArg::InProcess,
+    }
 }
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
@@ -75,7 +89,10 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
             hint: ao::error::did_you_mean(&args.component, ids.iter().map(String::as_str)),
         });
     };
-    let plugin = match args.isolation {
+    let isolation = args
+        .isolation
+        .unwrap_or_else(|| configured_isolation(globals, &entry.name));
+    let plugin = match isolation {
         IsolationArg::InProcess => ao::plugins::registry::load_entry(entry),
         IsolationArg::Subprocess => {
             ao::plugins::registry::subprocess_entry(entry, &std::env::current_exe()?)
