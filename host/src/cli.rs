@@ -30,9 +30,8 @@ pub(crate) struct Cli {
     /// A directory searched for plugins before all others (repeatable)
     #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
     plugin_dirs: Vec<PathBuf>,
-    /// The config file (default: $AO_CONFIG, else the nearest agent-orchestrator.yaml upwards)
-    #[arg(long, value_name = "FILE", global = true)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigFlag,
     #[command(subcommand)]
     command: Command,
 }
@@ -58,6 +57,15 @@ enum Command {
     PluginShim(shim::Args),
 }
 
+/// `--config FILE`: accepted before the subcommand and by each command that reads the config.
+/// Not a clap `global`, because `ao plugins call --config` is the component's own config.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct ConfigFlag {
+    /// The config file (default: $AO_CONFIG, else the nearest agent-orchestrator.yaml upwards)
+    #[arg(long = "config", value_name = "FILE")]
+    pub(crate) file: Option<PathBuf>,
+}
+
 /// What every command may need from the global flags.
 #[derive(Debug)]
 pub(crate) struct Globals {
@@ -65,12 +73,22 @@ pub(crate) struct Globals {
     pub(crate) config: Option<PathBuf>,
 }
 
+impl Globals {
+    /// These globals with a command's own `--config`, which wins over one given before it.
+    pub(crate) fn with(&self, flag: &ConfigFlag) -> Globals {
+        Globals {
+            plugin_dirs: self.plugin_dirs.clone(),
+            config: flag.file.clone().or_else(|| self.config.clone()),
+        }
+    }
+}
+
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose, cli.quiet);
     let globals = Globals {
         plugin_dirs: cli.plugin_dirs,
-        config: cli.config,
+        config: cli.config.file,
     };
     let result: Result<ExitCode> = match cli.command {
         Command::Status(args) => status::run(args, &globals),

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
+    #[command(flatten)]
+    cfg: crate::cli::ConfigFlag,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +28,7 @@ enum Command {
 }
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
+    let globals = &globals.with(&args.cfg);
     match args.command {
         Command::Schema => {
             output::json(&ao::config::json_schema())?;

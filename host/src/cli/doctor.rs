@@ -11,6 +11,8 @@ use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
+    #[command(flatten)]
+    cfg: crate::cli::ConfigFlag,
     /// Print JSON
     #[arg(long)]
     json: bool,
@@ -39,6 +41,7 @@ fn check(name: &str, level: Level, detail: impl Into<String>) -> Check {
 }
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
+    let globals = &globals.with(&args.cfg);
     let mut checks = Vec::new();
     let cwd = std::env::current_dir()?;
     let config = match ao::config::discover(globals.config.as_deref(), &cwd) {

@@ -20,6 +20,8 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct LsArgs {
+    #[command(flatten)]
+    cfg: crate::cli::ConfigFlag,
     /// Print `{"data": [...], "meta": {...}}`
     #[arg(long)]
     json: bool,
@@ -35,7 +37,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
 }
 
 fn ls(args: LsArgs, globals: &Globals) -> Result<ExitCode> {
-    let config = context::load_config(globals)?;
+    let config = context::load_config(&globals.with(&args.cfg))?;
     let g = context::gather(&config)?;
     context::warn_corrupt(&g.corrupt);
     let hidden = g

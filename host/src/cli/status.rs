@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
+    #[command(flatten)]
+    cfg: crate::cli::ConfigFlag,
     /// Print `{"data": [...], "meta": {...}}`
     #[arg(long)]
     json: bool,
@@ -26,7 +28,7 @@ pub(crate) struct Envelope<'a> {
 }
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
-    let config = context::load_config(globals)?;
+    let config = context::load_config(&globals.with(&args.cfg))?;
     let g = context::gather(&config)?;
     context::warn_corrupt(&g.corrupt);
     let (shown, hidden): (Vec<&Session>, Vec<&Session>) = g

@@ -249,3 +249,51 @@ fn plugin_configs_are_checked_against_the_plugins_schema_before_it_runs() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn the_config_flag_works_before_and_after_the_command() {
+    let p = Project::new();
+    let file = p.dir.path().join("agent-orchestrator.yaml");
+    let elsewhere = tempfile::tempdir().unwrap();
+    for args in [
+        vec![
+            "--config".into(),
+            file.display().to_string(),
+            "status".into(),
+            "--json".into(),
+        ],
+        vec![
+            "status".into(),
+            "--json".into(),
+            "--config".into(),
+            file.display().to_string(),
+        ],
+    ] {
+        let out =
+            p.sb.ao()
+                .current_dir(elsewhere.path())
+                .args(&args)
+                .output()
+                .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            stdout_json(&out)["data"].as_array().unwrap().len(),
+            2,
+            "{args:?}"
+        );
+    }
+    let out =
+        p.sb.ao()
+            .current_dir(elsewhere.path())
+            .args(["status", "--config", "/nope.yaml"])
+            .output()
+            .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: config file /nope.yaml does not exist"
+    );
+}
