@@ -84,22 +84,13 @@ pub(crate) fn components(catalog: &Catalog) -> Vec<ao_plugin_api::manifest::Comp
         .collect()
 }
 
-/// Problems with the plugins a config names: missing components, and configs their schemas
-/// reject.
+/// Problems with the plugins a config names (see `ao::config::plugin_config::problems`).
 pub(crate) fn config_problems(
     catalog: &Catalog,
     config: &ao::config::Config,
     text: &str,
 ) -> Vec<ao::config::Problem> {
-    let components = components(catalog);
-    let ids: Vec<String> = components.iter().map(|c| c.id()).collect();
-    let mut problems = ao::config::validate::check_plugins(config, text, &ids);
-    problems.extend(ao::config::plugin_config::check_plugin_configs(
-        config,
-        text,
-        &components,
-    ));
-    problems
+    ao::config::plugin_config::problems(config, text, &components(catalog))
 }
 
 /// `notifier/webhook, tracker/github`.

@@ -98,3 +98,12 @@ pub fn check_plugin_configs(
     }
     out
 }
+
+/// Every problem with the plugins a config names: components that are not available, and
+/// configs their schemas reject. `components` are the available components' manifests.
+pub fn problems(config: &Config, text: &str, components: &[ComponentManifest]) -> Vec<Problem> {
+    let ids: Vec<String> = components.iter().map(|c| c.id()).collect();
+    let mut out = super::validate::check_plugins(config, text, &ids);
+    out.extend(check_plugin_configs(config, text, components));
+    out
+}
