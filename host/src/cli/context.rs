@@ -7,6 +7,7 @@ use ao::config::Config;
 use ao::store::ProjectStore;
 use ao::store::session::Session;
 use ao::store::sessions::Listed;
+use ao::store::view::SessionList;
 use std::path::PathBuf;
 
 /// Finds and loads the config, or says exactly where it looked.
@@ -77,4 +78,56 @@ pub(crate) fn warn_corrupt(corrupt: &[(PathBuf, String)]) {
             path.display()
         ));
     }
+}
+
+/// The flags of every session listing.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ListFlags {
+    /// Print `{"data": [...], "meta": {...}}`
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Include sessions that have ended
+    #[arg(long)]
+    pub(crate) include_terminated: bool,
+    #[command(flatten)]
+    pub(crate) cfg: crate::cli::ConfigFlag,
+}
+
+/// What a listing shows: the config, the sessions to show, how many ended ones were hidden.
+pub(crate) struct Listing {
+    pub(crate) config: Config,
+    pub(crate) sessions: Vec<Session>,
+    pub(crate) hidden: usize,
+    pub(crate) corrupt: usize,
+}
+
+/// Loads, gathers, warns about corrupt files on stderr, and hides ended sessions unless asked.
+pub(crate) fn listing(flags: &ListFlags, globals: &Globals) -> Result<Listing> {
+    let config = load_config(&globals.with(&flags.cfg))?;
+    let g = gather(&config)?;
+    warn_corrupt(&g.corrupt);
+    let (sessions, ended): (Vec<Session>, Vec<Session>) = g
+        .sessions
+        .into_iter()
+        .partition(|s| flags.include_terminated || !s.status.is_terminal());
+    Ok(Listing {
+        config,
+        sessions,
+        hidden: ended.len(),
+        corrupt: g.corrupt.len(),
+    })
+}
+
+/// Prints a listing as `{"data": [...], "meta": {...}}`, one session at a time.
+pub(crate) fn print_json(l: &Listing) -> Result<()> {
+    #[derive(serde::Serialize)]
+    struct Envelope<'a> {
+        data: SessionList<'a>,
+        meta: serde_json::Value,
+    }
+    let shown: Vec<&Session> = l.sessions.iter().collect();
+    crate::cli::output::json(&Envelope {
+        data: SessionList(&shown),
+        meta: serde_json::json!({ "hiddenTerminatedCount": l.hidden, "corruptCount": l.corrupt }),
+    })
 }

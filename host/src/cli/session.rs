@@ -3,7 +3,6 @@
 use crate::cli::context::{self, ago, now_ms};
 use crate::cli::{Globals, output};
 use anyhow::Result;
-use ao::store::view::SessionList;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -15,50 +14,24 @@ pub(crate) struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// List sessions
-    Ls(LsArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct LsArgs {
-    #[command(flatten)]
-    cfg: crate::cli::ConfigFlag,
-    /// Print `{"data": [...], "meta": {...}}`
-    #[arg(long)]
-    json: bool,
-    /// Include sessions that have ended
-    #[arg(long)]
-    include_terminated: bool,
+    Ls(context::ListFlags),
 }
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     match args.command {
-        Command::Ls(a) => ls(a, globals),
+        Command::Ls(flags) => ls(flags, globals),
     }
 }
 
-fn ls(args: LsArgs, globals: &Globals) -> Result<ExitCode> {
-    let config = context::load_config(&globals.with(&args.cfg))?;
-    let g = context::gather(&config)?;
-    context::warn_corrupt(&g.corrupt);
-    let hidden = g
-        .sessions
-        .iter()
-        .filter(|s| !args.include_terminated && s.status.is_terminal())
-        .count();
-    let shown: Vec<_> = g
-        .sessions
-        .iter()
-        .filter(|s| args.include_terminated || !s.status.is_terminal())
-        .collect();
-    if args.json {
-        output::json(&crate::cli::status::Envelope {
-            data: SessionList(&shown),
-            meta: serde_json::json!({ "hiddenTerminatedCount": hidden }),
-        })?;
+fn ls(flags: context::ListFlags, globals: &Globals) -> Result<ExitCode> {
+    let l = context::listing(&flags, globals)?;
+    if flags.json {
+        context::print_json(&l)?;
         return Ok(ExitCode::SUCCESS);
     }
     let now = now_ms();
-    let rows = shown
+    let rows = l
+        .sessions
         .iter()
         .map(|s| {
             vec![
@@ -74,9 +47,10 @@ fn ls(args: LsArgs, globals: &Globals) -> Result<ExitCode> {
         &["SESSION", "PROJECT", "STATUS", "BRANCH", "CREATED"],
         rows,
     ))?;
-    if hidden > 0 {
+    if l.hidden > 0 {
         output::note(&format!(
-            "{hidden} ended session(s) hidden: --include-terminated shows them"
+            "{} ended session(s) hidden: --include-terminated shows them",
+            l.hidden
         ));
     }
     Ok(ExitCode::SUCCESS)

@@ -5,48 +5,26 @@ use crate::cli::context::{self, ago, now_ms};
 use crate::cli::{Globals, output};
 use anyhow::Result;
 use ao::store::session::{Session, Status};
-use ao::store::view::SessionList;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     #[command(flatten)]
-    cfg: crate::cli::ConfigFlag,
-    /// Print `{"data": [...], "meta": {...}}`
-    #[arg(long)]
-    json: bool,
-    /// Include sessions that have ended
-    #[arg(long)]
-    include_terminated: bool,
-}
-
-/// `{"data": [...], "meta": {...}}`, upstream's `--json` shape.
-#[derive(serde::Serialize)]
-pub(crate) struct Envelope<'a> {
-    pub(crate) data: SessionList<'a>,
-    pub(crate) meta: serde_json::Value,
+    list: context::ListFlags,
 }
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
-    let config = context::load_config(&globals.with(&args.cfg))?;
-    let g = context::gather(&config)?;
-    context::warn_corrupt(&g.corrupt);
-    let (shown, hidden): (Vec<&Session>, Vec<&Session>) = g
-        .sessions
-        .iter()
-        .partition(|s| args.include_terminated || !s.status.is_terminal());
-    if args.json {
-        output::json(&Envelope {
-            data: SessionList(&shown),
-            meta: serde_json::json!({ "hiddenTerminatedCount": hidden.len(), "corruptCount": g.corrupt.len() }),
-        })?;
+    let l = context::listing(&args.list, globals)?;
+    if args.list.json {
+        context::print_json(&l)?;
         return Ok(ExitCode::SUCCESS);
     }
     let now = now_ms();
     let color = output::color_stdout();
     let mut text = String::new();
-    for (id, project) in &config.projects {
-        let rows: Vec<Vec<String>> = shown
+    for (id, project) in &l.config.projects {
+        let rows: Vec<Vec<String>> = l
+            .sessions
             .iter()
             .filter(|s| &s.project == id)
             .map(|s| row(s, now, color))
@@ -72,10 +50,10 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         }
         text.push('\n');
     }
-    if !hidden.is_empty() {
+    if l.hidden > 0 {
         text.push_str(&format!(
             "{} ended session(s) hidden: --include-terminated shows them\n",
-            hidden.len()
+            l.hidden
         ));
     }
     output::out(text.trim_end())?;

@@ -206,18 +206,6 @@ fn completion_scripts_and_the_schema_are_printed() {
     assert!(schema["properties"]["notificationRouting"].is_object());
 }
 
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if "\\.+*?()|[]{}^$".contains(c) {
-                vec!['\\', c]
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn plugin_configs_are_checked_against_the_plugins_schema_before_it_runs() {
     let p = Project::new();

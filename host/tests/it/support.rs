@@ -64,13 +64,9 @@ impl Sandbox {
 
     /// `ao` with HOME in the sandbox, only the sandbox's plugin dir searched.
     pub fn ao(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::new(ao_exe());
-        cmd.env_clear()
-            .env("HOME", self.home.path())
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AO_NO_DEFAULT_PLUGINS", "1")
-            .env("AO_PLUGIN_PATH", self.plugins.path())
-            .env("NO_COLOR", "1");
+        let mut cmd = self.ao_default_path();
+        cmd.env("AO_NO_DEFAULT_PLUGINS", "1")
+            .env("AO_PLUGIN_PATH", self.plugins.path());
         cmd
     }
 
@@ -110,7 +106,8 @@ pub fn filters(sb: &Sandbox) -> Vec<(String, String)> {
     ]
 }
 
-fn regex_escape(s: &str) -> String {
+/// Escapes a literal for an insta filter (a regex).
+pub fn regex_escape(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         if "\\.+*?()|[]{}^$".contains(c) {
