@@ -2,8 +2,8 @@
 
 use ao_plugin_api::manifest::Slot;
 use ao_plugin_api::serde_json;
-use ao_plugin_api::sdk::testing::TestHost;
 {% if slot == "notifier" %}use ao_plugin_api::sdk::Ctx;
+use ao_plugin_api::sdk::testing::TestHost;
 use ao_plugin_api::slots::notifier::{Notification, Notifier, NotifyRequest, Priority};
 {% endif %}
 #[test]
@@ -17,11 +17,9 @@ fn the_manifest_names_the_component() {
 
 #[test]
 fn a_bad_config_is_refused() {
-    let host = TestHost::new();
     let config = serde_json::json!({ "noSuchSetting": true });
     let parsed: Result<{{crate_name}}::Config, _> = serde_json::from_value(config);
     assert!(parsed.is_err());
-    drop(host);
 }
 {% if slot == "notifier" %}
 #[test]

@@ -71,6 +71,23 @@ pub struct Candidate {
     pub sidecar: Option<Result<Sidecar, String>>,
 }
 
+impl Candidate {
+    /// A library named directly by the user (`ao plugins info|verify <file>`), outside any
+    /// search directory.
+    pub fn for_file(path: &Path) -> std::io::Result<Candidate> {
+        let path = path.canonicalize()?;
+        let parent = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        Ok(Candidate {
+            path,
+            dir: SearchDir {
+                path: parent,
+                source: Source::Flag,
+            },
+            sidecar: None,
+        })
+    }
+}
+
 impl SearchPath {
     /// The search path from flags and the environment.
     pub fn from_env(flag_dirs: &[PathBuf]) -> Self {

@@ -3,7 +3,7 @@
 use crate::cli::{Globals, output};
 use anyhow::{Result, bail};
 use ao::plugins::catalog::ScanOptions;
-use ao::plugins::discovery::{Candidate, SearchDir, Source};
+use ao::plugins::discovery::Candidate;
 use ao::plugins::{Catalog, Entry};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -21,17 +21,8 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     let entries: Vec<Entry> = if Path::new(&args.plugin).is_file() {
         // An unknown file: open it in a child, exactly as verify does.
-        let path = std::fs::canonicalize(&args.plugin)?;
-        let dir = SearchDir {
-            path: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
-            source: Source::Flag,
-        };
         Catalog::scan_candidates(
-            vec![Candidate {
-                path,
-                dir,
-                sidecar: None,
-            }],
+            vec![Candidate::for_file(Path::new(&args.plugin))?],
             &ScanOptions {
                 cache: None,
                 ..ScanOptions::for_current_exe()

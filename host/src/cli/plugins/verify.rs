@@ -4,7 +4,7 @@
 use crate::cli::{Globals, output};
 use anyhow::{Result, bail};
 use ao::plugins::catalog::ScanOptions;
-use ao::plugins::discovery::{Candidate, SearchDir, Source};
+use ao::plugins::discovery::Candidate;
 use ao::plugins::{Catalog, Status};
 use std::path::Path;
 use std::process::ExitCode;
@@ -25,16 +25,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     };
     let candidates = match &args.target {
         Some(t) if Path::new(t).is_file() => {
-            let path = std::fs::canonicalize(t)?;
-            let dir = SearchDir {
-                path: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
-                source: Source::Flag,
-            };
-            vec![Candidate {
-                path,
-                dir,
-                sidecar: None,
-            }]
+            vec![Candidate::for_file(Path::new(t))?]
         }
         Some(name) => {
             // Find the files by name first (cheaply, from the cache), then re-check only those.
