@@ -44,6 +44,7 @@ pub mod abi;
 pub mod manifest;
 pub mod sdk;
 pub mod slots;
+pub mod status_file;
 
 // Re-exported so plugins log through the same `tracing` the SDK forwards, and so macro output
 // can name these crates. Semver: these follow the re-exported crates' majors.

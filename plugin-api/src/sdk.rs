@@ -7,15 +7,24 @@
 //! - `tracing` events inside the plugin are forwarded to the host (see [`logging`]);
 //! - configs and requests are decoded from JSON into the author's types, with one-line errors;
 //! - cancellation and deadlines are visible through [`Ctx`].
+//!
+//! And the parts every adapter of a kind would otherwise rewrite: [`command`] (argv + deadline +
+//! cancellation), [`procs`] (is the agent's process alive), [`delivery`] (acknowledged message
+//! delivery over any terminal), [`git`] and [`post_create`] (workspace plugins).
 
+pub mod command;
+pub mod delivery;
 pub mod error;
 #[doc(hidden)]
 pub mod export;
+pub mod git;
 pub mod guard;
 mod host;
 #[doc(hidden)]
 pub mod instance;
 pub mod logging;
+pub mod post_create;
+pub mod procs;
 pub mod testing;
 
 pub use error::SdkError;

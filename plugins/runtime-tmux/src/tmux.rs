@@ -1,0 +1,114 @@
+//! The one door to tmux: every call is an argv with a deadline, and tmux's error text becomes
+//! an error kind the host can act on.
+
+use ao_plugin_api::sdk::command::{Command, Output};
+use ao_plugin_api::sdk::{Ctx, SdkError};
+use std::path::Path;
+use std::time::Duration;
+
+/// A tmux server: the default one, or the one at `socket`.
+#[derive(Debug, Clone)]
+pub(crate) struct Tmux {
+    socket: Option<String>,
+    timeout: Duration,
+}
+
+impl Tmux {
+    pub(crate) fn new(socket: Option<String>, timeout: Duration) -> Self {
+        Self { socket, timeout }
+    }
+
+    pub(crate) fn socket(&self) -> Option<&str> {
+        self.socket.as_deref()
+    }
+
+    /// `tmux [-S socket] <args>` as an argv, for attach commands shown to people.
+    pub(crate) fn argv<S: AsRef<str>>(&self, args: &[S]) -> Vec<String> {
+        let mut argv = vec!["tmux".to_string()];
+        if let Some(s) = &self.socket {
+            argv.extend(["-S".to_string(), s.clone()]);
+        }
+        argv.extend(args.iter().map(|a| a.as_ref().to_string()));
+        argv
+    }
+
+    fn command<S: AsRef<str>>(&self, args: &[S]) -> Command {
+        let argv = self.argv(args);
+        Command::new(&argv[0])
+            .args(&argv[1..])
+            .env("LC_ALL", "C.UTF-8")
+            .timeout(self.timeout)
+    }
+
+    /// Runs a tmux command; tmux's complaints become typed errors.
+    pub(crate) fn run<S: AsRef<str>>(&self, ctx: &Ctx, args: &[S]) -> Result<String, SdkError> {
+        self.run_with(ctx, self.command(args))
+    }
+
+    /// Runs with `cwd` as the client's directory (new sessions start there; tmux would
+    /// format-expand a `-c` argument, and a `#(...)` in a path would run).
+    pub(crate) fn run_in<S: AsRef<str>>(
+        &self,
+        ctx: &Ctx,
+        cwd: &Path,
+        args: &[S],
+    ) -> Result<String, SdkError> {
+        self.run_with(ctx, self.command(args).cwd(cwd))
+    }
+
+    /// Runs with `input` on stdin (`load-buffer -`).
+    pub(crate) fn run_stdin<S: AsRef<str>>(
+        &self,
+        ctx: &Ctx,
+        input: &str,
+        args: &[S],
+    ) -> Result<String, SdkError> {
+        self.run_with(ctx, self.command(args).stdin(input.as_bytes().to_vec()))
+    }
+
+    fn run_with(&self, ctx: &Ctx, cmd: Command) -> Result<String, SdkError> {
+        let shown = cmd.display();
+        let out = cmd.run(Some(ctx)).map_err(|e| match e {
+            SdkError::Unavailable(_) => SdkError::Unavailable(
+                "tmux is not installed or not on PATH (install it: apt install tmux / brew install tmux)"
+                    .into(),
+            ),
+            other => other,
+        })?;
+        if out.success() {
+            Ok(out.stdout)
+        } else {
+            Err(classify(&shown, &out))
+        }
+    }
+}
+
+/// Whether an error means "that session (or the whole server) is not there".
+pub(crate) fn is_gone(e: &SdkError) -> bool {
+    matches!(e, SdkError::NotFound(_))
+}
+
+fn classify(shown: &str, out: &Output) -> SdkError {
+    let msg = out.first_error_line();
+    let gone = [
+        "no server running",
+        "error connecting to",
+        "can't find session",
+        "can't find pane",
+        "can't find window",
+        "session not found",
+        "server exited unexpectedly",
+        "no such file or directory",
+    ];
+    let lower = msg.to_ascii_lowercase();
+    if gone.iter().any(|g| lower.contains(g)) {
+        SdkError::NotFound(format!("tmux: {msg}"))
+    } else if lower.contains("duplicate session") {
+        SdkError::Conflict(format!("tmux: {msg}"))
+    } else {
+        let sub = shown
+            .split_whitespace()
+            .find(|w| !w.starts_with('-') && *w != "tmux" && !w.contains('/'));
+        SdkError::Internal(format!("tmux {} failed: {msg}", sub.unwrap_or("")))
+    }
+}

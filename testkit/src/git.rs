@@ -1,0 +1,85 @@
+//! Throwaway git repositories for workspace tests: a checkout with a few commits on `main`,
+//! optionally pushed to a bare repository acting as `origin`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs git in `dir` with a fixed identity and no user config; panics with git's message on
+/// failure. Returns trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "ao test")
+        .env("GIT_AUTHOR_EMAIL", "test@ao.invalid")
+        .env("GIT_COMMITTER_NAME", "ao test")
+        .env("GIT_COMMITTER_EMAIL", "test@ao.invalid")
+        .output()
+        .expect("git is installed");
+    assert!(
+        out.status.success(),
+        "git {args:?} in {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+}
+
+/// A project checkout for tests.
+#[derive(Debug)]
+pub struct Repo {
+    /// The working checkout (`main` checked out).
+    pub path: PathBuf,
+    /// The bare `origin`, when made with [`Repo::with_origin`].
+    pub origin: Option<PathBuf>,
+}
+
+impl Repo {
+    /// `parent/<name>` with two commits on `main` and no remote.
+    pub fn new(parent: &Path, name: &str) -> Self {
+        let path = parent.join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        git(&path, &["init", "-q", "-b", "main"]);
+        std::fs::write(path.join("README.md"), "# test project\n").unwrap();
+        git(&path, &["add", "."]);
+        git(&path, &["commit", "-q", "-m", "first"]);
+        std::fs::write(path.join("src.txt"), "code\n").unwrap();
+        git(&path, &["add", "."]);
+        git(&path, &["commit", "-q", "-m", "second"]);
+        Self { path, origin: None }
+    }
+
+    /// Like [`Repo::new`], with `main` pushed to a bare `parent/<name>-origin.git` as `origin`.
+    pub fn with_origin(parent: &Path, name: &str) -> Self {
+        let mut repo = Self::new(parent, name);
+        let origin = parent.join(format!("{name}-origin.git"));
+        git(
+            parent,
+            &[
+                "init",
+                "-q",
+                "--bare",
+                "-b",
+                "main",
+                origin.to_str().unwrap(),
+            ],
+        );
+        git(
+            &repo.path,
+            &["remote", "add", "origin", origin.to_str().unwrap()],
+        );
+        git(&repo.path, &["push", "-q", "-u", "origin", "main"]);
+        repo.origin = Some(origin);
+        repo
+    }
+
+    /// Commits a new file in `dir` (a workspace of this repo), returning the commit id.
+    pub fn commit_in(dir: &Path, file: &str, text: &str) -> String {
+        std::fs::write(dir.join(file), text).unwrap();
+        git(dir, &["add", file]);
+        git(dir, &["commit", "-q", "-m", &format!("add {file}")]);
+        git(dir, &["rev-parse", "HEAD"])
+    }
+}
