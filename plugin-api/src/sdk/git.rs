@@ -75,6 +75,33 @@ pub fn check_id(kind: &str, id: &str) -> Result<(), SdkError> {
     }
 }
 
+/// Checks that `path` is strictly inside `root` (both resolved through symlinks) and is not, and
+/// does not contain, the project checkout `repo`. Workspace plugins call it before deleting.
+pub fn check_inside(root: &Path, path: &Path, repo: &Path) -> Result<PathBuf, SdkError> {
+    let canon = |p: &Path| {
+        p.canonicalize()
+            .map_err(|e| SdkError::NotFound(format!("{}: {e}", p.display())))
+    };
+    let root_c = canon(root)?;
+    let path_c = canon(path)?;
+    if path_c == root_c || !path_c.starts_with(&root_c) {
+        return Err(SdkError::PermissionDenied(format!(
+            "refusing to touch {}: it is not inside the workspace root {}",
+            path.display(),
+            root.display()
+        )));
+    }
+    if let Ok(repo_c) = repo.canonicalize()
+        && repo_c.starts_with(&path_c)
+    {
+        return Err(SdkError::PermissionDenied(format!(
+            "refusing to touch {}: it is (or contains) the project checkout",
+            path.display()
+        )));
+    }
+    Ok(path_c)
+}
+
 /// Runs git in one directory.
 #[derive(Debug, Clone)]
 pub struct Git {
@@ -224,7 +251,11 @@ impl Git {
             "HEAD".into(),
             "--not".into(),
         ];
-        if let Some(b) = &branch {
+        // `--exclude` patterns before `--branches` are matched without the `refs/heads/` prefix.
+        if let Some(b) = branch
+            .as_deref()
+            .and_then(|b| b.strip_prefix("refs/heads/"))
+        {
             args.push(format!("--exclude={b}"));
         }
         args.extend(["--branches".into(), "--remotes".into(), "--tags".into()]);
