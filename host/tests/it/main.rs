@@ -11,6 +11,7 @@ mod plugins_cli;
 mod plugins_install;
 mod protocol;
 mod read_cli;
+mod runtime_workspace;
 mod sdk_template;
 mod store;
 mod support;

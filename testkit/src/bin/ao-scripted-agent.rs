@@ -116,7 +116,7 @@ impl Agent {
     fn submit(&mut self, text: String) {
         self.count += 1;
         let n = self.count;
-        self.hook(ActivityState::Active, "UserPromptSubmit");
+        // Logged before the hook fires, so a test that saw `active` finds the message logged.
         if let Some(p) = &self.args.log {
             let line = serde_json::json!({ "n": n, "text": text }).to_string() + "\n";
             let _ = std::fs::OpenOptions::new()
@@ -125,6 +125,7 @@ impl Agent {
                 .open(p)
                 .and_then(|mut f| f.write_all(line.as_bytes()));
         }
+        self.hook(ActivityState::Active, "UserPromptSubmit");
         self.say(&format!("\r\n[message {n}: {} bytes]\r\n", text.len()));
         let ms = self.args.work_ms;
         self.animate("working", ms);
