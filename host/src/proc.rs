@@ -1,7 +1,8 @@
-//! Running an external command: an argument vector (never a shell string) and a deadline.
+//! Running an external command from the host: an argument vector (never a shell string) and a
+//! deadline. The same runner plugins use (`ao_plugin_api::sdk::command`), so timeouts kill the
+//! whole process group here too.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
+use ao_plugin_api::sdk::command::Command;
 use std::time::Duration;
 
 /// What a finished command printed.
@@ -17,39 +18,14 @@ pub struct Finished {
 
 /// Runs `argv` with no stdin; kills it after `timeout`. `Err` is one line.
 pub fn run(argv: &[&str], timeout: Duration) -> Result<Finished, String> {
-    let (program, args) = argv.split_first().ok_or("empty command")?;
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run `{program}`: {e}"))?;
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let (mut o, mut e) = (String::new(), String::new());
-        let _ = out.read_to_string(&mut o);
-        let _ = err.read_to_string(&mut e);
-        let _ = tx.send((o, e));
-    });
-    match rx.recv_timeout(timeout) {
-        Ok((stdout, stderr)) => {
-            let status = child.wait().map_err(|e| format!("lost `{program}`: {e}"))?;
-            Ok(Finished {
-                success: status.success(),
-                stdout,
-                stderr,
-            })
-        }
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            Err(format!(
-                "`{program}` did not finish within {}s",
-                timeout.as_secs()
-            ))
-        }
-    }
+    let out = Command::from_argv(argv)
+        .map_err(|e| e.to_string())?
+        .timeout(timeout)
+        .run(None)
+        .map_err(|e| e.to_string())?;
+    Ok(Finished {
+        success: out.success(),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    })
 }

@@ -270,6 +270,20 @@ impl Git {
     }
 }
 
+impl Git {
+    /// `Err(Conflict)` naming what would be lost when this working tree holds unsaved work;
+    /// workspace plugins call it before a destroy that was not forced.
+    pub fn refuse_if_unsaved(&self, ctx: &Ctx) -> Result<(), SdkError> {
+        match self.unsaved_work(ctx)? {
+            None => Ok(()),
+            Some(why) => Err(SdkError::Conflict(format!(
+                "refusing to remove {}: {why}; push or commit them, or force the removal",
+                self.dir.display()
+            ))),
+        }
+    }
+}
+
 /// An exclusive lock on a repository's git metadata, held while git operations that write it
 /// run (worktree add/remove/prune, fetch), so parallel spawns do not trip over `.git` locks.
 /// Advisory (`flock`), released by the kernel if the holder dies.

@@ -253,12 +253,7 @@ impl Workspace for Clones {
         let is_repo = path.join(".git").is_dir()
             && here.succeeds(ctx, &["rev-parse", "--is-inside-work-tree"])?;
         if is_repo && !req.force {
-            if let Some(why) = here.unsaved_work(ctx)? {
-                return Err(SdkError::Conflict(format!(
-                    "refusing to remove {}: {why}; push or commit them, or force the removal",
-                    req.path
-                )));
-            }
+            here.refuse_if_unsaved(ctx)?;
         }
         std::fs::remove_dir_all(&path)
             .map_err(|e| SdkError::Internal(format!("cannot remove {}: {e}", path.display())))?;

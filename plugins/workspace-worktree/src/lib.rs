@@ -145,12 +145,7 @@ impl Workspace for Worktrees {
             String::new()
         };
         if is_worktree && !req.force {
-            if let Some(why) = here.unsaved_work(ctx)? {
-                return Err(SdkError::Conflict(format!(
-                    "refusing to remove {}: {why}; push or commit them, or force the removal",
-                    req.path
-                )));
-            }
+            here.refuse_if_unsaved(ctx)?;
         }
         let _lock = self.lock(ctx, &repo)?;
         let p = path.display().to_string();

@@ -64,14 +64,13 @@ pub(crate) fn make(
         } else {
             &req.base_branch
         };
-        if wt.fetch_due(&req.repo_path, remote, wanted) {
-            if let Err(e) = fetch.run(ctx, &["fetch", "--quiet", remote.as_str(), wanted.as_str()])
-            {
-                if matches!(e, SdkError::Cancelled) {
-                    return Err(e);
-                }
-                ao_plugin_api::tracing::warn!(error = %e, "fetch failed; branching from what is local");
+        if wt.fetch_due(&req.repo_path, remote, wanted)
+            && let Err(e) = fetch.run(ctx, &["fetch", "--quiet", remote.as_str(), wanted.as_str()])
+        {
+            if matches!(e, SdkError::Cancelled) {
+                return Err(e);
             }
+            ao_plugin_api::tracing::warn!(error = %e, "fetch failed; branching from what is local");
         }
     }
 
