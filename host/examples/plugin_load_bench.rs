@@ -2,8 +2,9 @@
 //! first-party plugin next to the `ao` executable, in process, and print the median.
 #![allow(clippy::print_stdout)]
 
+mod support;
+
 use ao::plugins::catalog::ScanOptions;
-use ao::plugins::discovery::{SearchDir, SearchPath, Source};
 use ao::plugins::{CallOptions, Catalog, Registry, Status};
 use std::time::Instant;
 
@@ -12,31 +13,9 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
-    let exe_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let shim = exe_dir.join("ao");
+    let shim = support::target_dir().join("ao");
     // First-party plugins only: the fixtures in the same directory are deliberately broken.
-    let only_first_party = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(&exe_dir).unwrap() {
-        let p = e.unwrap().path();
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with(&format!("{}ao_plugin_", std::env::consts::DLL_PREFIX))
-            && name.ends_with(std::env::consts::DLL_SUFFIX)
-        {
-            std::fs::copy(&p, only_first_party.path().join(&name)).unwrap();
-        }
-    }
-    let search = SearchPath {
-        dirs: vec![SearchDir {
-            path: only_first_party.path().to_path_buf(),
-            source: Source::Flag,
-        }],
-    };
+    let (_libs, search) = support::plugin_dir(|name| name.starts_with("ao_plugin_"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut cold = Vec::new();
     let mut loaded = 0;
@@ -52,8 +31,12 @@ fn main() {
         let reg = Registry::load(&catalog);
         rt.block_on(async {
             for id in reg.component_ids() {
-                // Configs a plugin accepts without a network: enough to instantiate.
-                let config = serde_json::json!({ "url": "http://127.0.0.1:9/" });
+                // Configs each plugin accepts without a network: enough to instantiate.
+                let config = if id.starts_with("notifier/") {
+                    serde_json::json!({ "url": "http://127.0.0.1:9/" })
+                } else {
+                    serde_json::json!({})
+                };
                 reg.instantiate(&id, &config, CallOptions::default())
                     .await
                     .expect("instantiate");

@@ -3,8 +3,9 @@
 //! Post-create steps are excluded (none configured); the pane runs `sleep`, not an agent.
 #![allow(clippy::print_stdout)]
 
+mod support;
+
 use ao::plugins::catalog::ScanOptions;
-use ao::plugins::discovery::{SearchDir, SearchPath, Source};
 use ao::plugins::slots::{RuntimeClient, WorkspaceClient};
 use ao::plugins::{CallOptions, Catalog, Registry};
 use ao_plugin_api::slots::{runtime, workspace};
@@ -16,31 +17,11 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
-    let exe_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let libs = tempfile::tempdir().unwrap();
-    for name in ["ao_plugin_runtime_tmux", "ao_plugin_workspace_worktree"] {
-        let file = format!(
-            "{}{name}{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        );
-        std::fs::copy(exe_dir.join(&file), libs.path().join(&file))
-            .expect("build the plugins first");
-    }
-    let search = SearchPath {
-        dirs: vec![SearchDir {
-            path: libs.path().to_path_buf(),
-            source: Source::Flag,
-        }],
-    };
+    let (_libs, search) = support::plugin_dir(|name| {
+        ["ao_plugin_runtime_tmux", "ao_plugin_workspace_worktree"].contains(&name)
+    });
     let opts = ScanOptions {
-        shim: exe_dir.join("ao"),
+        shim: support::target_dir().join("ao"),
         cache: None,
         ..ScanOptions::for_current_exe()
     };

@@ -1,6 +1,7 @@
 //! Throwaway git repositories for workspace tests: a checkout with a few commits on `main`,
 //! optionally pushed to a bare repository acting as `origin`.
 
+use ao_plugin_api::slots::workspace;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -73,6 +74,39 @@ impl Repo {
         git(&repo.path, &["push", "-q", "-u", "origin", "main"]);
         repo.origin = Some(origin);
         repo
+    }
+
+    /// A workspace create request for this project (`proj`, base `main`, no post-create).
+    pub fn create_request(
+        &self,
+        root: &Path,
+        session: &str,
+        branch: &str,
+    ) -> workspace::CreateRequest {
+        workspace::CreateRequest {
+            project_id: "proj".into(),
+            session_id: session.into(),
+            repo_path: self.path.display().to_string(),
+            root: root.display().to_string(),
+            branch: branch.into(),
+            base_branch: "main".into(),
+            post_create: workspace::PostCreate::default(),
+        }
+    }
+
+    /// A workspace destroy request for `path` under `root` of this project.
+    pub fn destroy_request(
+        &self,
+        root: &Path,
+        path: &str,
+        force: bool,
+    ) -> workspace::DestroyRequest {
+        workspace::DestroyRequest {
+            path: path.into(),
+            root: root.display().to_string(),
+            repo_path: self.path.display().to_string(),
+            force,
+        }
     }
 
     /// Commits a new file in `dir` (a workspace of this repo), returning the commit id.

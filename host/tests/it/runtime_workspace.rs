@@ -6,7 +6,7 @@ use crate::support::*;
 use ao::plugins::slots::{RuntimeClient, WorkspaceClient};
 use ao::plugins::{CallOptions, Registry};
 use ao_plugin_api::slots::runtime::{self, DeliveryOptions};
-use ao_plugin_api::slots::workspace::{self, PostCreate};
+use ao_plugin_api::slots::workspace::{self};
 use ao_testkit::git::{Repo, git};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -60,15 +60,7 @@ impl Fleet {
     }
 
     fn create_req(&self, session: &str, branch: &str) -> workspace::CreateRequest {
-        workspace::CreateRequest {
-            project_id: "proj".into(),
-            session_id: session.into(),
-            repo_path: self.repo.path.display().to_string(),
-            root: self.root.display().to_string(),
-            branch: branch.into(),
-            base_branch: "main".into(),
-            post_create: PostCreate::default(),
-        }
+        self.repo.create_request(&self.root, session, branch)
     }
 }
 
@@ -187,12 +179,7 @@ async fn ten_sessions_spawn_in_parallel_take_a_message_each_and_leave_git_clean(
             .unwrap();
         let out = f
             .workspace
-            .destroy(&workspace::DestroyRequest {
-                path: ws.path.clone(),
-                root: f.root.display().to_string(),
-                repo_path: f.repo.path.display().to_string(),
-                force: false,
-            })
+            .destroy(&f.repo.destroy_request(&f.root, &ws.path, false))
             .await
             .unwrap();
         assert!(out.removed);
@@ -231,12 +218,7 @@ async fn destroy_refuses_unpushed_work_through_the_host_until_forced() {
         .await
         .unwrap();
     Repo::commit_in(Path::new(&ws.path), "work.txt", "precious\n");
-    let req = |force| workspace::DestroyRequest {
-        path: ws.path.clone(),
-        root: f.root.display().to_string(),
-        repo_path: f.repo.path.display().to_string(),
-        force,
-    };
+    let req = |force| f.repo.destroy_request(&f.root, &ws.path, force);
     let err = f.workspace.destroy(&req(false)).await.unwrap_err();
     assert_eq!(
         err.plugin_code(),

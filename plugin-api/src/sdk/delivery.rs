@@ -17,7 +17,9 @@ use crate::sdk::{Ctx, SdkError};
 use crate::slots::agent::ActivityState;
 use crate::slots::runtime::{DeliveryOptions, SendOutcome};
 use crate::status_file;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The terminal operations delivery needs from a runtime.
@@ -30,6 +32,23 @@ pub trait Terminal {
     fn paste(&self, ctx: &Ctx, text: &str) -> Result<(), SdkError>;
     /// Presses Enter.
     fn press_enter(&self, ctx: &Ctx) -> Result<(), SdkError>;
+}
+
+/// One delivery at a time per session: two interleaved pastes would garble both. Runtimes keep
+/// one of these and hold [`SessionLocks::get`]'s lock around [`deliver`].
+#[derive(Debug, Default)]
+pub struct SessionLocks(Mutex<HashMap<String, Arc<Mutex<()>>>>);
+
+impl SessionLocks {
+    /// The lock of one session.
+    pub fn get(&self, session: &str) -> Arc<Mutex<()>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(session.to_owned())
+            .or_default()
+            .clone()
+    }
 }
 
 /// How often the screen and the status file are looked at.

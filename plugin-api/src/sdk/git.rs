@@ -271,6 +271,22 @@ impl Git {
 }
 
 impl Git {
+    /// What a workspace plugin reports about the working tree it just made (this directory).
+    pub fn workspace_info(
+        &self,
+        ctx: &Ctx,
+        project_id: &str,
+        session_id: &str,
+    ) -> Result<crate::slots::workspace::WorkspaceInfo, SdkError> {
+        Ok(crate::slots::workspace::WorkspaceInfo {
+            path: self.dir.display().to_string(),
+            branch: self.run(ctx, &["branch", "--show-current"])?,
+            session_id: session_id.to_owned(),
+            project_id: project_id.to_owned(),
+            head: self.run(ctx, &["rev-parse", "HEAD"]).ok(),
+        })
+    }
+
     /// `Err(Conflict)` naming what would be lost when this working tree holds unsaved work;
     /// workspace plugins call it before a destroy that was not forced.
     pub fn refuse_if_unsaved(&self, ctx: &Ctx) -> Result<(), SdkError> {

@@ -70,8 +70,7 @@ fn default_kill_grace_ms() -> u64 {
 pub struct ProcessRuntime {
     config: Config,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
-    /// One delivery at a time per session.
-    sending: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    sending: delivery::SessionLocks,
 }
 
 impl ProcessRuntime {
@@ -121,7 +120,7 @@ impl Runtime for ProcessRuntime {
         Ok(Self {
             config,
             sessions: Mutex::default(),
-            sending: Mutex::default(),
+            sending: delivery::SessionLocks::default(),
         })
     }
 
@@ -182,13 +181,7 @@ impl Runtime for ProcessRuntime {
 
     fn send_message(&self, ctx: &Ctx, req: SendMessageRequest) -> Result<SendOutcome, SdkError> {
         let session = self.owned(&req.handle)?;
-        let lock = self
-            .sending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(req.handle.id.clone())
-            .or_default()
-            .clone();
+        let lock = self.sending.get(&req.handle.id);
         let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
         delivery::deliver(ctx, session.as_ref(), &req.text, &req.delivery)
     }

@@ -24,7 +24,6 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The component's configuration.
@@ -58,8 +57,7 @@ fn default_command_timeout_ms() -> u64 {
 /// The runtime.
 pub struct TmuxRuntime {
     config: Config,
-    /// One delivery at a time per session: two interleaved pastes would garble both.
-    sending: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    sending: delivery::SessionLocks,
 }
 
 /// One pane of a session, from `list-panes -a`.
@@ -171,15 +169,6 @@ impl TmuxRuntime {
             }
         }
     }
-
-    fn lock_for(&self, name: &str) -> Arc<Mutex<()>> {
-        self.sending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(name.to_string())
-            .or_default()
-            .clone()
-    }
 }
 
 fn target(handle: &RuntimeHandle) -> Result<String, SdkError> {
@@ -199,7 +188,7 @@ impl Runtime for TmuxRuntime {
         }
         Ok(Self {
             config,
-            sending: Mutex::default(),
+            sending: delivery::SessionLocks::default(),
         })
     }
 
@@ -281,7 +270,7 @@ impl Runtime for TmuxRuntime {
     fn send_message(&self, ctx: &Ctx, req: SendMessageRequest) -> Result<SendOutcome, SdkError> {
         let tmux = self.tmux_for(&req.handle);
         let target = target(&req.handle)?;
-        let lock = self.lock_for(&req.handle.id);
+        let lock = self.sending.get(&req.handle.id);
         let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
         let term = terminal::TmuxTerminal::new(&tmux, &target, &req.handle.id);
         delivery::deliver(ctx, &term, &req.text, &req.delivery).map_err(|e| match e {

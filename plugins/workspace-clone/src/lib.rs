@@ -213,14 +213,8 @@ impl Clones {
     }
 
     fn info(&self, ctx: &Ctx, req: &CreateRequest, path: &Path) -> Result<WorkspaceInfo, SdkError> {
-        let here = self.git(path);
-        Ok(WorkspaceInfo {
-            path: path.display().to_string(),
-            branch: here.run(ctx, &["branch", "--show-current"])?,
-            session_id: req.session_id.clone(),
-            project_id: req.project_id.clone(),
-            head: here.run(ctx, &["rev-parse", "HEAD"]).ok(),
-        })
+        self.git(path)
+            .workspace_info(ctx, &req.project_id, &req.session_id)
     }
 }
 

@@ -3,8 +3,7 @@
 use ao_plugin_api::sdk::testing::TestHost;
 use ao_plugin_api::sdk::{Ctx, SdkError};
 use ao_plugin_api::slots::workspace::{
-    CreateRequest, DestroyOutcome, DestroyRequest, ListRequest, PostCreate, PostCreateCommand,
-    Workspace,
+    CreateRequest, DestroyOutcome, ListRequest, PostCreateCommand, Workspace,
 };
 use ao_plugin_workspace_clone::{Clones, Config};
 use ao_testkit::git::{Repo, git};
@@ -37,26 +36,13 @@ impl World {
     }
 
     fn req(&self, session: &str, branch: &str) -> CreateRequest {
-        CreateRequest {
-            project_id: "proj".into(),
-            session_id: session.into(),
-            repo_path: self.repo.path.display().to_string(),
-            root: self.root.display().to_string(),
-            branch: branch.into(),
-            base_branch: "main".into(),
-            post_create: PostCreate::default(),
-        }
+        self.repo.create_request(&self.root, session, branch)
     }
 
     fn destroy(&self, path: &str, force: bool) -> Result<DestroyOutcome, SdkError> {
         self.ws.destroy(
             &Ctx::detached(),
-            DestroyRequest {
-                path: path.into(),
-                root: self.root.display().to_string(),
-                repo_path: self.repo.path.display().to_string(),
-                force,
-            },
+            self.repo.destroy_request(&self.root, path, force),
         )
     }
 }

@@ -190,14 +190,8 @@ fn info(
     req: &CreateRequest,
     path: &Path,
 ) -> Result<WorkspaceInfo, SdkError> {
-    let here = wt.git(path);
-    Ok(WorkspaceInfo {
-        path: path.display().to_string(),
-        branch: here.run(ctx, &["branch", "--show-current"])?,
-        session_id: req.session_id.clone(),
-        project_id: req.project_id.clone(),
-        head: here.run(ctx, &["rev-parse", "HEAD"]).ok(),
-    })
+    wt.git(path)
+        .workspace_info(ctx, &req.project_id, &req.session_id)
 }
 
 fn same_path(a: &Path, b: &Path) -> bool {

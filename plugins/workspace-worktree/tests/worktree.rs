@@ -37,15 +37,7 @@ impl World {
     }
 
     fn req(&self, session: &str, branch: &str) -> CreateRequest {
-        CreateRequest {
-            project_id: "proj".into(),
-            session_id: session.into(),
-            repo_path: self.repo.path.display().to_string(),
-            root: self.root.display().to_string(),
-            branch: branch.into(),
-            base_branch: "main".into(),
-            post_create: PostCreate::default(),
-        }
+        self.repo.create_request(&self.root, session, branch)
     }
 
     fn destroy(

@@ -1,0 +1,36 @@
+//! What the benchmark examples share: the target dir they were built into, and a private plugin
+//! directory holding only the libraries a benchmark wants (the fixtures beside them are broken on
+//! purpose).
+
+use ao::plugins::discovery::{SearchDir, SearchPath, Source};
+use std::path::PathBuf;
+
+/// `target/<profile>`: where `ao` and the plugin libraries are.
+pub(crate) fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+/// A temp dir with copies of the libraries in `target_dir()` whose crate name `keep` accepts,
+/// and a search path over it.
+pub(crate) fn plugin_dir(keep: impl Fn(&str) -> bool) -> (tempfile::TempDir, SearchPath) {
+    let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(target_dir()).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let crate_name = name
+            .strip_prefix(prefix)
+            .and_then(|n| n.strip_suffix(suffix));
+        if crate_name.is_some_and(&keep) {
+            std::fs::copy(&p, dir.path().join(&name)).unwrap();
+        }
+    }
+    let search = SearchPath {
+        dirs: vec![SearchDir {
+            path: dir.path().to_path_buf(),
+            source: Source::Flag,
+        }],
+    };
+    (dir, search)
+}
