@@ -26,3 +26,34 @@ pub fn bin_path(name: &str) -> std::path::PathBuf {
     );
     p
 }
+
+/// The argv of `ao-scripted-agent` logging received messages to `log`, reporting through the
+/// status file `status` when given, working 20 ms per message, plus `extra` flags.
+pub fn scripted_agent_argv(
+    log: &std::path::Path,
+    status: Option<&std::path::Path>,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut argv = vec![
+        bin_path("ao-scripted-agent").display().to_string(),
+        "--log".into(),
+        log.display().to_string(),
+        "--work-ms".into(),
+        "20".into(),
+    ];
+    if let Some(s) = status {
+        argv.extend(["--status-file".into(), s.display().to_string()]);
+    }
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    argv
+}
+
+/// The messages an `ao-scripted-agent` logged to `log`, in order.
+pub fn scripted_agent_received(log: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_owned))
+        .collect()
+}

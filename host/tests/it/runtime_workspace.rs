@@ -75,11 +75,9 @@ impl Drop for Fleet {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_sessions_spawn_in_parallel_take_a_message_each_and_leave_git_clean() {
     let f = std::sync::Arc::new(Fleet::new().await);
-    let agent = ao_testkit::bin_path("ao-scripted-agent");
     let mut tasks = tokio::task::JoinSet::new();
     for i in 1..=10 {
         let f = f.clone();
-        let agent = agent.clone();
         tasks.spawn(async move {
             let session = format!("proj-{i}");
             // Every other branch carries shell syntax, which must stay text.
@@ -104,13 +102,7 @@ async fn ten_sessions_spawn_in_parallel_take_a_message_each_and_leave_git_clean(
                     session_id: session.clone(),
                     runtime_name: format!("abc123-{session}"),
                     workspace_path: ws.path.clone(),
-                    argv: vec![
-                        agent.display().to_string(),
-                        "--status-file".into(),
-                        status.display().to_string(),
-                        "--log".into(),
-                        log.display().to_string(),
-                    ],
+                    argv: ao_testkit::scripted_agent_argv(&log, Some(&status), &[]),
                     env,
                     scratch_dir: None,
                 })

@@ -53,19 +53,7 @@ impl World {
     ) -> (RuntimeHandle, PathBuf, Option<PathBuf>) {
         let log = self.dir.path().join(format!("{name}.log"));
         let status = self.dir.path().join(format!("{name}.status"));
-        let mut argv = vec![
-            ao_testkit::bin_path("ao-scripted-agent")
-                .display()
-                .to_string(),
-            "--log".into(),
-            log.display().to_string(),
-            "--work-ms".into(),
-            "20".into(),
-        ];
-        if hooks {
-            argv.extend(["--status-file".into(), status.display().to_string()]);
-        }
-        argv.extend(extra.iter().map(|s| s.to_string()));
+        let argv = ao_testkit::scripted_agent_argv(&log, hooks.then_some(status.as_path()), extra);
         (
             self.create(name, argv).unwrap(),
             log,
@@ -110,16 +98,7 @@ impl World {
 }
 
 fn received(log: &Path) -> Vec<String> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
+    ao_testkit::scripted_agent_received(log)
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
