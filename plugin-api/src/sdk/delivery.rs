@@ -106,7 +106,8 @@ pub fn deliver(
     term.paste(ctx, &text)?;
     let pasted = settle(ctx, term, &before, opts)?;
 
-    let attempts_max = 1 + opts.max_enter_retries;
+    // Capped: a caller's `u32::MAX` must not mean "press Enter forever".
+    let attempts_max = 1 + opts.max_enter_retries.min(20);
     let window = Duration::from_millis(opts.ack_timeout_ms / u64::from(attempts_max)).max(POLL * 5);
     let entered_ms = status_file::now_ms();
     for attempt in 1..=attempts_max {
