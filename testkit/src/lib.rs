@@ -57,3 +57,15 @@ pub fn scripted_agent_received(log: &std::path::Path) -> Vec<String> {
         .filter_map(|v| v["text"].as_str().map(str::to_owned))
         .collect()
 }
+
+/// Polls `cond` every 20 ms until it holds; panics naming `what` after 10 s.
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -7,6 +7,7 @@ use ao_plugin_api::slots::runtime::{
     RuntimeHandle, SendMessageRequest, SendOutcome,
 };
 use ao_plugin_runtime_process::{Config, ProcessRuntime};
+use ao_testkit::wait_for;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -99,14 +100,6 @@ impl World {
 
 fn received(log: &Path) -> Vec<String> {
     ao_testkit::scripted_agent_received(log)
-}
-
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ use ao_plugin_api::slots::runtime::{
     Runtime, RuntimeHandle, SendMessageRequest,
 };
 use ao_plugin_runtime_tmux::{Config, TmuxRuntime};
+use ao_testkit::wait_for;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -113,14 +114,6 @@ fn quick(status: Option<&Path>) -> DeliveryOptions {
 
 fn received(log: &Path) -> Vec<String> {
     ao_testkit::scripted_agent_received(log)
-}
-
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn messages() -> Vec<String> {
