@@ -10,8 +10,10 @@
 //!
 //! And the parts every adapter of a kind would otherwise rewrite: [`command`] (argv + deadline +
 //! cancellation), [`procs`] (is the agent's process alive), [`delivery`] (acknowledged message
-//! delivery over any terminal), [`git`] and [`post_create`] (workspace plugins).
+//! delivery over any terminal), [`git`] and [`post_create`] (workspace plugins), [`agent`]
+//! (transcript tails, activity layering, prices: agent plugins).
 
+pub mod agent;
 pub mod command;
 pub mod delivery;
 pub mod error;

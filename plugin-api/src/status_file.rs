@@ -6,12 +6,12 @@
 
 use crate::slots::agent::ActivityState;
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How much of the end of the file readers look at.
-const TAIL: u64 = 8 * 1024;
+const TAIL: u64 = 64 * 1024;
 
 /// One line of a status file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +26,9 @@ pub struct StatusRecord {
     /// Free text (the question asked, the tool running).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The agent's own conversation id, when its hook payload carried one (for resume).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 impl StatusRecord {
@@ -36,6 +39,7 @@ impl StatusRecord {
             state,
             event: event.map(str::to_owned),
             detail: None,
+            session: None,
         }
     }
 }
@@ -62,15 +66,25 @@ pub fn append(path: &Path, record: &StatusRecord) -> std::io::Result<()> {
 /// The newest well-formed record, reading only the last few KiB. Missing file → `None`;
 /// torn or foreign lines are skipped.
 pub fn latest(path: &Path) -> Option<StatusRecord> {
-    let mut file = std::fs::File::open(path).ok()?;
-    let len = file.metadata().ok()?.len();
-    let start = len.saturating_sub(TAIL);
-    file.seek(SeekFrom::Start(start)).ok()?;
-    let mut buf = Vec::with_capacity((len - start) as usize);
-    file.read_to_end(&mut buf).ok()?;
-    buf.split(|b| *b == b'\n')
-        .rev()
-        .find_map(|line| serde_json::from_slice::<StatusRecord>(line).ok())
+    latest_where(path, |_| true)
+}
+
+/// The newest well-formed record that `keep` accepts, within the last few KiB.
+pub fn latest_where(path: &Path, keep: impl Fn(&StatusRecord) -> bool) -> Option<StatusRecord> {
+    let mut lines = crate::sdk::agent::tail::RevLines::open(path).ok()?;
+    lines
+        .find_map(TAIL, |line| {
+            serde_json::from_slice::<StatusRecord>(line)
+                .ok()
+                .filter(|r| keep(r))
+        })
+        .ok()
+        .flatten()
+}
+
+/// The agent conversation id the hooks recorded most recently.
+pub fn latest_session(path: &Path) -> Option<String> {
+    latest_where(path, |r| r.session.is_some()).and_then(|r| r.session)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 pub mod git;
 pub mod receiver;
+pub mod screens;
 
 /// A binary built from this crate (`ao-scripted-agent`), found beside the running test binary
 /// in cargo's target dir. The README's test command builds every target first.

@@ -56,7 +56,7 @@ client!(
         /// The launch argv.
         launch(agent::LaunchRequest) -> agent::LaunchSpec = agent::LAUNCH;
         /// Current activity.
-        activity(agent::ActivityRequest) -> agent::Activity = agent::ACTIVITY;
+        activity(agent::ActivityRequest) -> Option<agent::Activity> = agent::ACTIVITY;
         /// Classify a screen.
         detect_activity(agent::DetectActivityRequest) -> agent::DetectedActivity = agent::DETECT_ACTIVITY;
         /// Summary, id and cost.

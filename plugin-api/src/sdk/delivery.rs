@@ -352,6 +352,7 @@ mod tests {
             state: ActivityState::Active,
             event: Some("stale".into()),
             detail: None,
+            session: None,
         };
         status_file::append(&path, &old).unwrap();
         let mut opts = quick();

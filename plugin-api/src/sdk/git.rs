@@ -271,6 +271,40 @@ impl Git {
 }
 
 impl Git {
+    /// Keeps `patterns` out of `git status` for this repository and all its worktrees, by
+    /// adding the missing ones to its `info/exclude` (never to a tracked `.gitignore`). For
+    /// files an agent adapter installs in a workspace (hook settings, chat logs): untracked,
+    /// they would make the workspace look like it holds unsaved work. Not a repository → no-op.
+    pub fn exclude_locally(&self, ctx: &Ctx, patterns: &[&str]) -> Result<bool, SdkError> {
+        let Ok(rel) = self.run(ctx, &["rev-parse", "--git-path", "info/exclude"]) else {
+            return Ok(false);
+        };
+        let file = self.dir.join(rel.trim());
+        let current = std::fs::read_to_string(&file).unwrap_or_default();
+        let missing: Vec<&str> = patterns
+            .iter()
+            .copied()
+            .filter(|p| !current.lines().any(|l| l.trim() == *p))
+            .collect();
+        if missing.is_empty() {
+            return Ok(false);
+        }
+        let _lock = RepoLock::acquire(ctx, &self.common_dir(ctx)?, Duration::from_secs(10))?;
+        let mut text = std::fs::read_to_string(&file).unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str("# added by ao: files its agent adapters keep in workspaces\n");
+        for p in missing {
+            text.push_str(p);
+            text.push('\n');
+        }
+        crate::sdk::agent::write_if_changed(&file, text.as_bytes())
+            .map_err(|e| SdkError::Internal(format!("cannot update {}: {e}", file.display())))
+    }
+}
+
+impl Git {
     /// What a workspace plugin reports about the working tree it just made (this directory).
     pub fn workspace_info(
         &self,

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 /// [`LaunchRequest`] → [`LaunchSpec`].
 pub const LAUNCH: &str = "launch";
-/// [`ActivityRequest`] → [`Activity`].
+/// [`ActivityRequest`] → `Option<Activity>` (`None`: no evidence at all yet).
 pub const ACTIVITY: &str = "activity";
 /// [`DetectActivityRequest`] → [`DetectedActivity`]: classify a screen capture.
 pub const DETECT_ACTIVITY: &str = "detect_activity";
@@ -79,6 +79,10 @@ pub struct LaunchRequest {
     /// Extra arguments from config, appended verbatim.
     #[serde(default)]
     pub extra_args: Vec<String>,
+    /// The argv prefix that runs `ao` (the host's own executable), for hooks that the agent
+    /// takes on its command line (Codex `notify`, Aider's notifications command).
+    #[serde(default)]
+    pub ao_command: Vec<String>,
 }
 
 /// How to start (or resume) the agent.
@@ -95,6 +99,10 @@ pub struct LaunchSpec {
     /// Names of the agent's process, for liveness checks.
     #[serde(default)]
     pub process_names: Vec<String>,
+    /// The agent's conversation id, when the launch fixes it (Claude Code `--session-id`):
+    /// the host stores it for resume.
+    #[serde(default)]
+    pub agent_session_id: Option<String>,
 }
 
 /// What an agent is doing.
@@ -147,6 +155,12 @@ pub struct ActivityRequest {
     /// A recent screen capture, when the host has one.
     #[serde(default)]
     pub screen: Option<String>,
+    /// When `screen` was captured (default: now).
+    #[serde(default)]
+    pub screen_at_ms: Option<u64>,
+    /// When the ao session was created (bounds transcript discovery).
+    #[serde(default)]
+    pub created_at_ms: Option<u64>,
     /// Whether the runtime saw the agent process.
     #[serde(default)]
     pub process_running: Option<bool>,
@@ -197,6 +211,12 @@ pub struct SessionInfoRequest {
     /// The agent's session id, when already known.
     #[serde(default)]
     pub agent_session_id: Option<String>,
+    /// The hook status file (hooks record the agent's conversation id there).
+    #[serde(default)]
+    pub status_file: Option<String>,
+    /// When the ao session was created (bounds transcript discovery).
+    #[serde(default)]
+    pub created_at_ms: Option<u64>,
 }
 
 /// Token use and its price.
@@ -229,6 +249,18 @@ pub struct SessionInfo {
     /// True when the summary is only the first user message.
     #[serde(default)]
     pub summary_is_fallback: bool,
+    /// The first task the agent was given, on one line.
+    #[serde(default)]
+    pub task: Option<String>,
+    /// The agent's latest message, on one line.
+    #[serde(default)]
+    pub latest: Option<String>,
+    /// The model in use.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The transcript the facts were read from.
+    #[serde(default)]
+    pub transcript: Option<String>,
     /// Tokens and price.
     #[serde(default)]
     pub cost: Option<Cost>,
@@ -278,8 +310,9 @@ pub trait Agent: Sized + Send + Sync + 'static {
     fn new(config: Self::Config, host: &HostHandle) -> Result<Self, SdkError>;
     /// The argv and environment that start the agent.
     fn launch(&self, ctx: &Ctx, req: LaunchRequest) -> Result<LaunchSpec, SdkError>;
-    /// The agent's current activity, from the best signal available.
-    fn activity(&self, ctx: &Ctx, req: ActivityRequest) -> Result<Activity, SdkError>;
+    /// The agent's current activity, from the freshest signal available; `None` when there is
+    /// no evidence yet (see `sdk::agent::resolve`).
+    fn activity(&self, ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError>;
     /// Classifies a screen capture (the weakest signal, used as a fallback).
     fn detect_activity(
         &self,

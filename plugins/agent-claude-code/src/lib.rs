@@ -1,0 +1,160 @@
+//! `agent/claude-code`: Anthropic's Claude Code CLI as an ao agent.
+//!
+//! - **Launch** fixes the conversation id (`--session-id`), so the transcript is known exactly
+//!   (`<config dir>/projects/<slug>/<id>.jsonl`) instead of guessed as "the newest file" (two
+//!   conversations in one directory fooled upstream), and `--resume <id>` continues it with the
+//!   same system prompt.
+//! - **Hooks** in the workspace's `.claude/settings.local.json` run `ao hook` on the events
+//!   that change what the agent is doing (see [`hooks`]); the user's own hooks stay.
+//! - **Activity** layers the hook record, the transcript's newest entry and the screen.
+//! - **Session info** reads the transcript's head (first task) and tail (latest message,
+//!   model), and follows the file forwards for tokens and cost, reading each byte once.
+
+mod hooks;
+mod launch;
+mod screen;
+mod transcript;
+
+use ao_plugin_api::sdk::agent::{self, pricing::Price, pricing::PriceTable};
+use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
+use ao_plugin_api::slots::agent::{
+    self as slot, Activity, ActivityRequest, Agent, DetectActivityRequest, DetectedActivity,
+    LaunchRequest, LaunchSpec, RestoreRequest, SessionInfo, SessionInfoRequest, SetupHooksRequest,
+    SetupHooksResponse,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use screen::detect;
+
+/// The component's configuration.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// The `claude` executable (a name looked up in PATH, or a path).
+    #[serde(default)]
+    pub binary: Option<String>,
+    /// Claude Code's config directory (default: `$CLAUDE_CONFIG_DIR`, else `~/.claude`).
+    #[serde(default)]
+    pub config_dir: Option<String>,
+    /// Model prices in USD per million tokens, by model-name prefix, over the built-in table.
+    #[serde(default)]
+    pub prices: BTreeMap<String, Price>,
+}
+
+/// The agent.
+pub struct ClaudeCode {
+    config: Config,
+    prices: PriceTable,
+    costs: transcript::CostCache,
+}
+
+impl ClaudeCode {
+    fn binary(&self) -> &str {
+        self.config.binary.as_deref().unwrap_or("claude")
+    }
+
+    fn config_dir(&self) -> Option<PathBuf> {
+        self.config
+            .config_dir
+            .clone()
+            .or_else(|| {
+                std::env::var("CLAUDE_CONFIG_DIR")
+                    .ok()
+                    .filter(|d| !d.is_empty())
+            })
+            .map(PathBuf::from)
+            .or_else(|| agent::home().map(|h| h.join(".claude")))
+    }
+
+    fn transcript(&self, workspace: &str, id: Option<&str>) -> Option<PathBuf> {
+        transcript::locate(&self.config_dir()?, workspace, id)
+    }
+}
+
+impl Agent for ClaudeCode {
+    type Config = Config;
+    const IMPLEMENTS: &'static [&'static str] =
+        &[slot::RESTORE_COMMAND, slot::SETUP_WORKSPACE_HOOKS];
+
+    fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
+        Ok(Self {
+            prices: PriceTable::new(config.prices.clone()),
+            config,
+            costs: Default::default(),
+        })
+    }
+
+    fn launch(&self, _ctx: &Ctx, req: LaunchRequest) -> Result<LaunchSpec, SdkError> {
+        launch::launch(self.binary(), &req)
+    }
+
+    fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
+        let id = req.agent_session_id.clone().or_else(|| {
+            req.status_file
+                .as_deref()
+                .and_then(|f| ao_plugin_api::status_file::latest_session(f.as_ref()))
+        });
+        let signal = self
+            .transcript(&req.workspace_path, id.as_deref())
+            .and_then(|t| transcript::activity_signal(&t));
+        Ok(agent::activity(&req, signal, detect))
+    }
+
+    fn detect_activity(
+        &self,
+        _ctx: &Ctx,
+        req: DetectActivityRequest,
+    ) -> Result<DetectedActivity, SdkError> {
+        Ok(DetectedActivity {
+            state: detect(&req.screen),
+        })
+    }
+
+    fn session_info(&self, _ctx: &Ctx, req: SessionInfoRequest) -> Result<SessionInfo, SdkError> {
+        let id = req.agent_session_id.clone().or_else(|| {
+            req.status_file
+                .as_deref()
+                .and_then(|f| ao_plugin_api::status_file::latest_session(f.as_ref()))
+        });
+        let Some(path) = self.transcript(&req.workspace_path, id.as_deref()) else {
+            return Ok(SessionInfo {
+                agent_session_id: id,
+                ..SessionInfo::default()
+            });
+        };
+        transcript::session_info(&path, &self.costs, &self.prices)
+            .map_err(|e| SdkError::Unavailable(format!("cannot read {}: {e}", path.display())))
+    }
+
+    fn restore_command(
+        &self,
+        _ctx: &Ctx,
+        req: RestoreRequest,
+    ) -> Result<Option<LaunchSpec>, SdkError> {
+        let id = req.agent_session_id.clone().or_else(|| {
+            self.transcript(&req.launch.workspace_path, None)
+                .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        });
+        match id {
+            Some(id) => launch::resume(self.binary(), &req.launch, &id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn setup_workspace_hooks(
+        &self,
+        ctx: &Ctx,
+        req: SetupHooksRequest,
+    ) -> Result<SetupHooksResponse, SdkError> {
+        hooks::install(ctx, &req)
+    }
+}
+
+ao_plugin_api::export_plugin! {
+    name: "agent-claude-code",
+    description: "Claude Code: launch/resume argv, settings hooks, activity, transcript cost",
+    components: [ agent "claude-code" => ClaudeCode ],
+}
