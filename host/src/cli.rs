@@ -6,6 +6,7 @@ mod config;
 mod config_help;
 mod context;
 mod doctor;
+mod hook;
 mod output;
 mod plugins;
 mod session;
@@ -50,6 +51,8 @@ enum Command {
     ConfigHelp,
     /// Print a shell completion script
     Completion(completion::Args),
+    /// Record an agent's state in its status file (run by the agent's own hooks)
+    Hook(hook::Args),
     /// List, inspect, install, verify, scaffold and try plugins
     Plugins(plugins::Args),
     /// Internal: serve a plugin library to a parent `ao` (probe, isolation)
@@ -84,7 +87,12 @@ impl Globals {
 }
 
 pub(crate) fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `ao hook` runs inside agents' hooks: no tracing setup, and no parse error may exit 2.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "hook") {
+        return hook::run_raw(argv);
+    }
+    let cli = Cli::parse_from(argv);
     init_tracing(cli.verbose, cli.quiet);
     let globals = Globals {
         plugin_dirs: cli.plugin_dirs,
@@ -97,6 +105,9 @@ pub(crate) fn main() -> ExitCode {
         Command::Config(args) => config::run(args, &globals),
         Command::ConfigHelp => config_help::run(),
         Command::Completion(args) => completion::run(args),
+        Command::Hook(args) => hook::run(args)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(anyhow::Error::msg),
         Command::Plugins(args) => plugins::run(args, &globals),
         Command::PluginShim(args) => shim::run(args),
     };

@@ -1,0 +1,212 @@
+//! `agent/aider`: Aider as an ao agent.
+//!
+//! - **Launch**: interactive `aider` (its `--message` would exit after one answer), so the
+//!   task prompt is sent after launch; the system prompt is a read-only context file
+//!   (`--read`), Aider's way for conventions; `--no-gitignore` keeps Aider from editing the
+//!   repository's `.gitignore` (ao excludes its files locally instead).
+//! - **Hook**: `--notifications-command` runs `ao hook --state ready` whenever Aider waits for
+//!   input after a reply.
+//! - **Activity**: the hook record, the chat history's last block
+//!   (`.aider.chat.history.md`: `####` lines are the user's, `>` lines Aider's own output), and
+//!   the screen (Aider's `(Y)es/(N)o` questions reach no hook).
+//! - **Cost**: the `Tokens: … Cost: $x message` lines Aider logs after each reply, summed, the
+//!   file read once (followed between calls). Resume: `--restore-chat-history`.
+
+mod history;
+
+use ao_plugin_api::sdk::agent::{self, any_contains, last_lines, shell_join};
+use ao_plugin_api::sdk::git::Git;
+use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
+use ao_plugin_api::slots::agent::{
+    self as slot, Activity, ActivityRequest, ActivityState, Agent, DetectActivityRequest,
+    DetectedActivity, LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery, RestoreRequest,
+    SessionInfo, SessionInfoRequest, SetupHooksRequest, SetupHooksResponse,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The component's configuration.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// The `aider` executable (a name looked up in PATH, or a path).
+    #[serde(default)]
+    pub binary: Option<String>,
+}
+
+/// The agent.
+pub struct Aider {
+    config: Config,
+    costs: history::CostCache,
+}
+
+const WAITING: &[&str] = &[
+    "(y)es/(n)o",
+    "[yes]:",
+    "allow creation of",
+    "to the chat?",
+    "proceed?",
+    "run shell command?",
+];
+
+/// The state a capture shows, if it shows one.
+pub fn detect(screen: &str) -> Option<ActivityState> {
+    let tail = last_lines(screen, 10);
+    let last = tail.last()?.trim();
+    if any_contains(&tail[tail.len().saturating_sub(3)..], WAITING) {
+        return Some(ActivityState::WaitingInput);
+    }
+    if any_contains(&tail, &["waiting for "]) {
+        return Some(ActivityState::Active);
+    }
+    // The input prompt: `>`, or the chat mode's (`architect>`, `ask>`, `code>`, `diff>`).
+    let prompt = last.split_once('>').is_some_and(|(mode, rest)| {
+        rest.trim().is_empty()
+            && mode
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ')
+    });
+    prompt.then_some(ActivityState::Ready)
+}
+
+impl Aider {
+    fn argv(&self, req: &LaunchRequest) -> Vec<String> {
+        let mut argv = vec![self.config.binary.clone().unwrap_or_else(|| "aider".into())];
+        argv.extend(
+            [
+                "--no-check-update",
+                "--no-show-release-notes",
+                "--no-gitignore",
+            ]
+            .map(String::from),
+        );
+        if matches!(
+            req.permissions,
+            PermissionMode::Skip | PermissionMode::AutoEdit
+        ) {
+            argv.push("--yes-always".into());
+        }
+        if let Some(model) = &req.model {
+            argv.extend(["--model".into(), model.clone()]);
+        }
+        if let Some(file) = &req.system_prompt_file {
+            argv.extend(["--read".into(), file.clone()]);
+        }
+        if let (Some(status), false) = (&req.status_file, req.ao_command.is_empty()) {
+            let mut hook = req.ao_command.clone();
+            hook.extend(
+                [
+                    "hook",
+                    "--agent",
+                    "aider",
+                    "--state",
+                    "ready",
+                    "--status-file",
+                    status,
+                    "notification",
+                ]
+                .map(String::from),
+            );
+            // Aider runs this through a shell; every word is quoted.
+            argv.extend([
+                "--notifications".into(),
+                "--notifications-command".into(),
+                shell_join(&hook),
+            ]);
+        }
+        argv.extend(req.extra_args.iter().cloned());
+        argv
+    }
+
+    fn spec(&self, req: &LaunchRequest, argv: Vec<String>) -> LaunchSpec {
+        let mut env = BTreeMap::from([("AO_SESSION_ID".to_owned(), req.session_id.clone())]);
+        if let Some(issue) = &req.issue_id {
+            env.insert("AO_ISSUE_ID".into(), issue.clone());
+        }
+        if let Some(f) = &req.status_file {
+            env.insert("AO_STATUS_FILE".into(), f.clone());
+        }
+        LaunchSpec {
+            argv,
+            env,
+            prompt_delivery: PromptDelivery::PostLaunch,
+            process_names: vec!["aider".into()],
+            agent_session_id: None,
+        }
+    }
+}
+
+impl Agent for Aider {
+    type Config = Config;
+    const IMPLEMENTS: &'static [&'static str] =
+        &[slot::RESTORE_COMMAND, slot::SETUP_WORKSPACE_HOOKS];
+
+    fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
+        Ok(Self {
+            config,
+            costs: Default::default(),
+        })
+    }
+
+    fn launch(&self, _ctx: &Ctx, req: LaunchRequest) -> Result<LaunchSpec, SdkError> {
+        Ok(self.spec(&req, self.argv(&req)))
+    }
+
+    fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
+        let signal = history::activity_signal(&Path::new(&req.workspace_path).join(history::FILE));
+        Ok(agent::activity(&req, signal, detect))
+    }
+
+    fn detect_activity(
+        &self,
+        _ctx: &Ctx,
+        req: DetectActivityRequest,
+    ) -> Result<DetectedActivity, SdkError> {
+        Ok(DetectedActivity {
+            state: detect(&req.screen),
+        })
+    }
+
+    fn session_info(&self, _ctx: &Ctx, req: SessionInfoRequest) -> Result<SessionInfo, SdkError> {
+        let path = Path::new(&req.workspace_path).join(history::FILE);
+        if !path.is_file() {
+            return Ok(SessionInfo::default());
+        }
+        history::session_info(&path, &self.costs)
+            .map_err(|e| SdkError::Unavailable(format!("cannot read {}: {e}", path.display())))
+    }
+
+    /// Aider has no conversation id; its chat history file is the conversation.
+    fn restore_command(
+        &self,
+        _ctx: &Ctx,
+        req: RestoreRequest,
+    ) -> Result<Option<LaunchSpec>, SdkError> {
+        let mut argv = self.argv(&req.launch);
+        argv.push("--restore-chat-history".into());
+        let mut spec = self.spec(&req.launch, argv);
+        spec.prompt_delivery = PromptDelivery::Inline;
+        Ok(Some(spec))
+    }
+
+    /// The hook travels on the command line; here Aider's files are kept out of `git status`.
+    fn setup_workspace_hooks(
+        &self,
+        ctx: &Ctx,
+        req: SetupHooksRequest,
+    ) -> Result<SetupHooksResponse, SdkError> {
+        let changed = Git::new(&req.workspace_path).exclude_locally(ctx, &[".aider*"])?;
+        Ok(SetupHooksResponse {
+            changed,
+            files: vec![],
+        })
+    }
+}
+
+ao_plugin_api::export_plugin! {
+    name: "agent-aider",
+    description: "Aider: launch argv, notifications hook, chat-history activity and cost",
+    components: [ agent "aider" => Aider ],
+}
