@@ -1,0 +1,311 @@
+//! `agent/opencode`: OpenCode as an ao agent.
+//!
+//! - **Launch**: `opencode --prompt <task>` in the workspace; the system prompt reaches it as
+//!   an `instructions` entry of a generated config file (`OPENCODE_CONFIG`), merged by
+//!   OpenCode over the user's own config; `--auto` when permissions are skipped.
+//! - **Hook**: a project plugin, `.opencode/plugins/ao-status.js`, runs `ao hook` (argv, no
+//!   shell) on OpenCode's events: busy/idle, permission asked/replied, errors, tool calls. It
+//!   records OpenCode's session id, which `--session <id>` resumes.
+//! - **Activity**: the hook record, then the screen. OpenCode keeps its sessions in its own
+//!   database; its CLI (`opencode session list`, `opencode export`) is too slow to run every
+//!   tick, so it is used for session info only.
+
+use ao_plugin_api::sdk::agent::{self, any_contains, last_lines, one_line, write_if_changed};
+use ao_plugin_api::sdk::command::Command;
+use ao_plugin_api::sdk::git::Git;
+use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
+use ao_plugin_api::slots::agent::{
+    self as slot, Activity, ActivityRequest, ActivityState, Agent, Cost, DetectActivityRequest,
+    DetectedActivity, LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery, RestoreRequest,
+    SessionInfo, SessionInfoRequest, SetupHooksRequest, SetupHooksResponse,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// The component's configuration.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// The `opencode` executable (a name looked up in PATH, or a path).
+    #[serde(default)]
+    pub binary: Option<String>,
+    /// The OpenCode agent to run (`--agent`).
+    #[serde(default)]
+    pub agent: Option<String>,
+}
+
+/// The agent.
+pub struct OpenCode {
+    config: Config,
+}
+
+/// Where the hook plugin lives in a workspace.
+pub const PLUGIN_FILE: &str = ".opencode/plugins/ao-status.js";
+
+const WAITING: &[&str] = &[
+    "permission required",
+    "allow once",
+    "allow always",
+    "(y)es",
+    "do you want to proceed?",
+];
+const WORKING: &[&str] = &["esc interrupt", "esc to interrupt"];
+
+/// The state a capture shows, if it shows one.
+pub fn detect(screen: &str) -> Option<ActivityState> {
+    let tail = last_lines(screen, 15);
+    if any_contains(&tail, WAITING) {
+        return Some(ActivityState::WaitingInput);
+    }
+    if any_contains(&tail, WORKING) {
+        return Some(ActivityState::Active);
+    }
+    any_contains(&tail, &["ctrl+p commands", "tab agents", "enter send"])
+        .then_some(ActivityState::Ready)
+}
+
+/// The hook plugin's source for one workspace.
+pub fn plugin_source(ao: &[String], status_file: &str) -> String {
+    include_str!("status.js")
+        .replace("__AO__", &serde_json::to_string(ao).unwrap_or_default())
+        .replace(
+            "__STATUS_FILE__",
+            &serde_json::to_string(status_file).unwrap_or_default(),
+        )
+}
+
+/// Sums an `opencode export` document: the assistant messages' tokens and cost.
+pub fn export_cost(doc: &Value) -> (Cost, Option<String>) {
+    let mut cost = Cost {
+        usd: Some(0.0),
+        ..Cost::default()
+    };
+    let mut model = None;
+    for m in doc["messages"].as_array().into_iter().flatten() {
+        let info = &m["info"];
+        if info["role"] != "assistant" {
+            continue;
+        }
+        let t = &info["tokens"];
+        let n = |v: &Value| v.as_u64().unwrap_or(0);
+        cost.input_tokens += n(&t["input"]);
+        cost.output_tokens += n(&t["output"]) + n(&t["reasoning"]);
+        cost.cache_read_tokens += n(&t["cache"]["read"]);
+        cost.cache_write_tokens += n(&t["cache"]["write"]);
+        if let (Some(u), Some(c)) = (cost.usd.as_mut(), info["cost"].as_f64()) {
+            *u += c;
+        }
+        model = info["modelID"].as_str().map(str::to_owned).or(model);
+    }
+    (cost, model)
+}
+
+impl OpenCode {
+    fn binary(&self) -> String {
+        self.config
+            .binary
+            .clone()
+            .unwrap_or_else(|| "opencode".into())
+    }
+
+    fn spec(&self, req: &LaunchRequest, session: Option<&str>) -> Result<LaunchSpec, SdkError> {
+        let mut argv = vec![self.binary()];
+        if let Some(id) = session {
+            argv.extend(["--session".into(), id.to_owned()]);
+        }
+        if let Some(model) = &req.model {
+            argv.extend(["--model".into(), model.clone()]);
+        }
+        if let Some(a) = &self.config.agent {
+            argv.extend(["--agent".into(), a.clone()]);
+        }
+        if req.permissions == PermissionMode::Skip {
+            argv.push("--auto".into());
+        }
+        argv.extend(req.extra_args.iter().cloned());
+        if session.is_none() {
+            if let Some(p) = req.prompt.as_deref().filter(|p| !p.trim().is_empty()) {
+                argv.extend(["--prompt".into(), p.to_owned()]);
+            }
+        }
+        let mut env = BTreeMap::from([("AO_SESSION_ID".to_owned(), req.session_id.clone())]);
+        if let Some(issue) = &req.issue_id {
+            env.insert("AO_ISSUE_ID".into(), issue.clone());
+        }
+        if let Some(f) = &req.status_file {
+            env.insert("AO_STATUS_FILE".into(), f.clone());
+        }
+        if let Some(file) = &req.system_prompt_file {
+            let config = format!("{file}.opencode.json");
+            let body = serde_json::json!({
+                "$schema": "https://opencode.ai/config.json",
+                "instructions": [file],
+            });
+            write_if_changed(Path::new(&config), format!("{body:#}\n").as_bytes())
+                .map_err(|e| SdkError::Internal(format!("cannot write {config}: {e}")))?;
+            env.insert("OPENCODE_CONFIG".into(), config);
+        }
+        Ok(LaunchSpec {
+            argv,
+            env,
+            prompt_delivery: PromptDelivery::Inline,
+            process_names: vec!["opencode".into()],
+            agent_session_id: session.map(str::to_owned),
+        })
+    }
+
+    fn cli_json(&self, ctx: &Ctx, cwd: &str, args: &[&str]) -> Result<Value, SdkError> {
+        let out = Command::new(self.binary())
+            .args(args)
+            .cwd(cwd)
+            .timeout(Duration::from_secs(15))
+            .run(Some(ctx))?;
+        if !out.success() {
+            return Err(SdkError::Unavailable(format!(
+                "opencode {} failed: {}",
+                args.join(" "),
+                out.first_error_line()
+            )));
+        }
+        serde_json::from_str(out.stdout.trim()).map_err(|e| {
+            SdkError::Unavailable(format!("opencode {}: not JSON: {e}", args.join(" ")))
+        })
+    }
+}
+
+impl Agent for OpenCode {
+    type Config = Config;
+    const IMPLEMENTS: &'static [&'static str] =
+        &[slot::RESTORE_COMMAND, slot::SETUP_WORKSPACE_HOOKS];
+
+    fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
+        Ok(Self { config })
+    }
+
+    fn launch(&self, _ctx: &Ctx, req: LaunchRequest) -> Result<LaunchSpec, SdkError> {
+        self.spec(&req, None)
+    }
+
+    fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
+        Ok(agent::activity(&req, None, detect))
+    }
+
+    fn detect_activity(
+        &self,
+        _ctx: &Ctx,
+        req: DetectActivityRequest,
+    ) -> Result<DetectedActivity, SdkError> {
+        Ok(DetectedActivity {
+            state: detect(&req.screen),
+        })
+    }
+
+    fn session_info(&self, ctx: &Ctx, req: SessionInfoRequest) -> Result<SessionInfo, SdkError> {
+        let id = req.agent_session_id.clone().or_else(|| {
+            req.status_file
+                .as_deref()
+                .and_then(|f| ao_plugin_api::status_file::latest_session(f.as_ref()))
+        });
+        let Some(id) = id else {
+            return Ok(SessionInfo::default());
+        };
+        if !id.starts_with("ses_")
+            || !id[4..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(SdkError::InvalidParams(format!(
+                "OpenCode session id {id:?} is malformed"
+            )));
+        }
+        let doc = self.cli_json(ctx, &req.workspace_path, &["export", &id])?;
+        let (cost, model) = export_cost(&doc);
+        let title = doc["info"]["title"].as_str().map(|t| one_line(t, 200));
+        let first = doc["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["info"]["role"] == "user");
+        let task = first.and_then(|m| {
+            m["parts"]
+                .as_array()?
+                .iter()
+                .find(|p| p["type"] == "text")?["text"]
+                .as_str()
+                .map(|t| one_line(t, 200))
+        });
+        let latest = doc["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .rev()
+            .filter(|m| m["info"]["role"] == "assistant")
+            .find_map(|m| {
+                m["parts"]
+                    .as_array()?
+                    .iter()
+                    .rev()
+                    .find(|p| p["type"] == "text")?["text"]
+                    .as_str()
+                    .map(|t| one_line(t, 200))
+            });
+        Ok(SessionInfo {
+            agent_session_id: Some(id),
+            summary_is_fallback: title.is_none() && task.is_some(),
+            summary: title.or_else(|| task.clone()),
+            task,
+            latest,
+            model,
+            cost: Some(cost),
+            transcript: None,
+        })
+    }
+
+    fn restore_command(
+        &self,
+        _ctx: &Ctx,
+        req: RestoreRequest,
+    ) -> Result<Option<LaunchSpec>, SdkError> {
+        let id = req.agent_session_id.clone().or_else(|| {
+            req.launch
+                .status_file
+                .as_deref()
+                .and_then(|f| ao_plugin_api::status_file::latest_session(f.as_ref()))
+        });
+        match id {
+            Some(id) => self.spec(&req.launch, Some(&id)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn setup_workspace_hooks(
+        &self,
+        ctx: &Ctx,
+        req: SetupHooksRequest,
+    ) -> Result<SetupHooksResponse, SdkError> {
+        if req.ao_command.is_empty() {
+            return Err(SdkError::InvalidParams("ao_command is empty".into()));
+        }
+        let path = Path::new(&req.workspace_path).join(PLUGIN_FILE);
+        let changed = write_if_changed(
+            &path,
+            plugin_source(&req.ao_command, &req.status_file).as_bytes(),
+        )
+        .map_err(|e| SdkError::Internal(format!("cannot write {}: {e}", path.display())))?;
+        Git::new(&req.workspace_path).exclude_locally(ctx, &[PLUGIN_FILE])?;
+        Ok(SetupHooksResponse {
+            changed,
+            files: vec![path.display().to_string()],
+        })
+    }
+}
+
+ao_plugin_api::export_plugin! {
+    name: "agent-opencode",
+    description: "OpenCode: launch/resume argv, event-plugin hook, session export cost",
+    components: [ agent "opencode" => OpenCode ],
+}
