@@ -9,6 +9,7 @@ mod doctor;
 mod hook;
 mod output;
 mod plugins;
+mod report;
 mod session;
 mod shim;
 mod status;
@@ -53,6 +54,10 @@ enum Command {
     Completion(completion::Args),
     /// Record an agent's state in its status file (run by the agent's own hooks)
     Hook(hook::Args),
+    /// Report this session's state (run by the agent)
+    Report(report::Args),
+    /// Acknowledge the task (run by the agent; same as `ao report started`)
+    Acknowledge(report::AckArgs),
     /// List, inspect, install, verify, scaffold and try plugins
     Plugins(plugins::Args),
     /// Internal: serve a plugin library to a parent `ao` (probe, isolation)
@@ -105,6 +110,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Config(args) => config::run(args, &globals),
         Command::ConfigHelp => config_help::run(),
         Command::Completion(args) => completion::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Acknowledge(args) => report::acknowledge(args),
         Command::Hook(args) => hook::run(args)
             .map(|()| ExitCode::SUCCESS)
             .map_err(anyhow::Error::msg),

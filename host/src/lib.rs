@@ -9,6 +9,7 @@ pub mod error;
 pub mod paths;
 pub mod plugins;
 pub mod proc;
+pub mod prompt;
 pub mod store;
 
 pub use error::Error;

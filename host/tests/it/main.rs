@@ -5,6 +5,7 @@
 // Helpers are `pub` for sibling test modules; the test crate has no outside users.
 #![allow(unreachable_pub)]
 
+mod agent_cli;
 mod config;
 mod plugin_calls;
 mod plugins_cli;
