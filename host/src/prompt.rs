@@ -51,7 +51,7 @@ pub fn sanitize(text: &str, max: usize) -> String {
             // ESC [ … final byte, or ESC + one char.
             if chars.peek() == Some(&'[') {
                 chars.next();
-                while let Some(n) = chars.next() {
+                for n in chars.by_ref() {
                     if ('@'..='~').contains(&n) {
                         break;
                     }

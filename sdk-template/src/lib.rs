@@ -76,8 +76,9 @@ impl Agent for Plugin {
         ao_plugin_api::tracing::info!("{}launch in {}", self.prefix, req.workspace_path);
         Err(todo("launch"))
     }
-    fn activity(&self, _ctx: &Ctx, _req: ActivityRequest) -> Result<Activity, SdkError> {
-        Err(todo("activity"))
+    fn activity(&self, _ctx: &Ctx, _req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
+        // `None`: no evidence yet. Combine your signals with `sdk::agent::activity`.
+        Ok(None)
     }
     fn detect_activity(&self, _ctx: &Ctx, _req: DetectActivityRequest) -> Result<DetectedActivity, SdkError> {
         Ok(DetectedActivity { state: None })

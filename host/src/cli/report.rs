@@ -84,10 +84,10 @@ pub(crate) fn refusal(s: &Session) -> Option<String> {
     {
         return Some(format!("its PR is already {}", pr.state));
     }
-    if let Some(rt) = &s.runtime_fact {
-        if !rt.session_exists || rt.process_running == Some(false) {
-            return Some("its runtime has exited".into());
-        }
+    if let Some(rt) = &s.runtime_fact
+        && (!rt.session_exists || rt.process_running == Some(false))
+    {
+        return Some("its runtime has exited".into());
     }
     None
 }
@@ -139,15 +139,15 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             args.state
         )
     })?;
-    if let (Some(url), Some(n)) = (&args.pr_url, args.pr_number) {
-        if pr_number_of(url) != Some(n) {
-            bail!("--pr-url {url} and --pr-number {n} disagree");
-        }
+    if let (Some(url), Some(n)) = (&args.pr_url, args.pr_number)
+        && pr_number_of(url) != Some(n)
+    {
+        bail!("--pr-url {url} and --pr-number {n} disagree");
     }
-    if let Some(url) = &args.pr_url {
-        if !url.starts_with("https://") || pr_number_of(url).is_none() {
-            bail!("--pr-url {url} is not a pull request URL (https://…/pull/N)");
-        }
+    if let Some(url) = &args.pr_url
+        && (!url.starts_with("https://") || pr_number_of(url).is_none())
+    {
+        bail!("--pr-url {url} is not a pull request URL (https://…/pull/N)");
     }
     let (store, id) = store_of(&args.target)?;
     let session = store

@@ -86,14 +86,13 @@ fn feed(line: &str, cost: &mut Cost) {
             }
         }
     }
-    if let Some((_, c)) = line.split_once("Cost: $") {
-        if let Some(v) = c
+    if let Some((_, c)) = line.split_once("Cost: $")
+        && let Some(v) = c
             .split_whitespace()
             .next()
             .and_then(|v| v.parse::<f64>().ok())
-        {
-            *cost.usd.get_or_insert(0.0) += v;
-        }
+    {
+        *cost.usd.get_or_insert(0.0) += v;
     }
 }
 

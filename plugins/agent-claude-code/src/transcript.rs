@@ -255,7 +255,7 @@ pub(crate) fn session_info(
         .iter()
         .filter(|v| v["type"] == "summary")
         .filter_map(|v| v["summary"].as_str())
-        .last()
+        .next_back()
         .map(str::to_owned);
     let mut latest = None;
     let mut model = None;

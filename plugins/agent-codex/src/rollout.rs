@@ -94,10 +94,10 @@ pub(crate) fn locate(
                     .unwrap_or(false),
             };
             let mtime = e.metadata().and_then(|m| m.modified()).ok();
-            if let (true, Some(t)) = (ok, mtime) {
-                if best.as_ref().is_none_or(|(b, _)| t > *b) {
-                    best = Some((t, path));
-                }
+            if let (true, Some(t)) = (ok, mtime)
+                && best.as_ref().is_none_or(|(b, _)| t > *b)
+            {
+                best = Some((t, path));
             }
         }
     }

@@ -127,10 +127,10 @@ impl OpenCode {
             argv.push("--auto".into());
         }
         argv.extend(req.extra_args.iter().cloned());
-        if session.is_none() {
-            if let Some(p) = req.prompt.as_deref().filter(|p| !p.trim().is_empty()) {
-                argv.extend(["--prompt".into(), p.to_owned()]);
-            }
+        if session.is_none()
+            && let Some(p) = req.prompt.as_deref().filter(|p| !p.trim().is_empty())
+        {
+            argv.extend(["--prompt".into(), p.to_owned()]);
         }
         let mut env = BTreeMap::from([("AO_SESSION_ID".to_owned(), req.session_id.clone())]);
         if let Some(issue) = &req.issue_id {
