@@ -2,6 +2,7 @@
 //! them, for the agent plugins' screen-detection tests.
 
 use crate::{bin_path, wait_for};
+use ao_plugin_api::slots::agent::ActivityState;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -66,9 +67,27 @@ impl ScreenTmux {
         wait_for(&format!("tmux pane {name} to show its screen"), || {
             let out = self.tmux(&["capture-pane", "-p", "-J", "-t", &target]);
             text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.contains(&marker) || frames.len() > 1 && text.trim().len() > 10
+            text.contains(&marker)
         });
         text
+    }
+}
+
+impl ScreenTmux {
+    /// The recorded-screen check every agent adapter passes: `dir` holds `idle.txt`,
+    /// `permission.txt` and two spinner frames `working-1.txt`, `working-2.txt` of its TUI, and
+    /// `detect` must read them, as captured from a real pane, as ready, waiting for input and
+    /// (for every capture of the cycling spinner) active.
+    pub fn assert_recorded(&self, dir: &Path, detect: impl Fn(&str) -> Option<ActivityState>) {
+        let s = |n: &str| dir.join(format!("{n}.txt"));
+        let idle = self.capture("idle", &[&s("idle")]);
+        assert_eq!(detect(&idle), Some(ActivityState::Ready), "{idle}");
+        let perm = self.capture("perm", &[&s("permission")]);
+        assert_eq!(detect(&perm), Some(ActivityState::WaitingInput), "{perm}");
+        for i in 0..3 {
+            let text = self.capture(&format!("spin{i}"), &[&s("working-1"), &s("working-2")]);
+            assert_eq!(detect(&text), Some(ActivityState::Active), "{text}");
+        }
     }
 }
 

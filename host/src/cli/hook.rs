@@ -28,7 +28,7 @@ pub(crate) struct Args {
     /// The status file (default: $AO_STATUS_FILE)
     #[arg(long, value_name = "FILE")]
     status_file: Option<PathBuf>,
-    /// The agent adapter that installed the hook (for the record and for `ao doctor`)
+    /// The adapter that installed the hook (it finds its own entries again by this flag)
     #[arg(long)]
     agent: Option<String>,
     /// Read the hook's JSON payload from stdin (Claude Code)

@@ -6,9 +6,13 @@ pub mod pricing;
 pub mod resolve;
 pub mod tail;
 
-use crate::slots::agent::{Activity, ActivityRequest, ActivitySource, ActivityState};
+use crate::sdk::SdkError;
+use crate::slots::agent::{
+    Activity, ActivityRequest, ActivitySource, ActivityState, LaunchRequest,
+};
 use crate::status_file;
 use resolve::Signal;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -53,6 +57,48 @@ pub fn activity(
         now,
         req.idle_threshold_ms.unwrap_or(resolve::DEFAULT_IDLE_MS),
     )
+}
+
+/// The environment every agent gets: its ao session, its issue, and its status file (which
+/// `ao hook` falls back to when a hook does not name one).
+pub fn launch_env(req: &LaunchRequest) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::from([("AO_SESSION_ID".to_owned(), req.session_id.clone())]);
+    if let Some(issue) = &req.issue_id {
+        env.insert("AO_ISSUE_ID".into(), issue.clone());
+    }
+    if let Some(f) = &req.status_file {
+        env.insert("AO_STATUS_FILE".into(), f.clone());
+    }
+    env
+}
+
+/// Linux caps one argv element at 128 KiB; a system prompt passed on the command line stays
+/// well under it.
+pub const MAX_INLINE_SYSTEM_PROMPT: u64 = 100 * 1024;
+
+/// The system prompt file's text, for agents that take it on their command line; too large is
+/// an error that says what to shorten.
+pub fn read_system_prompt(file: &str) -> Result<String, SdkError> {
+    let bad =
+        |e: std::io::Error| SdkError::InvalidParams(format!("system prompt file {file}: {e}"));
+    let len = std::fs::metadata(file).map_err(bad)?.len();
+    if len > MAX_INLINE_SYSTEM_PROMPT {
+        return Err(SdkError::InvalidParams(format!(
+            "system prompt file {file} is {} KiB, over the {} KiB a command line holds: \
+             shorten agentRules",
+            len / 1024,
+            MAX_INLINE_SYSTEM_PROMPT / 1024
+        )));
+    }
+    std::fs::read_to_string(file).map_err(bad)
+}
+
+/// The agent's conversation id: the one the host knows, else the newest one its hooks
+/// recorded in the status file.
+pub fn conversation_id(known: Option<&str>, status_file: Option<&str>) -> Option<String> {
+    known
+        .map(str::to_owned)
+        .or_else(|| status_file.and_then(|f| status_file::latest_session(Path::new(f))))
 }
 
 /// The last `n` non-blank lines of a screen capture, right-trimmed, oldest first.

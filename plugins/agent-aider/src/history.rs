@@ -4,11 +4,9 @@
 
 use ao_plugin_api::sdk::agent::one_line;
 use ao_plugin_api::sdk::agent::resolve::Signal;
-use ao_plugin_api::sdk::agent::tail::{Cursor, RevLines, head_lines};
+use ao_plugin_api::sdk::agent::tail::{FollowCache, RevLines, follow, head_lines};
 use ao_plugin_api::slots::agent::{ActivitySource, ActivityState, Cost, SessionInfo};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
 /// The file, relative to the workspace.
 pub(crate) const FILE: &str = ".aider.chat.history.md";
@@ -97,7 +95,7 @@ fn feed(line: &str, cost: &mut Cost) {
 }
 
 /// Totals per history file, so each byte is read once.
-pub(crate) type CostCache = Mutex<HashMap<PathBuf, (Cursor, Cost)>>;
+pub(crate) type CostCache = FollowCache<Cost>;
 
 pub(crate) fn session_info(path: &Path, cache: &CostCache) -> std::io::Result<SessionInfo> {
     let head = head_lines(path, 64 * 1024)?;
@@ -118,22 +116,9 @@ pub(crate) fn session_info(path: &Path, cache: &CostCache) -> std::io::Result<Se
             break;
         }
     }
-    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-    let (cursor, cost) = cache.entry(path.to_path_buf()).or_default();
-    let restart = std::cell::Cell::new(false);
-    cursor.read_new_lines(
-        path,
-        || restart.set(true),
-        |l| {
-            if restart.replace(false) {
-                *cost = Cost::default();
-            }
-            feed(&String::from_utf8_lossy(l), cost);
-        },
-    )?;
-    if restart.get() {
-        *cost = Cost::default();
-    }
+    let cost = follow(cache, path, |cost, l| {
+        feed(&String::from_utf8_lossy(l), cost)
+    })?;
     Ok(SessionInfo {
         agent_session_id: None,
         summary: task.clone(),
@@ -141,7 +126,7 @@ pub(crate) fn session_info(path: &Path, cache: &CostCache) -> std::io::Result<Se
         task,
         latest,
         model: None,
-        cost: Some(cost.clone()),
+        cost: Some(cost),
         transcript: Some(path.display().to_string()),
     })
 }

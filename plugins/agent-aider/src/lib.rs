@@ -24,7 +24,6 @@ use ao_plugin_api::slots::agent::{
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The component's configuration.
@@ -121,13 +120,7 @@ impl Aider {
     }
 
     fn spec(&self, req: &LaunchRequest, argv: Vec<String>) -> LaunchSpec {
-        let mut env = BTreeMap::from([("AO_SESSION_ID".to_owned(), req.session_id.clone())]);
-        if let Some(issue) = &req.issue_id {
-            env.insert("AO_ISSUE_ID".into(), issue.clone());
-        }
-        if let Some(f) = &req.status_file {
-            env.insert("AO_STATUS_FILE".into(), f.clone());
-        }
+        let env = agent::launch_env(req);
         LaunchSpec {
             argv,
             env,

@@ -1,12 +1,9 @@
 //! The argv that starts or resumes Claude Code (flags checked against `claude --help` of
 //! 2.1.197; see the README).
 
-use ao_plugin_api::sdk::SdkError;
+use ao_plugin_api::sdk::{SdkError, agent};
 use ao_plugin_api::slots::agent::{LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery};
 use std::collections::BTreeMap;
-
-/// A system prompt goes into one argv element; Linux caps one at 128 KiB.
-const MAX_SYSTEM_PROMPT: u64 = 100 * 1024;
 
 /// Subcommands of `claude`: a prompt that is exactly one of these would run it instead.
 const SUBCOMMANDS: &[&str] = &[
@@ -38,37 +35,20 @@ fn common(binary: &str, req: &LaunchRequest) -> Result<Vec<String>, SdkError> {
         argv.extend(["--model".into(), model.clone()]);
     }
     if let Some(file) = &req.system_prompt_file {
-        let meta = std::fs::metadata(file)
-            .map_err(|e| SdkError::InvalidParams(format!("system prompt file {file}: {e}")))?;
-        if meta.len() > MAX_SYSTEM_PROMPT {
-            return Err(SdkError::InvalidParams(format!(
-                "system prompt file {file} is {} KiB; Claude Code takes it on the command line, \
-                 which holds at most {} KiB: shorten agentRules",
-                meta.len() / 1024,
-                MAX_SYSTEM_PROMPT / 1024
-            )));
-        }
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| SdkError::InvalidParams(format!("system prompt file {file}: {e}")))?;
-        argv.extend(["--append-system-prompt".into(), text]);
+        argv.extend([
+            "--append-system-prompt".into(),
+            agent::read_system_prompt(file)?,
+        ]);
     }
     argv.extend(req.extra_args.iter().cloned());
     Ok(argv)
 }
 
 fn env(req: &LaunchRequest) -> BTreeMap<String, String> {
-    let mut env = BTreeMap::from([
-        // Claude refuses to start "inside Claude Code" when this is set; set empty, as an
-        // orchestrator agent may itself run in Claude.
-        ("CLAUDECODE".to_owned(), String::new()),
-        ("AO_SESSION_ID".to_owned(), req.session_id.clone()),
-    ]);
-    if let Some(issue) = &req.issue_id {
-        env.insert("AO_ISSUE_ID".into(), issue.clone());
-    }
-    if let Some(f) = &req.status_file {
-        env.insert("AO_STATUS_FILE".into(), f.clone());
-    }
+    let mut env = agent::launch_env(req);
+    // Claude refuses to start "inside Claude Code" when this is set; set empty, as an
+    // orchestrator agent may itself run in Claude.
+    env.insert("CLAUDECODE".to_owned(), String::new());
     env
 }
 

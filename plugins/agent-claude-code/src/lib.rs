@@ -92,11 +92,8 @@ impl Agent for ClaudeCode {
     }
 
     fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
-        let id = req.agent_session_id.clone().or_else(|| {
-            req.status_file
-                .as_deref()
-                .and_then(|f| ao_plugin_api::status_file::latest_session(f.as_ref()))
-        });
+        let id =
+            agent::conversation_id(req.agent_session_id.as_deref(), req.status_file.as_deref());
         let signal = self
             .transcript(&req.workspace_path, id.as_deref())
             .and_then(|t| transcript::activity_signal(&t));
@@ -114,11 +111,8 @@ impl Agent for ClaudeCode {
     }
 
     fn session_info(&self, _ctx: &Ctx, req: SessionInfoRequest) -> Result<SessionInfo, SdkError> {
-        let id = req.agent_session_id.clone().or_else(|| {
-            req.status_file
-                .as_deref()
-                .and_then(|f| ao_plugin_api::status_file::latest_session(f.as_ref()))
-        });
+        let id =
+            agent::conversation_id(req.agent_session_id.as_deref(), req.status_file.as_deref());
         let Some(path) = self.transcript(&req.workspace_path, id.as_deref()) else {
             return Ok(SessionInfo {
                 agent_session_id: id,

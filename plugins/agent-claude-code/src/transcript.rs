@@ -3,13 +3,11 @@
 
 use ao_plugin_api::sdk::agent::pricing::PriceTable;
 use ao_plugin_api::sdk::agent::resolve::Signal;
-use ao_plugin_api::sdk::agent::tail::{Cursor, RevLines, head_lines};
+use ao_plugin_api::sdk::agent::tail::{FollowCache, RevLines, follow, head_lines};
 use ao_plugin_api::sdk::agent::{one_line, parse_time_ms};
 use ao_plugin_api::slots::agent::{ActivitySource, ActivityState, Cost, SessionInfo};
 use serde_json::Value;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// How far back the tail readers look.
 const TAIL_BYTES: u64 = 512 * 1024;
@@ -213,28 +211,11 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Totals per transcript, kept between calls so each byte is read once.
-pub(crate) type CostCache = Mutex<HashMap<PathBuf, (Cursor, Acc)>>;
+pub(crate) type CostCache = FollowCache<Acc>;
 
 /// Tokens and cost of the whole transcript, reading only what was appended since last time.
 pub(crate) fn cost(path: &Path, cache: &CostCache, prices: &PriceTable) -> std::io::Result<Cost> {
-    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-    let (cursor, acc) = cache.entry(path.to_path_buf()).or_default();
-    // A replaced or truncated file restarts the totals, before its first line is fed.
-    let restart = std::cell::Cell::new(false);
-    cursor.read_new_lines(
-        path,
-        || restart.set(true),
-        |line| {
-            if restart.replace(false) {
-                *acc = Acc::default();
-            }
-            acc.feed(line, prices);
-        },
-    )?;
-    if restart.get() {
-        *acc = Acc::default();
-    }
-    Ok(acc.report(prices))
+    Ok(follow(cache, path, |acc, line| acc.feed(line, prices))?.report(prices))
 }
 
 /// Summary, first task, latest message, model and cost.

@@ -386,21 +386,7 @@ fn restore_resumes_the_recorded_conversation() {
 
 #[test]
 fn recorded_screens_in_a_real_tmux_pane() {
-    let tmux = ScreenTmux::new();
-    let s = |n: &str| fixture(&format!("screens/{n}.txt"));
-    assert_eq!(
-        detect(&tmux.capture("idle", &[&s("idle")])),
-        Some(St::Ready)
-    );
-    assert_eq!(
-        detect(&tmux.capture("perm", &[&s("permission")])),
-        Some(St::WaitingInput)
-    );
-    // The spinner changes every 100 ms; every frame reads as working.
-    for i in 0..3 {
-        let text = tmux.capture(&format!("spin{i}"), &[&s("working-1"), &s("working-2")]);
-        assert_eq!(detect(&text), Some(St::Active), "{text}");
-    }
+    ScreenTmux::new().assert_recorded(&fixture("screens"), detect);
     assert_eq!(detect(""), None);
     assert_eq!(detect("$ ls\nCargo.toml\n"), None, "a shell is not Claude");
 }

@@ -2,11 +2,8 @@
 //! `codex resume --help` of codex-cli 0.169.0; see the README).
 
 use crate::Config;
-use ao_plugin_api::sdk::SdkError;
+use ao_plugin_api::sdk::{SdkError, agent};
 use ao_plugin_api::slots::agent::{LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery};
-use std::collections::BTreeMap;
-
-const MAX_SYSTEM_PROMPT: u64 = 100 * 1024;
 
 /// A TOML basic string (JSON's string escapes are a subset TOML accepts).
 fn toml_str(s: &str) -> String {
@@ -39,18 +36,7 @@ fn flags(config: &Config, req: &LaunchRequest) -> Result<Vec<String>, SdkError> 
         ]);
     }
     if let Some(file) = &req.system_prompt_file {
-        let meta = std::fs::metadata(file)
-            .map_err(|e| SdkError::InvalidParams(format!("system prompt file {file}: {e}")))?;
-        if meta.len() > MAX_SYSTEM_PROMPT {
-            return Err(SdkError::InvalidParams(format!(
-                "system prompt file {file} is {} KiB, over the {} KiB a command line holds: \
-                 shorten agentRules",
-                meta.len() / 1024,
-                MAX_SYSTEM_PROMPT / 1024
-            )));
-        }
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| SdkError::InvalidParams(format!("system prompt file {file}: {e}")))?;
+        let text = agent::read_system_prompt(file)?;
         argv.extend([
             "-c".into(),
             format!("developer_instructions={}", toml_str(&text)),
@@ -79,17 +65,6 @@ fn flags(config: &Config, req: &LaunchRequest) -> Result<Vec<String>, SdkError> 
     Ok(argv)
 }
 
-fn env(req: &LaunchRequest) -> BTreeMap<String, String> {
-    let mut env = BTreeMap::from([("AO_SESSION_ID".to_owned(), req.session_id.clone())]);
-    if let Some(issue) = &req.issue_id {
-        env.insert("AO_ISSUE_ID".into(), issue.clone());
-    }
-    if let Some(f) = &req.status_file {
-        env.insert("AO_STATUS_FILE".into(), f.clone());
-    }
-    env
-}
-
 /// A fresh session; the task prompt is Codex's initial prompt (interactive, unlike `exec`).
 pub(crate) fn launch(
     binary: &str,
@@ -103,7 +78,7 @@ pub(crate) fn launch(
     }
     Ok(LaunchSpec {
         argv,
-        env: env(req),
+        env: agent::launch_env(req),
         prompt_delivery: PromptDelivery::Inline,
         process_names: vec!["codex".into()],
         agent_session_id: None,
@@ -131,7 +106,7 @@ pub(crate) fn resume(
     argv.push(id.to_owned());
     Ok(LaunchSpec {
         argv,
-        env: env(req),
+        env: agent::launch_env(req),
         prompt_delivery: PromptDelivery::Inline,
         process_names: vec!["codex".into()],
         agent_session_id: Some(id.to_owned()),

@@ -76,9 +76,7 @@ impl Codex {
         status_file: Option<&str>,
         since_ms: Option<u64>,
     ) -> Option<PathBuf> {
-        let id = id.map(str::to_owned).or_else(|| {
-            status_file.and_then(|f| ao_plugin_api::status_file::latest_session(f.as_ref()))
-        });
+        let id = agent::conversation_id(id, status_file);
         let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = found
             .get(workspace)

@@ -272,19 +272,6 @@ fn restore_resumes_the_thread_found_in_the_rollout() {
 
 #[test]
 fn recorded_screens_in_a_real_tmux_pane() {
-    let tmux = ScreenTmux::new();
-    let s = |n: &str| fixture(&format!("screens/{n}.txt"));
-    assert_eq!(
-        detect(&tmux.capture("idle", &[&s("idle")])),
-        Some(St::Ready)
-    );
-    assert_eq!(
-        detect(&tmux.capture("perm", &[&s("permission")])),
-        Some(St::WaitingInput)
-    );
-    for i in 0..3 {
-        let text = tmux.capture(&format!("spin{i}"), &[&s("working-1"), &s("working-2")]);
-        assert_eq!(detect(&text), Some(St::Active), "{text}");
-    }
+    ScreenTmux::new().assert_recorded(&fixture("screens"), detect);
     assert_eq!(detect("$ ls\n"), None);
 }

@@ -22,7 +22,6 @@ use ao_plugin_api::slots::agent::{
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -132,13 +131,7 @@ impl OpenCode {
         {
             argv.extend(["--prompt".into(), p.to_owned()]);
         }
-        let mut env = BTreeMap::from([("AO_SESSION_ID".to_owned(), req.session_id.clone())]);
-        if let Some(issue) = &req.issue_id {
-            env.insert("AO_ISSUE_ID".into(), issue.clone());
-        }
-        if let Some(f) = &req.status_file {
-            env.insert("AO_STATUS_FILE".into(), f.clone());
-        }
+        let mut env = agent::launch_env(req);
         if let Some(file) = &req.system_prompt_file {
             let config = format!("{file}.opencode.json");
             let body = serde_json::json!({
@@ -205,11 +198,8 @@ impl Agent for OpenCode {
     }
 
     fn session_info(&self, ctx: &Ctx, req: SessionInfoRequest) -> Result<SessionInfo, SdkError> {
-        let id = req.agent_session_id.clone().or_else(|| {
-            req.status_file
-                .as_deref()
-                .and_then(|f| ao_plugin_api::status_file::latest_session(f.as_ref()))
-        });
+        let id =
+            agent::conversation_id(req.agent_session_id.as_deref(), req.status_file.as_deref());
         let Some(id) = id else {
             return Ok(SessionInfo::default());
         };
@@ -270,12 +260,10 @@ impl Agent for OpenCode {
         _ctx: &Ctx,
         req: RestoreRequest,
     ) -> Result<Option<LaunchSpec>, SdkError> {
-        let id = req.agent_session_id.clone().or_else(|| {
-            req.launch
-                .status_file
-                .as_deref()
-                .and_then(|f| ao_plugin_api::status_file::latest_session(f.as_ref()))
-        });
+        let id = agent::conversation_id(
+            req.agent_session_id.as_deref(),
+            req.launch.status_file.as_deref(),
+        );
         match id {
             Some(id) => self.spec(&req.launch, Some(&id)).map(Some),
             None => Ok(None),

@@ -6,9 +6,11 @@
 //! need every line but should read each byte once. Memory is bounded by the chunk size plus the
 //! longest line kept; longer lines (a pasted log in a tool result) are skipped, not buffered.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Bytes read per step.
 const CHUNK: usize = 64 * 1024;
@@ -201,6 +203,36 @@ impl Cursor {
         }
         Ok(progress)
     }
+}
+
+/// Running totals per followed file: where reading stopped, and what was summed so far.
+pub type FollowCache<T> = Mutex<HashMap<PathBuf, (Cursor, T)>>;
+
+/// Feeds the lines appended to `path` since the last call to `feed`, on the totals kept for
+/// it in `cache` (reset when the file was replaced or truncated), and returns a copy of them.
+pub fn follow<T: Default + Clone>(
+    cache: &FollowCache<T>,
+    path: &Path,
+    mut feed: impl FnMut(&mut T, &[u8]),
+) -> io::Result<T> {
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    let (cursor, acc) = cache.entry(path.to_path_buf()).or_default();
+    // The reset is announced before the first line is fed; both closures need the totals.
+    let restart = std::cell::Cell::new(false);
+    cursor.read_new_lines(
+        path,
+        || restart.set(true),
+        |line| {
+            if restart.replace(false) {
+                *acc = T::default();
+            }
+            feed(acc, line);
+        },
+    )?;
+    if restart.get() {
+        *acc = T::default();
+    }
+    Ok(acc.clone())
 }
 
 #[cfg(test)]
