@@ -122,7 +122,8 @@ await step(() => ev("session.idle", {{ sessionID: "ses_6f1c" }}));
                 created_at_ms: None,
                 process_running: Some(true),
                 idle_threshold_ms: None,
-                now_ms: None,
+                // Seconds after the last hook record: the screen captured "now" is clearly newer.
+                now_ms: Some(ao_plugin_api::status_file::now_ms() + 5_000),
             },
         )
         .unwrap()

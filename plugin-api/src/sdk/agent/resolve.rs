@@ -83,12 +83,16 @@ pub fn resolve(
         .into_iter()
         .filter(|s| !(process_running == Some(true) && s.state == ActivityState::Exited))
         .collect();
-    let winner = signals.iter().max_by(|a, b| {
-        let (ta, tb) = (a.at_ms / TIE_MS, b.at_ms / TIE_MS);
-        ta.cmp(&tb)
-            .then(strength(a.source).cmp(&strength(b.source)))
-            .then(a.at_ms.cmp(&b.at_ms))
-    })?;
+    // The freshest signal, and any within TIE_MS of it, compete on strength.
+    let newest = signals.iter().map(|s| s.at_ms).max()?;
+    let winner = signals
+        .iter()
+        .filter(|s| newest - s.at_ms < TIE_MS)
+        .max_by(|a, b| {
+            strength(a.source)
+                .cmp(&strength(b.source))
+                .then(a.at_ms.cmp(&b.at_ms))
+        })?;
     // A stronger signal saying the same thing explains since when, unless something said
     // otherwise in between.
     let contradicted_at = signals
