@@ -49,7 +49,8 @@ fn every_activity_state_is_reachable_and_says_its_source() {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path();
     let a = agent();
-    let now = ao_plugin_api::status_file::now_ms() + 1_000;
+    // Well past the history's mtime, so a screen captured "now" is clearly the newest signal.
+    let now = ao_plugin_api::status_file::now_ms() + 5_000;
     let state = |r: ActivityRequest| {
         a.activity(&Ctx::detached(), r)
             .unwrap()
