@@ -188,8 +188,10 @@ impl Runtime for ProcessRuntime {
 
     fn get_output(&self, _ctx: &Ctx, req: GetOutputRequest) -> Result<Output, SdkError> {
         let session = self.owned(&req.handle)?;
+        // Exit first, screen second: once it has exited, everything it wrote is readable.
+        let exited = session.exit_status();
         let mut text = session.lines(req.lines.clamp(1, 100_000) as usize);
-        if let Some(how) = session.exit_status() {
+        if let Some(how) = exited {
             text.push_str(&format!("\n[process exited: {how}]"));
         }
         Ok(Output { text })

@@ -53,6 +53,8 @@ pub(crate) struct Session {
     pub(crate) started: Instant,
     child: Mutex<Child>,
     input: Mutex<File>,
+    /// The pty's output side, read under the screen lock by whoever reads the screen.
+    output: File,
     screen: Arc<Mutex<Screen>>,
     exit: Arc<Mutex<Option<String>>>,
 }
@@ -86,6 +88,7 @@ impl Session {
         set_nonblocking(&master).map_err(|e| fail("configure the pty", &e))?;
         let reader = File::from(master);
         let input = reader.try_clone().map_err(|e| fail("dup the pty", &e))?;
+        let output = reader.try_clone().map_err(|e| fail("dup the pty", &e))?;
         let replies = reader.try_clone().ok();
         let screen = Arc::new(Mutex::new(vt100::Parser::new_with_callbacks(
             rows,
@@ -98,6 +101,7 @@ impl Session {
             started: Instant::now(),
             child: Mutex::new(child),
             input: Mutex::new(input),
+            output,
             screen: screen.clone(),
             exit: Arc::default(),
         });
@@ -107,6 +111,15 @@ impl Session {
             .spawn(move || pump(reader, &screen, &weak))
             .map_err(|e| fail("start the output reader", &e))?;
         Ok(session)
+    }
+
+    /// The screen with everything the agent has written so far applied. The pump thread may
+    /// lag under load; a decision taken on a stale screen (no bracketed paste yet, output
+    /// missing after exit) would be wrong, so readers catch up first.
+    fn screen(&self) -> std::sync::MutexGuard<'_, Screen> {
+        let mut parser = self.screen.lock().unwrap_or_else(|e| e.into_inner());
+        drain(&self.output, &mut parser);
+        parser
     }
 
     /// `None` while running; how it ended otherwise.
@@ -145,7 +158,7 @@ impl Session {
     /// The last `lines` lines of history and screen, soft-wrapped rows joined (like tmux
     /// `capture-pane -J`), trailing blank lines dropped.
     pub(crate) fn lines(&self, lines: usize) -> String {
-        let mut parser = self.screen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut parser = self.screen();
         let screen = parser.screen_mut();
         let (rows, cols) = screen.size();
         screen.set_scrollback(usize::MAX);
@@ -217,8 +230,7 @@ impl Session {
 
 impl Terminal for Session {
     fn capture(&self, _ctx: &Ctx) -> Result<String, SdkError> {
-        let parser = self.screen.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(parser.screen().contents())
+        Ok(self.screen().screen().contents())
     }
 
     fn clear_input(&self, ctx: &Ctx) -> Result<(), SdkError> {
@@ -226,12 +238,7 @@ impl Terminal for Session {
     }
 
     fn paste(&self, ctx: &Ctx, text: &str) -> Result<(), SdkError> {
-        let bracketed = self
-            .screen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .screen()
-            .bracketed_paste();
+        let bracketed = self.screen().screen().bracketed_paste();
         // A terminal sends Enter as CR, and so does a paste.
         let body = text.replace('\n', "\r");
         let mut bytes = Vec::with_capacity(body.len() + 12);
@@ -269,10 +276,26 @@ fn describe(status: std::process::ExitStatus) -> String {
     }
 }
 
-/// Feeds the pty's output into the emulator until the agent's side closes.
-fn pump(mut reader: File, screen: &Mutex<Screen>, session: &std::sync::Weak<Session>) {
-    let fd = reader.as_raw_fd();
+/// Reads whatever output is pending (non-blocking) into the emulator. Called with the screen
+/// locked, so chunks are applied in the order they were read. `false` once the agent's side
+/// has closed.
+fn drain(mut reader: &File, parser: &mut Screen) -> bool {
     let mut buf = [0u8; 16 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return false,
+            Ok(n) => parser.process(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // EIO: every process holding the terminal has exited.
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Feeds the pty's output into the emulator until the agent's side closes.
+fn pump(reader: File, screen: &Mutex<Screen>, session: &std::sync::Weak<Session>) {
+    let fd = reader.as_raw_fd();
     loop {
         let mut pfd = libc::pollfd {
             fd,
@@ -287,16 +310,9 @@ fn pump(mut reader: File, screen: &Mutex<Screen>, session: &std::sync::Weak<Sess
             }
             continue;
         }
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => screen
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .process(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            // EIO: every process holding the terminal has exited.
-            Err(_) => break,
+        let mut parser = screen.lock().unwrap_or_else(|e| e.into_inner());
+        if !drain(&reader, &mut parser) {
+            break;
         }
     }
     if let Some(s) = session.upgrade() {
