@@ -5,8 +5,11 @@
 //! - `fixtures/`: cdylib plugins that misbehave on purpose, for the host's loader tests;
 //! - `ao-scripted-agent` (a binary): a terminal program that behaves like an AI coding CLI
 //!   (raw mode, bracketed paste, status-file hooks), for runtime delivery tests;
+//! - [`forge`]: a stateful GitHub (REST, GraphQL, git-backed PRs, rate limits) and its
+//!   binary `ao-forge-sim`;
 //! - [`git`]: throwaway repositories with a bare "origin", for workspace tests.
 
+pub mod forge;
 pub mod git;
 pub mod receiver;
 pub mod screens;
