@@ -200,6 +200,33 @@ impl World {
         }
     }
 
+    /// Accepts `token` with these scopes (`repo` for full access; none for read-only).
+    pub fn add_token(&mut self, token: &str, scopes: Vec<String>) {
+        self.tokens.insert(token.to_string(), scopes);
+    }
+
+    /// The next `n` API requests fail with `500`.
+    pub fn fail_next(&mut self, n: u32) {
+        self.faults.server_errors = n;
+    }
+
+    /// The next `n` API requests hit a secondary rate limit (`status` 403 or 429) with
+    /// `retry-after: retry_after_s`.
+    pub fn secondary_limit(&mut self, n: u32, retry_after_s: u64, status: u16) {
+        self.faults.secondary = Some((n, retry_after_s, status));
+    }
+
+    /// Sets what is left of a budget (`graphql` or REST) and when it resets.
+    pub fn set_budget(&mut self, graphql: bool, remaining: u64, reset_in_s: u64) {
+        let b = if graphql {
+            &mut self.graphql
+        } else {
+            &mut self.core
+        };
+        b.used = b.limit.saturating_sub(remaining);
+        b.reset_at = now() + reset_in_s;
+    }
+
     pub(crate) fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
