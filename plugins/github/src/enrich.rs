@@ -51,6 +51,8 @@ struct Cache {
     repos: HashMap<String, RepoMark>,
     /// Branches known to have no PR as of their repo's last list change.
     absent: HashSet<(String, String)>,
+    /// Branches whose PR was found, until the list shows a newer one.
+    found: HashMap<(String, String), PrInfo>,
     dirty: HashSet<String>,
     dirty_shas: HashSet<(String, String)>,
     tick: u64,
@@ -261,8 +263,12 @@ impl Enricher {
                 let key = format!("{repo}#{n}");
                 let level = match (c.prs.get(&key), by_number.get(&n)) {
                     (None, _) => Some(Level::Full),
+                    // Timestamps have one-second resolution: a PR updated in the same second
+                    // as the last read (the watermark) may have changed again.
                     (Some(e), Some(l))
-                        if l.updated != e.updated || l.head_sha != e.facts.head_sha =>
+                        if l.updated != e.updated
+                            || l.head_sha != e.facts.head_sha
+                            || watermark.as_ref().is_none_or(|w| l.updated >= *w) =>
                     {
                         Some(Level::Full)
                     }
@@ -279,13 +285,17 @@ impl Enricher {
                 if let Some(l) = level {
                     levels.insert(n, l);
                 }
-                if let Some(e) = c.prs.get(&key)
-                    && e.facts.state == PrState::Open
-                {
-                    bases
-                        .entry(e.facts.info.base_branch.clone())
-                        .or_default()
-                        .push(n);
+                // The base of every open PR, from the list or the cache (so the first tick
+                // primes the base guard too).
+                let base = match (by_number.get(&n), c.prs.get(&key)) {
+                    (Some(l), _) => l.open.then(|| l.info.base_branch.clone()),
+                    (None, Some(e)) => {
+                        (e.facts.state == PrState::Open).then(|| e.facts.info.base_branch.clone())
+                    }
+                    (None, None) => None,
+                };
+                if let Some(b) = base {
+                    bases.entry(b).or_default().push(n);
                 }
             }
             // New PRs for branches show up at the top of the list.
@@ -307,13 +317,22 @@ impl Enricher {
         }
         let mut items = Vec::new();
         for b in branches {
-            if resp.detected.get(repo).is_some_and(|d| d.contains_key(b)) {
+            let key = (repo.to_string(), b.clone());
+            let mut c = self.cache();
+            if let Some(info) = resp.detected.get(repo).and_then(|d| d.get(b)).cloned() {
+                c.found.insert(key, info);
                 continue;
             }
-            let key = (repo.to_string(), b.clone());
-            let known_absent = self.cache().absent.contains(&key);
-            // Unchanged list, or a list read since the branch was found absent: still absent.
-            if !(known_absent && (watermark.is_some() || !got.changed)) {
+            // A list read since the last answer, without this branch: the answer stands.
+            let settled = watermark.is_some() || !got.changed;
+            if settled && let Some(info) = c.found.get(&key).cloned() {
+                resp.detected
+                    .entry(repo.to_string())
+                    .or_default()
+                    .insert(b.clone(), info);
+                continue;
+            }
+            if !(settled && c.absent.contains(&key)) {
                 items.push(Item::Branch {
                     repo: repo.to_string(),
                     branch: b.clone(),
@@ -493,6 +512,7 @@ impl Enricher {
                     match best {
                         Some((_, info)) => {
                             c.absent.remove(&(repo.clone(), branch.clone()));
+                            c.found.insert((repo.clone(), branch.clone()), info.clone());
                             resp.detected
                                 .entry(repo.clone())
                                 .or_default()
