@@ -67,8 +67,8 @@ pub(crate) fn shared(
     source: TokenSource,
     timeout: Duration,
 ) -> Arc<Client> {
-    static ALL: OnceLock<Mutex<HashMap<(String, String, TokenSource), Arc<Client>>>> =
-        OnceLock::new();
+    type Registry = Mutex<HashMap<(String, String, TokenSource), Arc<Client>>>;
+    static ALL: OnceLock<Registry> = OnceLock::new();
     let mut all = ALL
         .get_or_init(Default::default)
         .lock()

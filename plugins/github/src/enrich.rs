@@ -35,6 +35,9 @@ struct Entry {
     facts: PrFacts,
     /// `updatedAt` as GitHub wrote it when the facts were read.
     updated: String,
+    /// Read within a second or two of that `updatedAt`: timestamps have one-second
+    /// resolution, so a later change in the same second would look identical in the list.
+    ambiguous: bool,
 }
 
 #[derive(Default)]
@@ -111,6 +114,96 @@ fn path_escape(s: &str) -> String {
     out
 }
 
+/// Conditional GETs of a head's check runs and statuses. `true` when CI may differ from
+/// `facts`: an answer changed and, when the facts are about this head, says something else.
+fn ci_probe(
+    ctx: &Ctx,
+    client: &Client,
+    repo: &str,
+    sha: &str,
+    facts: Option<&PrFacts>,
+) -> Result<bool, SdkError> {
+    let facts = facts.filter(|f| f.head_sha == sha);
+    let mut differs = false;
+    for (path, kind) in [
+        (
+            format!("/repos/{repo}/commits/{sha}/check-runs?per_page=100"),
+            "check_run",
+        ),
+        (format!("/repos/{repo}/commits/{sha}/status"), "status"),
+    ] {
+        let got = match client.get(ctx, &path, &format!("CI of {sha} in {repo}"), true) {
+            Ok(g) => g,
+            Err(e @ SdkError::RateLimited { .. }) => return Err(e),
+            Err(_) => return Ok(true),
+        };
+        if !got.changed {
+            continue;
+        }
+        differs |= match facts {
+            Some(f) => !ci_same(f, &got.body, kind),
+            None => true,
+        };
+    }
+    Ok(differs)
+}
+
+/// Whether a REST answer (check runs or combined status) says what the facts say.
+fn ci_same(f: &PrFacts, body: &Value, kind: &str) -> bool {
+    use ao_plugin_api::slots::scm::CheckStatus;
+    // name → (id, status) of the newest entry per name, from REST.
+    let mut rest: BTreeMap<String, (String, CheckStatus)> = BTreeMap::new();
+    let entries = match kind {
+        "check_run" => body["check_runs"].as_array(),
+        _ => body["statuses"].as_array(),
+    };
+    for e in entries.into_iter().flatten() {
+        let (name, id, status) = if kind == "check_run" {
+            let status = match (e["status"].as_str(), e["conclusion"].as_str()) {
+                (Some("completed"), Some("success")) => CheckStatus::Passed,
+                (Some("completed"), Some("neutral" | "skipped" | "stale")) => CheckStatus::Skipped,
+                (Some("completed"), Some("cancelled")) => CheckStatus::Cancelled,
+                (Some("completed"), _) => CheckStatus::Failed,
+                (Some("in_progress"), _) => CheckStatus::Running,
+                _ => CheckStatus::Pending,
+            };
+            (
+                e["name"].as_str(),
+                e["id"].as_u64().map(|i| i.to_string()),
+                status,
+            )
+        } else {
+            let status = match e["state"].as_str() {
+                Some("success") => CheckStatus::Passed,
+                Some("failure" | "error") => CheckStatus::Failed,
+                _ => CheckStatus::Pending,
+            };
+            (e["context"].as_str(), None, status)
+        };
+        let Some(name) = name else { continue };
+        let newer = rest.get(name).is_none_or(|(old, _)| {
+            id.as_deref().and_then(|i| i.parse::<u64>().ok()) > old.parse::<u64>().ok()
+        });
+        if newer {
+            rest.insert(name.to_string(), (id.unwrap_or_default(), status));
+        }
+    }
+    let ours: BTreeMap<String, (String, CheckStatus)> =
+        f.ci.checks
+            .iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| {
+                let id = if kind == "check_run" {
+                    c.id.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                (c.name.clone(), (id, c.status))
+            })
+            .collect();
+    rest == ours
+}
+
 impl Enricher {
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
@@ -167,13 +260,17 @@ impl Enricher {
                 .extend(branches.iter().cloned());
         }
         let mut items: Vec<Item> = Vec::new();
+        let mut unprimed: Vec<(String, u64)> = Vec::new();
         for (repo, (numbers, branches)) in &by_repo {
             if let Some(why) = client.low(false, s.rest_reserve) {
                 resp.errors.insert(repo.clone(), why);
                 continue;
             }
             match self.plan_repo(ctx, client, s, tick, repo, numbers, branches, &mut resp) {
-                Ok(mut planned) => items.append(&mut planned),
+                Ok((mut planned, heads_unknown)) => {
+                    items.append(&mut planned);
+                    unprimed.extend(heads_unknown.into_iter().map(|n| (repo.clone(), n)));
+                }
                 Err(e) => {
                     resp.errors.insert(repo.clone(), e.to_string());
                 }
@@ -190,6 +287,19 @@ impl Enricher {
                 for chunk in items.chunks(query::BATCH) {
                     self.fetch(ctx, client, s, chunk, &mut resp);
                 }
+            }
+        }
+        // Heads learnt only now: prime their CI guards, and if CI moved since the read, read
+        // again next tick (the comparison closes the gap between the two requests).
+        for (repo, n) in unprimed {
+            let key = format!("{repo}#{n}");
+            let Some(f) = self.cache().prs.get(&key).map(|e| e.facts.clone()) else {
+                continue;
+            };
+            if f.state == PrState::Open
+                && ci_probe(ctx, client, &repo, &f.head_sha.clone(), Some(&f)).unwrap_or(true)
+            {
+                self.cache().dirty.insert(key);
             }
         }
         let c = self.cache();
@@ -213,7 +323,7 @@ impl Enricher {
         numbers: &[u64],
         branches: &[String],
         resp: &mut EnrichBatchResponse,
-    ) -> Result<Vec<Item>, SdkError> {
+    ) -> Result<(Vec<Item>, Vec<u64>), SdkError> {
         // Guard 1: did any PR change?
         let path =
             format!("/repos/{repo}/pulls?state=all&sort=updated&direction=desc&per_page=100");
@@ -263,12 +373,10 @@ impl Enricher {
                 let key = format!("{repo}#{n}");
                 let level = match (c.prs.get(&key), by_number.get(&n)) {
                     (None, _) => Some(Level::Full),
-                    // Timestamps have one-second resolution: a PR updated in the same second
-                    // as the last read (the watermark) may have changed again.
                     (Some(e), Some(l))
                         if l.updated != e.updated
                             || l.head_sha != e.facts.head_sha
-                            || watermark.as_ref().is_none_or(|w| l.updated >= *w) =>
+                            || e.ambiguous =>
                     {
                         Some(Level::Full)
                     }
@@ -362,6 +470,7 @@ impl Enricher {
         }
 
         // Guard 3: CI of heads that may still change.
+        let mut unprimed = Vec::new();
         for &n in numbers {
             let key = format!("{repo}#{n}");
             let (sha, settled, open, dirty_sha) = {
@@ -372,6 +481,7 @@ impl Enricher {
                     .map(|l| l.head_sha.clone())
                     .or_else(|| cached.map(|e| e.facts.head_sha.clone()));
                 let Some(sha) = sha.filter(|s| !s.is_empty()) else {
+                    unprimed.push(n);
                     continue;
                 };
                 let settled = cached.is_some_and(|e| {
@@ -391,22 +501,12 @@ impl Enricher {
             let due = fetching
                 || dirty_sha
                 || !settled
-                || (tick + n) % s.settled_recheck_ticks.max(1) == 0;
+                || (tick + n).is_multiple_of(s.settled_recheck_ticks.max(1));
             if !due {
                 continue;
             }
-            let mut changed = dirty_sha;
-            for p in [
-                format!("/repos/{repo}/commits/{sha}/check-runs?per_page=100"),
-                format!("/repos/{repo}/commits/{sha}/status"),
-            ] {
-                // Also primes the ETag for a head we are about to read, so the next tick is free.
-                match client.get(ctx, &p, &format!("CI of {sha} in {repo}"), true) {
-                    Ok(g) => changed |= g.changed,
-                    Err(e @ SdkError::RateLimited { .. }) => return Err(e),
-                    Err(_) => changed = true,
-                }
-            }
+            let cached = self.cache().prs.get(&key).map(|e| e.facts.clone());
+            let changed = dirty_sha || ci_probe(ctx, client, repo, &sha, cached.as_ref())?;
             if changed && !fetching {
                 levels.insert(n, Level::Ci);
             }
@@ -417,7 +517,7 @@ impl Enricher {
             number,
             level,
         }));
-        Ok(items)
+        Ok((items, unprimed))
     }
 
     /// One GraphQL query for a chunk of items; results go to the cache and `resp`.
@@ -492,7 +592,18 @@ impl Enricher {
                         &s.extra_bots,
                     ) {
                         let updated = node["updatedAt"].as_str().unwrap_or_default().to_string();
-                        c.prs.insert(key.clone(), Entry { facts: f, updated });
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_millis() as u64);
+                        let ambiguous = f.updated_at_ms.is_none_or(|u| now.abs_diff(u) < 2_000);
+                        c.prs.insert(
+                            key.clone(),
+                            Entry {
+                                facts: f,
+                                updated,
+                                ambiguous,
+                            },
+                        );
                         c.dirty.remove(&key);
                     }
                 }

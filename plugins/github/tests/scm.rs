@@ -1,6 +1,8 @@
 //! scm/github against the forge simulator: every method, the cost discipline, back-off and
 //! webhooks.
 
+#![allow(clippy::type_complexity)]
+
 mod common;
 
 use ao_plugin_api::sdk::SdkError;

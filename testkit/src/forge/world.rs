@@ -200,6 +200,17 @@ impl World {
         }
     }
 
+    /// Moves every item's timestamps `secs` into the past, so a benchmark's world looks like
+    /// one that has existed for a while rather than one made in the last second.
+    pub fn backdate(&mut self, secs: u64) {
+        for repo in self.repos.values_mut() {
+            for item in repo.items.values_mut() {
+                item.created_at = item.created_at.saturating_sub(secs);
+                item.updated_at = item.updated_at.saturating_sub(secs);
+            }
+        }
+    }
+
     /// Accepts `token` with these scopes (`repo` for full access; none for read-only).
     pub fn add_token(&mut self, token: &str, scopes: Vec<String>) {
         self.tokens.insert(token.to_string(), scopes);
