@@ -113,6 +113,20 @@ fn the_binary_serves_a_scriptable_github() {
         "{c}"
     );
 
+    for _ in 0..2 {
+        let mut r = a
+            .get(format!("{url}/rate_limit"))
+            .header("authorization", &auth)
+            .call()
+            .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        assert_eq!(
+            v["resources"]["core"]["remaining"], 4999,
+            "asking for the budget is free: {v}"
+        );
+    }
+
     drop(child.stdin.take());
     assert!(
         child.wait().unwrap().success(),

@@ -38,8 +38,6 @@ struct State {
     blocked_until: Option<(Instant, String)>,
     requests: u64,
     charged: u64,
-    not_modified: u64,
-    graphql_points: u64,
 }
 
 /// A GET answer: the body (from the cache on `304`) and whether it changed.
@@ -204,9 +202,7 @@ impl Client {
         let mut st = self.state();
         st.requests += 1;
         let status = resp.status().as_u16();
-        if status == 304 {
-            st.not_modified += 1;
-        } else if status != 401 && status < 500 {
+        if status != 304 && status != 401 && status < 500 {
             st.charged += 1;
         }
         if let (Some(limit), Some(remaining), Some(reset)) = (
@@ -459,7 +455,6 @@ impl Client {
         let data = v.get("data").cloned().unwrap_or(Value::Null);
         if let Some(rl) = data.get("rateLimit") {
             let mut st = self.state();
-            st.graphql_points += rl["cost"].as_u64().unwrap_or(0);
             if let (Some(limit), Some(remaining)) = (rl["limit"].as_u64(), rl["remaining"].as_u64())
             {
                 let reset = rl["resetAt"]

@@ -71,47 +71,19 @@ pub(crate) struct Enricher {
 
 /// A PR as the REST list shows it.
 struct Listed {
-    number: u64,
     updated: String,
     head_sha: String,
-    head_ref: String,
     open: bool,
     info: PrInfo,
 }
 
 fn listed(repo: &str, v: &Value) -> Option<Listed> {
-    let number = v["number"].as_u64()?;
     Some(Listed {
-        number,
         updated: v["updated_at"].as_str()?.to_string(),
         head_sha: v["head"]["sha"].as_str().unwrap_or_default().to_string(),
-        head_ref: v["head"]["ref"].as_str().unwrap_or_default().to_string(),
         open: v["state"].as_str() == Some("open"),
-        info: PrInfo {
-            key: PrKey {
-                repo: repo.to_string(),
-                number,
-            },
-            url: v["html_url"].as_str().unwrap_or_default().to_string(),
-            title: v["title"].as_str().unwrap_or_default().to_string(),
-            branch: v["head"]["ref"].as_str().unwrap_or_default().to_string(),
-            base_branch: v["base"]["ref"].as_str().unwrap_or_default().to_string(),
-            is_draft: v["draft"].as_bool().unwrap_or(false),
-        },
+        info: facts::rest_info(repo, v)?,
     })
-}
-
-/// Encodes a branch name for a URL path (keeps `/`, which GitHub's ref routes expect).
-fn path_escape(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Conditional GETs of a head's check runs and statuses. `true` when CI may differ from
@@ -363,7 +335,8 @@ impl Enricher {
         } else {
             resp.unchanged_repos.push(repo.to_string());
         }
-        let by_number: HashMap<u64, &Listed> = list.iter().map(|l| (l.number, l)).collect();
+        let by_number: HashMap<u64, &Listed> =
+            list.iter().map(|l| (l.info.key.number, l)).collect();
 
         let mut levels: BTreeMap<u64, Level> = BTreeMap::new();
         let mut bases: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -408,8 +381,8 @@ impl Enricher {
             }
             // New PRs for branches show up at the top of the list.
             for b in branches {
-                let mut found: Vec<&Listed> = list.iter().filter(|l| l.head_ref == *b).collect();
-                found.sort_by_key(|l| (l.open, l.number));
+                let mut found: Vec<&Listed> = list.iter().filter(|l| l.info.branch == *b).collect();
+                found.sort_by_key(|l| (l.open, l.info.key.number));
                 if let Some(l) = found.last() {
                     resp.detected
                         .entry(repo.to_string())
@@ -450,7 +423,10 @@ impl Enricher {
 
         // Guard 2: moved bases change mergeability of every PR on them.
         for (base, prs) in &bases {
-            let path = format!("/repos/{repo}/git/ref/heads/{}", path_escape(base));
+            let path = format!(
+                "/repos/{repo}/git/ref/heads/{}",
+                crate::refs::escape(base, b"/")
+            );
             let Ok(got) = client.get(ctx, &path, &format!("branch {base} of {repo}"), true) else {
                 continue;
             };

@@ -53,6 +53,21 @@ pub(crate) fn info(repo: &str, pr: &Value) -> Option<PrInfo> {
     })
 }
 
+/// The static part of a PR from a REST pull-request object.
+pub(crate) fn rest_info(repo: &str, v: &Value) -> Option<PrInfo> {
+    Some(PrInfo {
+        key: PrKey {
+            repo: repo.to_string(),
+            number: v["number"].as_u64()?,
+        },
+        url: str_of(v, "html_url"),
+        title: str_of(v, "title"),
+        branch: str_of(&v["head"], "ref"),
+        base_branch: str_of(&v["base"], "ref"),
+        is_draft: v["draft"].as_bool().unwrap_or(false),
+    })
+}
+
 /// One check run or commit status.
 pub(crate) fn check(ctx: &Value) -> Option<CiCheck> {
     let typename = ctx.get("__typename")?.as_str()?;

@@ -35,6 +35,20 @@ impl Repo {
     }
 }
 
+/// Percent-encodes `s` for a URL path segment or query value, leaving unreserved characters
+/// and those in `keep` (`/` inside a branch path, `,` between labels) as they are.
+pub(crate) fn escape(s: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// `42`, `#42`, or a URL ending in `/issues/42` or `/pull/42` → 42 (and the URL's repo).
 pub(crate) fn number(reference: &str, kind: &str) -> Result<(u64, Option<Repo>), SdkError> {
     let r = reference.trim();

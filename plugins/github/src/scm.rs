@@ -3,7 +3,7 @@
 use crate::client::Client;
 use crate::enrich::Enricher;
 use crate::refs::{self, Repo};
-use crate::{Config, Settings, webhook};
+use crate::{Config, Settings, facts, webhook};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::scm::{
     self, CiLogExcerpt, CiLogs, CiLogsRequest, DetectPrRequest, DetectedPr, EnrichBatchRequest,
@@ -18,20 +18,6 @@ pub struct GithubScm {
     settings: Settings,
     enricher: Enricher,
     webhook_secret: Option<String>,
-}
-
-fn rest_info(repo: &str, v: &Value) -> Option<PrInfo> {
-    Some(PrInfo {
-        key: PrKey {
-            repo: repo.to_string(),
-            number: v["number"].as_u64()?,
-        },
-        url: v["html_url"].as_str().unwrap_or_default().to_string(),
-        title: v["title"].as_str().unwrap_or_default().to_string(),
-        branch: v["head"]["ref"].as_str().unwrap_or_default().to_string(),
-        base_branch: v["base"]["ref"].as_str().unwrap_or_default().to_string(),
-        is_draft: v["draft"].as_bool().unwrap_or(false),
-    })
 }
 
 /// Strips ANSI sequences and GitHub's per-line timestamps, and keeps the end of the log
@@ -111,7 +97,7 @@ impl Scm for GithubScm {
         let path = format!(
             "/repos/{}/pulls?state=all&head={}&per_page=10",
             repo.full(),
-            crate::tracker::query_escape(&format!("{}:{}", repo.owner, req.branch))
+            refs::escape(&format!("{}:{}", repo.owner, req.branch), b"")
         );
         let got = self.client.get(
             ctx,
@@ -127,7 +113,7 @@ impl Scm for GithubScm {
             .filter(|v| v["head"]["ref"].as_str() == Some(req.branch.as_str()))
             .max_by_key(|v| (v["state"].as_str() == Some("open"), v["number"].as_u64()));
         Ok(DetectedPr {
-            pr: best.and_then(|v| rest_info(&repo.full(), v)),
+            pr: best.and_then(|v| facts::rest_info(&repo.full(), v)),
         })
     }
 
@@ -233,7 +219,7 @@ impl Scm for GithubScm {
             &format!("pull request #{n} in {}", repo.full()),
             true,
         )?;
-        rest_info(&repo.full(), &got.body)
+        facts::rest_info(&repo.full(), &got.body)
             .ok_or_else(|| SdkError::Internal("GitHub's answer had no PR number".into()))
     }
 

@@ -186,10 +186,13 @@ impl Tracker for GithubTracker {
         }
         let mut path = format!("/repos/{}/issues?state={state}&per_page=100", repo.full());
         if !f.labels.is_empty() {
-            path.push_str(&format!("&labels={}", query_escape(&f.labels.join(","))));
+            path.push_str(&format!(
+                "&labels={}",
+                refs::escape(&f.labels.join(","), b",")
+            ));
         }
         if let Some(a) = &f.assignee {
-            path.push_str(&format!("&assignee={}", query_escape(a)));
+            path.push_str(&format!("&assignee={}", refs::escape(a, b"")));
         }
         let limit = f.limit.unwrap_or(100).clamp(1, 1000) as usize;
         // Pull requests come back from /issues too; read a little more to fill the limit.
@@ -248,7 +251,7 @@ impl Tracker for GithubTracker {
             let (status, body) = self.client.send(
                 ctx,
                 "DELETE",
-                &format!("{base}/labels/{}", path_segment(label)),
+                &format!("{base}/labels/{}", refs::escape(label, b"")),
                 None,
             )?;
             // Already absent is what was asked for.
@@ -289,30 +292,4 @@ impl Tracker for GithubTracker {
         )?;
         Ok(to_issue(&v, Vec::new()))
     }
-}
-
-/// Percent-encodes a query value.
-pub(crate) fn query_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~,".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// Percent-encodes one path segment (a label name may hold `/` or spaces).
-fn path_segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

@@ -466,7 +466,6 @@ fn budgets_and_secondary_limits_are_respected() {
 
     // Low budget: optional refreshes stop, cached facts are still served.
     w.sim.world().set_budget(false, 50, 600);
-    scm.rate_limit(&ctx(), ()).unwrap();
     enrich(&scm, &[n]); // learns the budget from the headers
     w.sim.reset_counters();
     let r = enrich(&scm, &[n]);

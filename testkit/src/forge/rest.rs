@@ -198,14 +198,14 @@ fn dispatch(
 ) -> Result<Reply, Refusal> {
     let m = method.as_str();
     if segs == ["rate_limit"] && m == "GET" {
-        // Free, as on GitHub: undo the charge `finish` is about to make.
-        w.core.used = w.core.used.saturating_sub(1);
-        w.counters.charged = w.counters.charged.saturating_sub(1);
         let b = |b: &super::world::Budget| json!({"limit": b.limit, "remaining": b.remaining(), "used": b.used, "reset": b.reset_at});
-        return Ok(Reply::ok(json!({
+        let mut reply = Reply::ok(json!({
             "resources": { "core": b(&w.core), "graphql": b(&w.graphql) },
             "rate": b(&w.core),
-        })));
+        }));
+        // Free, as on GitHub.
+        reply.free = true;
+        return Ok(reply);
     }
     let ["repos", owner, name, rest @ ..] = segs else {
         return Err(refuse(404, "Not Found"));

@@ -55,6 +55,8 @@ pub(crate) struct Reply {
     pub(crate) headers: Vec<(String, String)>,
     /// Extra state that changes the ETag though the body may not show it (revisions).
     pub(crate) etag_extra: Option<String>,
+    /// Not charged against the budget (`GET /rate_limit`).
+    pub(crate) free: bool,
 }
 
 impl Reply {
@@ -64,6 +66,7 @@ impl Reply {
             body,
             headers: Vec::new(),
             etag_extra: None,
+            free: false,
         }
     }
 
@@ -216,7 +219,9 @@ pub(crate) fn finish(
         w.counters.not_modified += 1;
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        charge(w, call.resource, 1);
+        if !reply.free {
+            charge(w, call.resource, 1);
+        }
         let empty = body.is_empty();
         let mut r = (reply.status, Bytes::from(body)).into_response();
         if !empty {

@@ -472,12 +472,13 @@ impl World {
         self.new_item(full, title, body, author, Some(pull))
     }
 
-    pub(crate) fn pull_mut(&mut self, full: &str, number: u64) -> Result<(&mut Item, ()), Refusal> {
+    /// A pull request (404 for an issue number).
+    pub(crate) fn pull_mut(&mut self, full: &str, number: u64) -> Result<&mut Item, Refusal> {
         let item = self.item_mut(full, number)?;
         if item.pull.is_none() {
             return Err(refuse(404, "Not Found"));
         }
-        Ok((item, ()))
+        Ok(item)
     }
 
     /// The commit a PR's head points at now.
@@ -581,7 +582,7 @@ impl World {
         self.sync(full);
         let review_id = self.id();
         let ids: Vec<(u64, u64)> = comments.iter().map(|_| (self.id(), self.id())).collect();
-        let (item, ()) = self.pull_mut(full, number)?;
+        let item = self.pull_mut(full, number)?;
         let t = now();
         let pull = item.pull.as_mut().expect("a pull");
         let actor = Actor::from_login(author);
@@ -639,7 +640,7 @@ impl World {
         number: u64,
         m: Option<Mergeable>,
     ) -> Result<(), Refusal> {
-        let (item, ()) = self.pull_mut(full, number)?;
+        let item = self.pull_mut(full, number)?;
         item.pull.as_mut().expect("a pull").mergeable_override = m;
         Ok(())
     }
