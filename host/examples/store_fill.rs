@@ -50,6 +50,7 @@ fn main() {
                 conflicts: false,
                 unresolved_threads: 2,
                 at: 1_700_000_000_000,
+                ..Default::default()
             });
         }
         store.write_session(&s).unwrap();

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod error;
+pub mod lifecycle;
 pub mod paths;
 pub mod plugins;
 pub mod proc;

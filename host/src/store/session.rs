@@ -147,7 +147,7 @@ pub struct ActivityFact {
 }
 
 /// What the SCM said about the session's PR, and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PrFact {
     /// `open`, `merged`, `closed`.
     pub state: String,
@@ -169,8 +169,44 @@ pub struct PrFact {
     /// Unresolved review threads.
     #[serde(default)]
     pub unresolved_threads: u32,
+    /// The PR number.
+    #[serde(default)]
+    pub number: u64,
+    /// A draft.
+    #[serde(default)]
+    pub draft: bool,
+    /// Names of the failed checks on the head.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_checks: Vec<String>,
+    /// Sorted ids of the unresolved review comments, joined (the review episode's key).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub threads_key: String,
+    /// The same for comments by bots.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub bot_threads_key: String,
     /// When observed (epoch ms).
     pub at: u64,
+}
+
+/// One reaction episode: what the reaction is reacting to, and what it did about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Episode {
+    /// What it reacts to (CI: head SHA + failed checks; reviews: unresolved comment ids).
+    pub fingerprint: String,
+    /// When this episode began (epoch ms).
+    pub since: u64,
+    /// Actions taken in this episode.
+    #[serde(default)]
+    pub attempts: u32,
+    /// When the last action was taken.
+    #[serde(default)]
+    pub last_at: u64,
+    /// The fingerprint the last action was about.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub acted_on: String,
+    /// A human was told it is not getting better; no more actions in this episode.
+    #[serde(default)]
+    pub escalated: bool,
 }
 
 /// What the agent reported about itself (`ao report`), and when.
@@ -228,6 +264,14 @@ pub struct Session {
     pub pr_fact: Option<PrFact>,
     /// Latest self-report.
     pub report_fact: Option<ReportFact>,
+    /// Consecutive probes that saw the agent gone (the "detecting" grace).
+    pub gone_streak: u32,
+    /// Open reaction episodes by reaction key.
+    pub episodes: std::collections::BTreeMap<String, Episode>,
+    /// The agent's own conversation id (for resume).
+    pub agent_session_id: Option<String>,
+    /// The process names the agent runs as (for liveness probes).
+    pub process_names: Vec<String>,
     /// Keys this version does not know, in file order, kept on rewrite.
     pub extra: Vec<(String, String)>,
 }
@@ -256,6 +300,10 @@ impl Session {
             activity_fact: None,
             pr_fact: None,
             report_fact: None,
+            gone_streak: 0,
+            episodes: Default::default(),
+            agent_session_id: None,
+            process_names: Vec::new(),
             extra: Vec::new(),
         }
     }
@@ -292,6 +340,16 @@ impl Session {
         json_opt(&mut out, "activityFact", &self.activity_fact);
         json_opt(&mut out, "prFact", &self.pr_fact);
         json_opt(&mut out, "reportFact", &self.report_fact);
+        if self.gone_streak > 0 {
+            out.push(("goneStreak".into(), self.gone_streak.to_string()));
+        }
+        if !self.episodes.is_empty() {
+            json_opt(&mut out, "episodes", &Some(&self.episodes));
+        }
+        opt(&mut out, "agentSessionId", &self.agent_session_id);
+        if !self.process_names.is_empty() {
+            json_opt(&mut out, "processNames", &Some(&self.process_names));
+        }
         out.extend(self.extra.iter().cloned());
         out
     }
@@ -327,6 +385,10 @@ impl Session {
                 "activityFact" => s.activity_fact = Some(json(&k, &v)?),
                 "prFact" => s.pr_fact = Some(json(&k, &v)?),
                 "reportFact" => s.report_fact = Some(json(&k, &v)?),
+                "goneStreak" => s.gone_streak = num(&v)? as u32,
+                "episodes" => s.episodes = json(&k, &v)?,
+                "agentSessionId" => s.agent_session_id = Some(v),
+                "processNames" => s.process_names = json(&k, &v)?,
                 _ => s.extra.push((k, v)),
             }
         }
@@ -413,6 +475,11 @@ mod tests {
             mergeable: false,
             conflicts: false,
             unresolved_threads: 0,
+            number: 7,
+            draft: false,
+            failed_checks: vec!["lint".into()],
+            threads_key: String::new(),
+            bot_threads_key: String::new(),
             at: 7,
         });
         s.report_fact = Some(ReportFact {
@@ -420,6 +487,20 @@ mod tests {
             note: None,
             at: 8,
         });
+        s.gone_streak = 1;
+        s.episodes.insert(
+            "ci-failed".into(),
+            Episode {
+                fingerprint: "abc123:lint".into(),
+                since: 7,
+                attempts: 1,
+                last_at: 7,
+                acted_on: "abc123:lint".into(),
+                escalated: false,
+            },
+        );
+        s.agent_session_id = Some("0199-abc".into());
+        s.process_names = vec!["claude".into()];
         s
     }
 

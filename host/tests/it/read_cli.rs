@@ -53,6 +53,7 @@ impl Project {
                     conflicts: false,
                     unresolved_threads: 0,
                     at: now,
+                    ..Default::default()
                 });
             }
             store.write_session(&s).unwrap();

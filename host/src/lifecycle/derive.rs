@@ -1,0 +1,283 @@
+//! `derive(facts, thresholds, now) -> (status, reason)`: the one place a status is decided.
+//!
+//! Pure: no I/O, no clock. Precedence, first match wins (DESIGN §3):
+//! 1. a status a command set for good (killed, cleanup, terminated, done, errored, merged) stays;
+//! 2. runtime probes: a session or agent process seen gone on `confirmations` consecutive probes
+//!    is `killed`; fewer is "detecting" (the previous status stays, the reason says so);
+//! 3. the agent waits for a human → `needs_input`;
+//! 4. PR ground truth (merged, closed, CI, reviews, mergeability);
+//! 5. a fresh self-report (`ao report`);
+//! 6. idle or blocked past the stuck threshold → `stuck`;
+//! 7. otherwise working (or idle, or still spawning within its grace).
+//!
+//! A signal older than a contrary one never wins: the agent plugin already resolved its layered
+//! signals into one `ActivityFact`, and self-reports only count while fresh and newer than it.
+
+use crate::store::session::{ActivityFact, PrFact, ReportFact, Role, RuntimeFact, Status};
+use ao_plugin_api::slots::agent::ActivityState;
+
+/// Tunables of the derivation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Idle (or blocked) longer than this is stuck (`agent-stuck.threshold`).
+    pub stuck_ms: Option<u64>,
+    /// A self-report counts for this long.
+    pub report_fresh_ms: u64,
+    /// A new session may show no activity for this long before it counts as working.
+    pub spawn_grace_ms: u64,
+    /// Consecutive "gone" probes before `killed`.
+    pub confirmations: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            stuck_ms: Some(10 * 60_000),
+            report_fresh_ms: 5 * 60_000,
+            spawn_grace_ms: 60_000,
+            confirmations: 2,
+        }
+    }
+}
+
+/// Everything the derivation looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    /// Worker or orchestrator.
+    pub role: Role,
+    /// The stored status before this derivation.
+    pub previous: Status,
+    /// When the session was created.
+    pub created_at: u64,
+    /// The latest runtime probe.
+    pub runtime: Option<&'a RuntimeFact>,
+    /// The latest resolved agent activity.
+    pub activity: Option<&'a ActivityFact>,
+    /// The latest PR observation.
+    pub pr: Option<&'a PrFact>,
+    /// The latest self-report.
+    pub report: Option<&'a ReportFact>,
+    /// Consecutive "gone" observations before this one.
+    pub gone_streak: u32,
+}
+
+/// The outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// The status.
+    pub status: Status,
+    /// Why, in one line.
+    pub reason: String,
+    /// Consecutive "gone" observations including this one (0 when alive).
+    pub gone_streak: u32,
+}
+
+fn done(status: Status, reason: impl Into<String>) -> Derived {
+    Derived {
+        status,
+        reason: reason.into(),
+        gone_streak: 0,
+    }
+}
+
+/// Decides the status. See the module docs for the precedence.
+pub fn derive(f: &Facts<'_>, t: &Thresholds, now: u64) -> Derived {
+    use Status::*;
+    if matches!(
+        f.previous,
+        Killed | Cleanup | Terminated | Done | Errored | Merged
+    ) {
+        return Derived {
+            status: f.previous,
+            reason: String::new(),
+            gone_streak: 0,
+        };
+    }
+    if let Some(gone) = gone_why(f) {
+        let streak = f.gone_streak + 1;
+        if streak >= t.confirmations.max(1) {
+            return Derived {
+                status: Killed,
+                reason: format!("{gone} (seen on {streak} probes)"),
+                gone_streak: streak,
+            };
+        }
+        return Derived {
+            status: f.previous,
+            reason: format!("detecting: {gone}; confirming on the next probe"),
+            gone_streak: streak,
+        };
+    }
+    let activity = f.activity;
+    if let Some(a) = activity.filter(|a| a.state == ActivityState::WaitingInput) {
+        return done(
+            NeedsInput,
+            format!("the agent waits for input ({})", source(a)),
+        );
+    }
+    if let Some(pr) = f.pr {
+        if let Some(d) = from_pr(pr) {
+            return d;
+        }
+    }
+    if f.role == Role::Worker {
+        if let Some(d) = f.report.and_then(|r| from_report(r, activity, t, now)) {
+            return d;
+        }
+    }
+    if let Some(a) = activity {
+        let quiet = matches!(
+            a.state,
+            ActivityState::Ready | ActivityState::Idle | ActivityState::Blocked
+        );
+        if quiet {
+            let for_ms = now.saturating_sub(a.at);
+            if t.stuck_ms.is_some_and(|limit| for_ms >= limit) {
+                let what = if a.state == ActivityState::Blocked {
+                    "blocked"
+                } else {
+                    "idle"
+                };
+                return done(
+                    Stuck,
+                    format!("{what} for {} ({})", minutes(for_ms), source(a)),
+                );
+            }
+            if a.state == ActivityState::Blocked {
+                return done(Working, format!("blocked ({})", source(a)));
+            }
+            return done(Idle, format!("finished its turn ({})", source(a)));
+        }
+        if a.state == ActivityState::Active {
+            return done(Working, format!("active ({})", source(a)));
+        }
+    }
+    if f.previous == Spawning && now.saturating_sub(f.created_at) < t.spawn_grace_ms {
+        return done(Spawning, "starting; no activity signal yet");
+    }
+    done(Working, "no activity signal; assumed working")
+}
+
+/// Why the agent looks gone, if it does.
+fn gone_why(f: &Facts<'_>) -> Option<String> {
+    if let Some(r) = f.runtime {
+        if !r.session_exists {
+            return Some("the runtime session is gone".into());
+        }
+        if r.process_running == Some(false) {
+            return Some("the agent process exited".into());
+        }
+    }
+    let exited = f.activity.is_some_and(|a| a.state == ActivityState::Exited);
+    // An exit signal older than a probe that saw the process running is stale.
+    let contradicted = match (f.activity, f.runtime) {
+        (Some(a), Some(r)) => r.process_running == Some(true) && r.at > a.at,
+        _ => false,
+    };
+    (exited && !contradicted).then(|| "the agent exited".into())
+}
+
+fn from_pr(pr: &PrFact) -> Option<Derived> {
+    use Status::*;
+    let sha = short(&pr.head_sha);
+    Some(match pr.state.as_str() {
+        "merged" => done(Merged, "the PR was merged"),
+        "closed" => done(Idle, "the PR was closed without merging"),
+        "open" => {
+            if pr.ci == "failing" {
+                let which = if pr.failed_checks.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", pr.failed_checks.join(", "))
+                };
+                done(CiFailed, format!("CI failing on {sha}{which}"))
+            } else if pr.review == "changes_requested" {
+                done(
+                    ChangesRequested,
+                    format!(
+                        "changes requested ({} unresolved thread{})",
+                        pr.unresolved_threads,
+                        plural(pr.unresolved_threads)
+                    ),
+                )
+            } else if pr.mergeable
+                && pr.ci != "pending"
+                && matches!(pr.review.as_str(), "approved" | "none")
+            {
+                done(Mergeable, format!("green and mergeable at {sha}"))
+            } else if pr.review == "approved" {
+                let why = if pr.conflicts {
+                    "conflicts with the base".to_string()
+                } else if pr.ci == "pending" {
+                    "CI still running".to_string()
+                } else {
+                    "not mergeable yet".to_string()
+                };
+                done(Approved, format!("approved; {why}"))
+            } else if pr.review == "review_required" && pr.ci != "pending" {
+                done(ReviewPending, "waiting for a review")
+            } else {
+                let ci = if pr.ci == "pending" {
+                    "CI running"
+                } else {
+                    "open"
+                };
+                done(PrOpen, format!("PR {ci} at {sha}"))
+            }
+        }
+        _ => return None,
+    })
+}
+
+fn from_report(
+    r: &ReportFact,
+    activity: Option<&ActivityFact>,
+    t: &Thresholds,
+    now: u64,
+) -> Option<Derived> {
+    // Fresh, and not older than a contrary activity signal (a future timestamp within a minute
+    // is clock skew; beyond that the report is ignored).
+    let fresh = r.at <= now + 60_000 && now.saturating_sub(r.at) <= t.report_fresh_ms;
+    if !fresh || activity.is_some_and(|a| a.at > r.at) {
+        return None;
+    }
+    let status = match r.state.as_str() {
+        "needs_input" => Status::NeedsInput,
+        "completed" => Status::Done,
+        "waiting" | "ready_for_review" | "pr_created" => Status::Idle,
+        "started" | "working" | "fixing_ci" | "addressing_reviews" | "draft_pr_created" => {
+            Status::Working
+        }
+        _ => return None,
+    };
+    let note = r.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
+    Some(done(status, format!("reported {}{note}", r.state)))
+}
+
+fn source(a: &ActivityFact) -> String {
+    serde_json::to_value(a.source)
+        .ok()
+        .and_then(|v| v.as_str().map(|s| format!("via {s}")))
+        .unwrap_or_default()
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn minutes(ms: u64) -> String {
+    let m = ms / 60_000;
+    if m == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{m}m")
+    }
+}
+
+#[cfg(test)]
+#[path = "derive_tests.rs"]
+mod tests;
