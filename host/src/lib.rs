@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod lifecycle;
 pub mod paths;
 pub mod plugins;

@@ -11,3 +11,29 @@
 pub mod derive;
 pub mod episodes;
 pub mod events;
+pub mod messages;
+pub mod notify;
+pub mod tick;
+
+use crate::fleet::{Fleet, now_ms};
+use crate::store::events::EventRecord;
+use events::Event;
+
+/// Logs an event to its project's `events.jsonl` (the one place events are written).
+pub fn record(fleet: &Fleet, project: &str, e: &Event) {
+    let priority = serde_json::to_value(e.priority)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    fleet.log_event(
+        project,
+        &EventRecord {
+            ts: now_ms(),
+            kind: e.kind.as_str().to_string(),
+            priority,
+            session: e.session.clone(),
+            message: e.message.clone(),
+            data: e.data.clone(),
+        },
+    );
+}

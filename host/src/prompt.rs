@@ -74,7 +74,7 @@ pub fn sanitize(text: &str, max: usize) -> String {
 }
 
 /// `text` in a fence no backtick run inside it can close.
-fn fenced(text: &str) -> String {
+pub fn fenced(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     format!("{fence}text\n{}\n{fence}\n", text.trim_end())

@@ -8,6 +8,7 @@
 //!   worktrees/{sessionId}/      workspaces (the worktree plugin's root)
 //!   events.jsonl                append-only event log ([`events`])
 //!   prompts/{sessionId}.md      the prompt each session was given
+//!   status/{sessionId}.jsonl    what the agent's hooks report (`ao hook`, `ao report`)
 //! ```
 //!
 //! `hash` is the first 12 hex digits of the sha256 of the canonical path of the directory that
@@ -71,6 +72,11 @@ impl ProjectStore {
     /// `prompts/`.
     pub fn prompts_dir(&self) -> PathBuf {
         self.root.join("prompts")
+    }
+
+    /// `status/`: one file per session that the agent's hooks append to.
+    pub fn status_dir(&self) -> PathBuf {
+        self.root.join("status")
     }
 
     /// `events.jsonl`.

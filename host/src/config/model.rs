@@ -36,6 +36,21 @@ pub struct RawConfig {
     /// Plugin loading.
     #[serde(default)]
     pub plugins: PluginsConfig,
+    /// What happens around merges.
+    #[serde(default)]
+    pub lifecycle: LifecycleConfig,
+}
+
+/// What happens around merges.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LifecycleConfig {
+    /// Kill the session and remove its workspace once its PR is merged (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_cleanup_on_merge: Option<bool>,
+    /// How long a merged session whose agent is still busy is left alone first (default `5m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_cleanup_grace: Option<String>,
 }
 
 /// Default plugins.
@@ -89,9 +104,15 @@ pub struct ProjectConfig {
     /// SCM plugin and its config (default `github` when `repo` is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scm: Option<PluginSettings>,
-    /// Settings for the agent.
+    /// Settings for the agent: `permissions`, `model`, and the agent plugin's own keys.
     #[serde(default)]
     pub agent_config: AgentConfig,
+    /// The runtime plugin's own settings (e.g. tmux `socket`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub runtime_config: BTreeMap<String, serde_json::Value>,
+    /// The workspace plugin's own settings.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub workspace_config: BTreeMap<String, serde_json::Value>,
     /// Per-project reaction overrides, merged over the global ones.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub reactions: BTreeMap<String, ReactionConfig>,
@@ -109,9 +130,10 @@ pub struct ProjectConfig {
     pub symlinks: Vec<String>,
 }
 
-/// How the agent runs.
+/// How the agent runs. Keys other than these two belong to the agent plugin and are checked
+/// against its schema.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct AgentConfig {
     /// `default` (the agent asks) or `skip` (it never asks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,6 +141,9 @@ pub struct AgentConfig {
     /// Model override.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The agent plugin's own settings (`binary`, `prices`, …).
+    #[serde(flatten)]
+    pub plugin: BTreeMap<String, serde_json::Value>,
 }
 
 /// Permission handling for agents.

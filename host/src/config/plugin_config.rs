@@ -9,18 +9,29 @@ use ao_plugin_api::manifest::{ComponentManifest, Slot};
 use jsonschema::error::ValidationErrorKind;
 
 /// Every plugin instance of the config with its key path and slot.
-fn instances(config: &Config) -> Vec<(String, Slot, &PluginInstance)> {
-    let mut out: Vec<(String, Slot, &PluginInstance)> = config
+fn instances(config: &Config) -> Vec<(String, Slot, std::borrow::Cow<'_, PluginInstance>)> {
+    use std::borrow::Cow;
+    let mut out: Vec<(String, Slot, Cow<'_, PluginInstance>)> = config
         .notifiers
         .iter()
-        .map(|(a, i)| (format!("notifiers.{a}"), Slot::Notifier, i))
+        .map(|(a, i)| (format!("notifiers.{a}"), Slot::Notifier, Cow::Borrowed(i)))
         .collect();
     for p in config.projects.values() {
+        let own = |plugin: &str, config: &serde_json::Value| {
+            Cow::Owned(PluginInstance {
+                plugin: plugin.to_string(),
+                config: config.clone(),
+            })
+        };
+        let at = |k: &str| format!("projects.{}.{k}", p.id);
+        out.push((at("runtimeConfig"), Slot::Runtime, own(&p.runtime, &p.runtime_config)));
+        out.push((at("agentConfig"), Slot::Agent, own(&p.agent, &p.agent_config)));
+        out.push((at("workspaceConfig"), Slot::Workspace, own(&p.workspace, &p.workspace_config)));
         if let Some(t) = &p.tracker {
-            out.push((format!("projects.{}.tracker", p.id), Slot::Tracker, t));
+            out.push((at("tracker"), Slot::Tracker, Cow::Borrowed(t)));
         }
         if let Some(s) = &p.scm {
-            out.push((format!("projects.{}.scm", p.id), Slot::Scm, s));
+            out.push((at("scm"), Slot::Scm, Cow::Borrowed(s)));
         }
     }
     out

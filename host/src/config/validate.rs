@@ -44,6 +44,10 @@ pub struct Config {
     pub plugin_dirs: Vec<PathBuf>,
     /// Isolation per plugin name.
     pub isolation: BTreeMap<String, IsolationName>,
+    /// Clean up sessions whose PR merged.
+    pub auto_cleanup_on_merge: bool,
+    /// Grace for a merged session whose agent is still busy.
+    pub merge_cleanup_grace: Duration,
     /// Things that work but should be changed (literal secrets).
     pub warnings: Vec<Problem>,
 }
@@ -124,10 +128,21 @@ pub struct Project {
     pub post_create: Vec<PostCreateCommand>,
     /// Paths to symlink into workspaces.
     pub symlinks: Vec<String>,
+    /// The runtime plugin's config.
+    pub runtime_config: serde_json::Value,
+    /// The agent plugin's config.
+    pub agent_config: serde_json::Value,
+    /// The workspace plugin's config.
+    pub workspace_config: serde_json::Value,
 }
 
 const DEFAULT_PORT: u16 = 3000;
 const DEFAULT_POLL: Duration = Duration::from_secs(30);
+const DEFAULT_MERGE_GRACE: Duration = Duration::from_secs(300);
+
+fn map_value(m: &BTreeMap<String, serde_json::Value>) -> serde_json::Value {
+    serde_json::Value::Object(m.clone().into_iter().collect())
+}
 
 /// Validates. Every problem is collected, not just the first.
 pub fn validate(
@@ -151,6 +166,13 @@ pub fn validate(
     if poll_interval < Duration::from_secs(1) {
         v.problem("pollInterval", "must be at least 1s".into());
     }
+
+    let merge_cleanup_grace = match &raw.lifecycle.merge_cleanup_grace {
+        Some(s) => v
+            .duration("lifecycle.mergeCleanupGrace", s)
+            .unwrap_or(DEFAULT_MERGE_GRACE),
+        None => DEFAULT_MERGE_GRACE,
+    };
 
     let notifier_names: Vec<String> = raw.notifiers.keys().cloned().collect();
     let mut notifiers = BTreeMap::new();
@@ -300,6 +322,9 @@ pub fn validate(
                 agent_rules: p.agent_rules.clone(),
                 post_create,
                 symlinks: p.symlinks.clone(),
+                runtime_config: map_value(&p.runtime_config),
+                agent_config: map_value(&p.agent_config.plugin),
+                workspace_config: map_value(&p.workspace_config),
             },
         );
     }
@@ -323,6 +348,8 @@ pub fn validate(
             .map(|d| resolve_path(d, dir, home))
             .collect(),
         isolation: raw.plugins.isolation.clone(),
+        auto_cleanup_on_merge: raw.lifecycle.auto_cleanup_on_merge.unwrap_or(true),
+        merge_cleanup_grace,
         warnings: std::mem::take(&mut v.warnings),
     };
     if v.problems.is_empty() {

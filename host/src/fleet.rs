@@ -1,0 +1,225 @@
+//! The fleet: the config, the store and configured plugin instances, and the operations on
+//! sessions built from them (spawn, send, kill, restore, cleanup). The CLI commands, the daemon's
+//! lifecycle engine and `ao demo` all go through here, so each operation exists once.
+
+pub mod kill;
+pub mod send;
+pub mod spawn;
+
+use crate::Error;
+use crate::config::{Config, Project};
+use crate::plugins::slots::{
+    AgentClient, NotifierClient, RuntimeClient, ScmClient, TerminalClient, TrackerClient,
+    WorkspaceClient,
+};
+use crate::plugins::{CallOptions, ComponentHandle, Registry};
+use crate::store::ProjectStore;
+use crate::store::events::{EventLog, EventRecord};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Events files rotate at this size, keeping this many old generations.
+const EVENTS_MAX_BYTES: u64 = 16 << 20;
+const EVENTS_KEEP: u32 = 3;
+
+/// Everything an operation on sessions needs.
+pub struct Fleet {
+    /// The validated config.
+    pub config: Config,
+    /// `~/.agent-orchestrator`.
+    pub data_dir: PathBuf,
+    /// The `ao` executable agents' hooks run.
+    pub ao_exe: PathBuf,
+    registry: Registry,
+    handles: tokio::sync::Mutex<HashMap<String, Arc<ComponentHandle>>>,
+}
+
+impl Fleet {
+    /// A fleet over loaded plugins.
+    pub fn new(config: Config, registry: Registry, data_dir: PathBuf, ao_exe: PathBuf) -> Fleet {
+        Fleet {
+            config,
+            data_dir,
+            ao_exe,
+            registry,
+            handles: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A project by id.
+    pub fn project(&self, id: &str) -> Result<&Project, Error> {
+        self.config.projects.get(id).ok_or_else(|| {
+            let ids = self.config.projects.keys().map(String::as_str);
+            Error::Invalid(format!(
+                "no project `{id}` in {}{}",
+                self.config.file.display(),
+                crate::error::did_you_mean(id, ids)
+            ))
+        })
+    }
+
+    /// The project a session id belongs to (by its prefix), if any.
+    pub fn project_of(&self, session_id: &str) -> Option<&Project> {
+        let (prefix, _) = session_id.rsplit_once('-')?;
+        self.config
+            .projects
+            .values()
+            .find(|p| p.session_prefix == prefix)
+    }
+
+    /// A project's store.
+    pub fn store(&self, project: &str) -> ProjectStore {
+        ProjectStore::new(&self.data_dir, &self.config.hash, project)
+    }
+
+    /// A project's event log.
+    pub fn events(&self, project: &str) -> EventLog {
+        EventLog::new(
+            self.store(project).events_file(),
+            EVENTS_MAX_BYTES,
+            EVENTS_KEEP,
+        )
+    }
+
+    /// Appends an event to a project's log; a failure to log is reported, never fatal.
+    pub fn log_event(&self, project: &str, record: &EventRecord) {
+        if let Err(e) = self.events(project).append(record) {
+            tracing::warn!("could not log event {}: {e}", record.kind);
+        }
+    }
+
+    /// The status file a session's agent hooks append to.
+    pub fn status_file(&self, project: &str, session: &str) -> PathBuf {
+        self.store(project).status_dir().join(format!("{session}.jsonl"))
+    }
+
+    async fn handle(
+        &self,
+        id: &str,
+        config: &Value,
+        timeout: Duration,
+    ) -> Result<Arc<ComponentHandle>, Error> {
+        let key = format!("{id}\n{config}");
+        let mut handles = self.handles.lock().await;
+        if let Some(h) = handles.get(&key) {
+            return Ok(h.clone());
+        }
+        let opts = CallOptions {
+            timeout,
+            concurrency: 16,
+            ..CallOptions::default()
+        };
+        let h = self.registry.instantiate(id, config, opts).await?;
+        handles.insert(key, h.clone());
+        Ok(h)
+    }
+
+    /// The runtime plugin `name` with the project's runtime settings.
+    pub async fn runtime(&self, p: &Project, name: &str) -> Result<RuntimeClient, Error> {
+        let config = if name == p.runtime {
+            p.runtime_config.clone()
+        } else {
+            Value::Object(Default::default())
+        };
+        Ok(RuntimeClient(
+            self.handle(&format!("runtime/{name}"), &config, Duration::from_secs(60))
+                .await?,
+        ))
+    }
+
+    /// The agent plugin `name` with the project's agent settings.
+    pub async fn agent(&self, p: &Project, name: &str) -> Result<AgentClient, Error> {
+        let config = if name == p.agent {
+            p.agent_config.clone()
+        } else {
+            Value::Object(Default::default())
+        };
+        Ok(AgentClient(
+            self.handle(&format!("agent/{name}"), &config, Duration::from_secs(30))
+                .await?,
+        ))
+    }
+
+    /// The project's workspace plugin (post-create steps may take minutes).
+    pub async fn workspace(&self, p: &Project) -> Result<WorkspaceClient, Error> {
+        Ok(WorkspaceClient(
+            self.handle(
+                &format!("workspace/{}", p.workspace),
+                &p.workspace_config,
+                Duration::from_secs(15 * 60),
+            )
+            .await?,
+        ))
+    }
+
+    /// The project's tracker, if it has one.
+    pub async fn tracker(&self, p: &Project) -> Result<Option<TrackerClient>, Error> {
+        let Some(t) = &p.tracker else { return Ok(None) };
+        let h = self
+            .handle(&format!("tracker/{}", t.plugin), &t.config, Duration::from_secs(60))
+            .await?;
+        Ok(Some(TrackerClient(h)))
+    }
+
+    /// The project's SCM, if it has one.
+    pub async fn scm(&self, p: &Project) -> Result<Option<ScmClient>, Error> {
+        let Some(s) = &p.scm else { return Ok(None) };
+        let h = self
+            .handle(&format!("scm/{}", s.plugin), &s.config, Duration::from_secs(120))
+            .await?;
+        Ok(Some(ScmClient(h)))
+    }
+
+    /// A notifier by alias (a `notifiers` entry, else a plugin of that name with no config).
+    pub async fn notifier(&self, alias: &str, timeout: Duration) -> Result<NotifierClient, Error> {
+        let (plugin, config) = match self.config.notifiers.get(alias) {
+            Some(i) => (i.plugin.clone(), i.config.clone()),
+            None => (alias.to_string(), Value::Object(Default::default())),
+        };
+        Ok(NotifierClient(
+            self.handle(&format!("notifier/{plugin}"), &config, timeout)
+                .await?,
+        ))
+    }
+
+    /// A terminal plugin by name.
+    pub async fn terminal(&self, name: &str) -> Result<TerminalClient, Error> {
+        Ok(TerminalClient(
+            self.handle(
+                &format!("terminal/{name}"),
+                &Value::Object(Default::default()),
+                Duration::from_secs(30),
+            )
+            .await?,
+        ))
+    }
+
+    /// Stops every instance (plugins get `shutdown`).
+    pub async fn shutdown(&self) {
+        let handles: Vec<_> = self.handles.lock().await.drain().map(|(_, h)| h).collect();
+        for h in handles {
+            h.shutdown().await;
+        }
+    }
+
+    /// The argv prefix that runs this `ao`.
+    pub fn ao_command(&self) -> Vec<String> {
+        vec![self.ao_exe.display().to_string()]
+    }
+
+    /// Whether `path` is inside a project's managed worktrees.
+    pub fn managed_workspace(&self, project: &str, path: &Path) -> bool {
+        path.starts_with(self.store(project).worktrees_dir())
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,54 @@
+//! `ao send`: a message to a session's agent, acknowledged (the runtime waits until the agent
+//! is ready, pastes, presses Enter, and confirms the agent took it).
+
+use crate::Error;
+use crate::fleet::Fleet;
+use crate::store::session::Session;
+use ao_plugin_api::slots::runtime::{DeliveryOptions, SendMessageRequest, SendOutcome};
+
+/// Finds a session by id in any project.
+pub fn find(fleet: &Fleet, id: &str) -> Result<Session, Error> {
+    let p = fleet.project_of(id).ok_or_else(|| {
+        Error::Invalid(format!(
+            "`{id}` is not a session of any project here (ids look like {}-1; see `ao status`)",
+            fleet
+                .config
+                .projects
+                .values()
+                .next()
+                .map(|p| p.session_prefix.as_str())
+                .unwrap_or("app")
+        ))
+    })?;
+    fleet
+        .store(&p.id)
+        .session(id)?
+        .ok_or_else(|| Error::Invalid(format!("no session `{id}` (see `ao status`)")))
+}
+
+/// Delivers `text` to the session's agent.
+pub async fn send(fleet: &Fleet, s: &Session, text: &str) -> Result<SendOutcome, Error> {
+    if s.status.is_terminal() {
+        return Err(Error::Invalid(format!(
+            "session `{}` has ended ({}); bring it back with `ao session restore {}`",
+            s.id,
+            s.status.as_str(),
+            s.id
+        )));
+    }
+    let handle = s.runtime_handle.clone().ok_or_else(|| {
+        Error::Invalid(format!("session `{}` has no runtime yet (still spawning?)", s.id))
+    })?;
+    let p = fleet.project(&s.project)?;
+    let runtime = fleet.runtime(p, &handle.runtime).await?;
+    runtime
+        .send_message(&SendMessageRequest {
+            handle,
+            text: text.to_string(),
+            delivery: DeliveryOptions {
+                status_file: Some(fleet.status_file(&s.project, &s.id).display().to_string()),
+                ..DeliveryOptions::default()
+            },
+        })
+        .await
+}

@@ -1,0 +1,384 @@
+//! `ao spawn`: a transaction. Every step that makes something registers how to undo it, and a
+//! failure undoes them all in reverse, so a failed spawn leaves no id, worktree, branch,
+//! prompt, metadata or tmux session behind (upstream leaked worktrees and tmux sessions).
+
+use crate::Error;
+use crate::config::Project;
+use crate::config::model::Permissions;
+use crate::fleet::{Fleet, now_ms};
+use crate::lifecycle::events::{Event, EventKind};
+use crate::prompt::{self, PromptInput};
+use crate::store::session::{Role, Session};
+use ao_plugin_api::slots::agent::{LaunchRequest, PermissionMode, PromptDelivery, SetupHooksRequest};
+use ao_plugin_api::slots::runtime::{self, CreateRequest, HandleRequest, RuntimeHandle};
+use ao_plugin_api::slots::tracker::{Issue, IssueRequest, ProjectRef};
+use ao_plugin_api::slots::workspace::{self, PostCreate};
+use std::collections::BTreeMap;
+
+/// What to spawn.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnRequest {
+    /// The project id.
+    pub project: String,
+    /// A tracker issue id.
+    pub issue: Option<String>,
+    /// Agent plugin override.
+    pub agent: Option<String>,
+    /// Branch override.
+    pub branch: Option<String>,
+    /// An extra instruction (also the task when there is no issue).
+    pub prompt: Option<String>,
+}
+
+/// A spawned session.
+#[derive(Debug, Clone)]
+pub struct Spawned {
+    /// The session as written.
+    pub session: Session,
+    /// Whether the post-launch prompt was acknowledged (None: the prompt went in the argv).
+    pub prompt_acknowledged: Option<bool>,
+}
+
+/// An undo step of the transaction.
+enum Undo {
+    Reservation(String),
+    Workspace(workspace::DestroyRequest),
+    File(std::path::PathBuf),
+    Metadata(String),
+    Runtime(RuntimeHandle),
+}
+
+/// Spawns a worker session.
+pub async fn spawn(fleet: &Fleet, req: &SpawnRequest) -> Result<Spawned, Error> {
+    let p = fleet.project(&req.project)?.clone();
+    let mut undo: Vec<Undo> = Vec::new();
+    match run(fleet, &p, req, &mut undo).await {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            rollback(fleet, &p, undo).await;
+            Err(e)
+        }
+    }
+}
+
+async fn run(
+    fleet: &Fleet,
+    p: &Project,
+    req: &SpawnRequest,
+    undo: &mut Vec<Undo>,
+) -> Result<Spawned, Error> {
+    let store = fleet.store(&p.id);
+    let agent_name = req.agent.clone().unwrap_or_else(|| p.agent.clone());
+    let agent = fleet.agent(p, &agent_name).await?;
+    let runtime = fleet.runtime(p, &p.runtime).await?;
+    let workspace = fleet.workspace(p).await?;
+    let tracker = fleet.tracker(p).await?;
+    if let Some(b) = &req.branch {
+        ao_plugin_api::sdk::git::check_branch_name(b)
+            .map_err(|e| Error::Invalid(format!("--branch `{b}`: {e}")))?;
+    }
+
+    // The issue first: a typo in its number should cost nothing.
+    let issue: Option<Issue> = match (&req.issue, &tracker) {
+        (Some(id), Some(t)) => Some(t.get_issue(&issue_req(p, id)).await?),
+        (Some(id), None) => {
+            return Err(Error::Invalid(format!(
+                "issue `{id}` given but project `{}` has no tracker (set `repo` or `tracker`)",
+                p.id
+            )));
+        }
+        _ => None,
+    };
+
+    let id = store.reserve_id(&p.session_prefix)?;
+    undo.push(Undo::Reservation(id.clone()));
+
+    let branch = match (&req.branch, &issue, &tracker) {
+        (Some(b), _, _) => b.clone(),
+        (None, Some(i), _) if i.branch_name.as_deref().is_some_and(|b| ao_plugin_api::sdk::git::check_branch_name(b).is_ok()) => {
+            i.branch_name.clone().unwrap_or_default()
+        }
+        (None, Some(i), Some(t)) => t.branch_name(&issue_req(p, &i.id)).await?.branch,
+        _ => format!("session/{id}"),
+    };
+
+    let ws = workspace
+        .create(&workspace::CreateRequest {
+            project_id: p.id.clone(),
+            session_id: id.clone(),
+            repo_path: p.path.display().to_string(),
+            root: store.worktrees_dir().display().to_string(),
+            branch: branch.clone(),
+            base_branch: p.default_branch.clone(),
+            post_create: PostCreate {
+                symlinks: p.symlinks.clone(),
+                commands: p.post_create.clone(),
+            },
+        })
+        .await?;
+    undo.push(Undo::Workspace(workspace::DestroyRequest {
+        path: ws.path.clone(),
+        root: store.worktrees_dir().display().to_string(),
+        repo_path: p.path.display().to_string(),
+        // Made by this very spawn: nothing in it is the user's.
+        force: true,
+    }));
+
+    let rules = rules(p);
+    let reactions = reaction_lines(p);
+    let text = prompt::build(&PromptInput {
+        session_id: &id,
+        project_id: &p.id,
+        repo: p.repo.as_deref(),
+        default_branch: &p.default_branch,
+        branch: Some(&branch),
+        issue: issue.as_ref(),
+        rules,
+        reactions,
+        extra: req.prompt.as_deref(),
+    });
+    let prompt_file = prompt::write(&store.prompts_dir(), &id, &text)
+        .map_err(|e| Error::io("could not write the prompt to", store.prompts_dir(), e))?;
+    undo.push(Undo::File(prompt_file.clone()));
+
+    let status_file = fleet.status_file(&p.id, &id);
+    if let Some(dir) = status_file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("could not create", dir, e))?;
+    }
+    undo.push(Undo::File(status_file.clone()));
+    agent
+        .setup_workspace_hooks(&SetupHooksRequest {
+            workspace_path: ws.path.clone(),
+            session_id: id.clone(),
+            status_file: status_file.display().to_string(),
+            ao_command: fleet.ao_command(),
+        })
+        .await?;
+
+    let task = task_prompt(issue.as_ref(), req.prompt.as_deref());
+    let launch_req = launch_request(
+        fleet,
+        p,
+        &id,
+        &ws.path,
+        issue.as_ref().map(|i| i.id.clone()),
+        Some(task.clone()),
+    );
+    let spec = agent.launch(&launch_req).await?;
+
+    let now = now_ms();
+    let mut s = Session::new(&id, &p.id, now);
+    s.role = Role::Worker;
+    s.agent = Some(agent_name);
+    s.branch = Some(ws.branch.clone());
+    s.issue = issue.as_ref().map(|i| i.id.clone());
+    s.workspace = Some(ws.path.clone());
+    s.agent_session_id = spec.agent_session_id.clone();
+    s.process_names = spec.process_names.clone();
+    s.summary = issue.as_ref().map(|i| one_line(&i.title)).or_else(|| Some(one_line(&task)));
+    store.write_session(&s)?;
+    undo.push(Undo::Metadata(id.clone()));
+
+    let env = session_env(fleet, p, &id, &status_file, spec.env.clone());
+    let handle = runtime
+        .create(&CreateRequest {
+            session_id: id.clone(),
+            runtime_name: runtime_name(fleet, &id),
+            workspace_path: ws.path.clone(),
+            argv: spec.argv.clone(),
+            env,
+            scratch_dir: Some(store.root().join("scratch").display().to_string()),
+        })
+        .await?;
+    undo.push(Undo::Runtime(handle.clone()));
+    let s = store.update_session(&id, |s| s.runtime_handle = Some(handle.clone()))?;
+
+    // Past this point the session exists; a prompt that does not arrive is reported, not undone.
+    undo.clear();
+    let mut prompt_acknowledged = None;
+    if spec.prompt_delivery == PromptDelivery::PostLaunch {
+        let outcome = runtime
+            .send_message(&runtime::SendMessageRequest {
+                handle: handle.clone(),
+                text: task,
+                delivery: runtime::DeliveryOptions {
+                    status_file: Some(status_file.display().to_string()),
+                    ..runtime::DeliveryOptions::default()
+                },
+            })
+            .await;
+        prompt_acknowledged = Some(outcome.map(|o| o.acknowledged).unwrap_or(false));
+    }
+    let mut ev = Event::new(
+        EventKind::SessionSpawned,
+        &id,
+        format!("spawned on {} ({})", ws.branch, s.agent.as_deref().unwrap_or("?")),
+    );
+    ev.data = serde_json::json!({
+        "branch": ws.branch, "issue": s.issue, "workspace": ws.path,
+        "promptAcknowledged": prompt_acknowledged,
+    });
+    crate::lifecycle::record(fleet, &p.id, &ev);
+    Ok(Spawned {
+        session: s,
+        prompt_acknowledged,
+    })
+}
+
+/// The launch parameters of a session (a fresh start or a restore).
+pub(crate) fn launch_request(
+    fleet: &Fleet,
+    p: &Project,
+    id: &str,
+    workspace: &str,
+    issue: Option<String>,
+    prompt: Option<String>,
+) -> LaunchRequest {
+    let prompt_file = fleet.store(&p.id).prompts_dir().join(format!("{id}.md"));
+    LaunchRequest {
+        session_id: id.to_string(),
+        project_id: p.id.clone(),
+        workspace_path: workspace.to_string(),
+        issue_id: issue,
+        prompt,
+        system_prompt_file: prompt_file
+            .is_file()
+            .then(|| prompt_file.display().to_string()),
+        permissions: match p.permissions {
+            Permissions::Default => PermissionMode::Default,
+            Permissions::Skip => PermissionMode::Skip,
+        },
+        model: p.model.clone(),
+        status_file: Some(fleet.status_file(&p.id, id).display().to_string()),
+        extra_args: Vec::new(),
+        ao_command: fleet.ao_command(),
+    }
+}
+
+/// The runtime's name for a session: unique per config directory, so two checkouts never
+/// share tmux session names.
+pub(crate) fn runtime_name(fleet: &Fleet, id: &str) -> String {
+    format!("{}-{id}", fleet.config.hash.get(..6).unwrap_or(&fleet.config.hash))
+}
+
+fn issue_req(p: &Project, id: &str) -> IssueRequest {
+    IssueRequest {
+        project: ProjectRef {
+            project_id: p.id.clone(),
+            repo: p.repo.clone().unwrap_or_default(),
+        },
+        issue_id: id.to_string(),
+    }
+}
+
+/// The environment every agent process gets, over the agent plugin's own.
+pub(crate) fn session_env(
+    fleet: &Fleet,
+    p: &Project,
+    id: &str,
+    status_file: &std::path::Path,
+    mut env: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    env.insert("AO_SESSION".into(), id.to_string());
+    env.insert("AO_PROJECT_ID".into(), p.id.clone());
+    env.insert("AO_DATA_DIR".into(), fleet.store(&p.id).root().display().to_string());
+    env.insert("AO_STATUS_FILE".into(), status_file.display().to_string());
+    env.insert("AO_CONFIG_PATH".into(), fleet.config.file.display().to_string());
+    env.insert("AO_CALLER_TYPE".into(), "agent".into());
+    // Agents find `ao` (for `ao report`) first on PATH.
+    if let Some(dir) = fleet.ao_exe.parent() {
+        let path = std::env::var("PATH").unwrap_or_default();
+        let dir = dir.display().to_string();
+        if !path.split(':').any(|d| d == dir) {
+            env.insert("PATH".into(), format!("{dir}:{path}"));
+        }
+    }
+    env
+}
+
+fn rules(p: &Project) -> Vec<String> {
+    let mut out: Vec<String> = p.agent_rules.iter().cloned().collect();
+    if let Some(f) = &p.agent_rules_file {
+        match std::fs::read_to_string(f) {
+            Ok(t) => out.push(t),
+            Err(e) => tracing::warn!("agentRulesFile {}: {e}", f.display()),
+        }
+    }
+    out
+}
+
+/// What ao will do for the agent, for the prompt.
+fn reaction_lines(p: &Project) -> Vec<(String, String)> {
+    use crate::config::model::ReactionAction::*;
+    p.reactions
+        .iter()
+        .filter(|(_, r)| r.auto && r.action != Notify)
+        .map(|(k, r)| {
+            let what = match (k.as_str(), r.action) {
+                ("ci-failed", _) => "when CI fails, you get the failed checks and their logs; fix and push",
+                ("changes-requested", _) => "review comments are sent to you with file:line; address each and push",
+                ("bugbot-comments", _) => "automated review comments are sent to you; address them and push",
+                ("merge-conflicts", _) => "on conflicts with the base branch you are asked to rebase",
+                (_, AutoMerge) => "ao merges the PR once it is approved, green and mergeable",
+                _ => "ao sends you a message",
+            };
+            (k.clone(), what.to_string())
+        })
+        .collect()
+}
+
+fn task_prompt(issue: Option<&Issue>, extra: Option<&str>) -> String {
+    match (issue, extra) {
+        (Some(i), _) => format!(
+            "Work on issue #{}: {}. The full task and how to work here are in your instructions.",
+            i.id,
+            one_line(&i.title)
+        ),
+        (None, Some(t)) => t.to_string(),
+        (None, None) => "Start on the task in your instructions.".to_string(),
+    }
+}
+
+fn one_line(s: &str) -> String {
+    let flat: String = prompt::sanitize(s, 400).split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out: String = flat.chars().take(80).collect();
+    if flat.chars().count() > 80 {
+        out.push('…');
+    }
+    out
+}
+
+async fn rollback(fleet: &Fleet, p: &Project, undo: Vec<Undo>) {
+    let store = fleet.store(&p.id);
+    for step in undo.into_iter().rev() {
+        let result = match step {
+            Undo::Runtime(h) => match fleet.runtime(p, &h.runtime).await {
+                Ok(rt) => rt.destroy(&HandleRequest { handle: h }).await.map(|_| ()),
+                Err(e) => Err(e),
+            },
+            Undo::Metadata(id) | Undo::Reservation(id) => {
+                let path = store.sessions_dir().join(&id);
+                let _ = std::fs::remove_file(crate::store::metadata::lock_path(&path));
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(Error::io("could not remove", path, e))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Undo::File(f) => match std::fs::remove_file(&f) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(Error::io("could not remove", f, e))
+                }
+                _ => Ok(()),
+            },
+            Undo::Workspace(req) => match fleet.workspace(p).await {
+                Ok(ws) => ws.destroy(&req).await.map(|_| ()),
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = result {
+            tracing::warn!("spawn rollback: {e}");
+        }
+    }
+}

@@ -1,0 +1,636 @@
+//! One poll of one project: gather facts (one runtime probe per runtime plugin, one SCM batch,
+//! agent activity per session with bounded concurrency), derive, log the transitions, run the
+//! reactions, notify, clean up merged sessions, and notice when everything is done.
+
+use crate::Error;
+use crate::config::{Project, Reaction};
+use crate::config::model::ReactionAction;
+use crate::fleet::kill::{KillReason, kill};
+use crate::fleet::{Fleet, now_ms};
+use crate::lifecycle::derive::{Facts, Thresholds, derive};
+use crate::lifecycle::episodes::{Decision, condition, decide};
+use crate::lifecycle::events::{Event, EventKind, transition_events};
+use crate::lifecycle::{messages, notify, record};
+use crate::store::session::{ActivityFact, PrFact, Role, RuntimeFact, Session, Status};
+use crate::store::sessions::Listed;
+use ao_plugin_api::slots::agent::{ActivityRequest, ActivityState};
+use ao_plugin_api::slots::runtime::{GetOutputRequest, IsAliveRequest, Liveness, ProbeRequest};
+use ao_plugin_api::slots::scm::{
+    CheckStatus, CiLogsRequest, CiStatus, EnrichBatchRequest, MergeRequest, Mergeable, PrFacts,
+    PrInfo, PrKey, PrState, ReviewDecision,
+};
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+
+/// Sessions checked at once.
+const CONCURRENCY: usize = 8;
+
+/// What one tick saw and did.
+#[derive(Debug, Default, Clone)]
+pub struct TickReport {
+    /// Sessions looked at.
+    pub checked: usize,
+    /// `(session, from, to)` for every status change.
+    pub transitions: Vec<(String, Status, Status)>,
+    /// Events logged.
+    pub events: Vec<Event>,
+    /// Things that went wrong without stopping the tick.
+    pub errors: Vec<String>,
+}
+
+/// This tick's knowledge about PRs.
+#[derive(Default)]
+struct PrView {
+    facts: HashMap<String, PrFacts>,
+    detected: HashMap<String, PrInfo>,
+    /// The SCM could not be asked (the whole batch failed): keep the stored PR facts.
+    unavailable: bool,
+}
+
+/// Runs one tick of `project`.
+pub async fn tick(fleet: &Fleet, project: &str) -> Result<TickReport, Error> {
+    let p = fleet.project(project)?.clone();
+    let store = fleet.store(&p.id);
+    let mut report = TickReport::default();
+    let mut sessions = Vec::new();
+    let mut all_workers_done = true;
+    let mut workers = 0;
+    for item in store.list_sessions()? {
+        match item {
+            Listed::Session(s) => {
+                if s.role == Role::Worker {
+                    workers += 1;
+                    all_workers_done &= s.status.is_terminal();
+                }
+                if !s.status.is_terminal() || s.status == Status::Merged {
+                    sessions.push(*s);
+                }
+            }
+            Listed::Reserved { .. } => all_workers_done = false,
+            Listed::Corrupt { path, reason } => {
+                report.errors.push(format!("{}: corrupt: {reason}", path.display()))
+            }
+        }
+    }
+    let live: Vec<&Session> = sessions.iter().filter(|s| !s.status.is_terminal()).collect();
+    let probes = probe(fleet, &p, &live, &mut report).await;
+    let prs = enrich(fleet, &p, &live, &mut report).await;
+    let thresholds = Thresholds {
+        stuck_ms: p
+            .reactions
+            .get("agent-stuck")
+            .and_then(|r| r.threshold)
+            .map(|d| d.as_millis() as u64),
+        ..Thresholds::default()
+    };
+    let results: Vec<Result<Checked, Error>> = futures_util::stream::iter(sessions.iter())
+        .map(|s| check(fleet, &p, s, probes.get(&s.id), &prs, &thresholds))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for r in results {
+        match r {
+            Ok(c) => {
+                report.checked += 1;
+                if let Some(t) = c.transition {
+                    report.transitions.push(t);
+                }
+                report.events.extend(c.events);
+            }
+            Err(e) => report.errors.push(e.to_string()),
+        }
+    }
+    all_complete(fleet, &p, workers > 0 && all_workers_done, &mut report).await;
+    Ok(report)
+}
+
+/// One `probe` call per runtime plugin for every live session.
+async fn probe(
+    fleet: &Fleet,
+    p: &Project,
+    live: &[&Session],
+    report: &mut TickReport,
+) -> HashMap<String, Liveness> {
+    let mut by_runtime: BTreeMap<String, Vec<&Session>> = BTreeMap::new();
+    for s in live {
+        if let Some(h) = &s.runtime_handle {
+            by_runtime.entry(h.runtime.clone()).or_default().push(s);
+        }
+    }
+    let mut out = HashMap::new();
+    for (name, group) in by_runtime {
+        let targets = group
+            .iter()
+            .filter_map(|s| {
+                Some(IsAliveRequest {
+                    handle: s.runtime_handle.clone()?,
+                    process_names: s.process_names.clone(),
+                })
+            })
+            .collect();
+        let answer = match fleet.runtime(p, &name).await {
+            Ok(rt) => rt.probe(&ProbeRequest { targets }).await,
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(r) => {
+                for s in group {
+                    let id = s.runtime_handle.as_ref().map(|h| h.id.clone()).unwrap_or_default();
+                    if let Some(l) = r.results.get(&id) {
+                        out.insert(s.id.clone(), l.clone());
+                    }
+                }
+            }
+            // No answer is no evidence: nobody is declared dead on a failed probe.
+            Err(e) => report.errors.push(format!("runtime/{name} probe: {e}")),
+        }
+    }
+    out
+}
+
+/// The one SCM batch call of the tick.
+async fn enrich(fleet: &Fleet, p: &Project, live: &[&Session], report: &mut TickReport) -> PrView {
+    let mut view = PrView::default();
+    let (Some(repo), Ok(Some(scm))) = (p.repo.clone(), fleet.scm(p).await) else {
+        return view;
+    };
+    let mut req = EnrichBatchRequest {
+        prs: Vec::new(),
+        branches: BTreeMap::new(),
+    };
+    for s in live.iter().filter(|s| s.role == Role::Worker) {
+        match s.pr.as_deref().and_then(pr_number) {
+            Some(number) => req.prs.push(PrKey { repo: repo.clone(), number }),
+            None => {
+                if let Some(b) = &s.branch {
+                    req.branches.entry(repo.clone()).or_default().push(b.clone());
+                }
+            }
+        }
+    }
+    if req.prs.is_empty() && req.branches.is_empty() {
+        return view;
+    }
+    match scm.enrich_batch(&req).await {
+        Ok(r) => {
+            for (key, why) in &r.errors {
+                report.errors.push(format!("scm {key}: {why}"));
+            }
+            view.facts = r.prs.into_iter().collect();
+            for (_, branches) in r.detected {
+                view.detected.extend(branches);
+            }
+        }
+        Err(e) => {
+            view.unavailable = true;
+            report.errors.push(format!("scm batch: {e}"));
+        }
+    }
+    view
+}
+
+fn pr_number(url: &str) -> Option<u64> {
+    url.trim_end_matches('/').rsplit('/').next()?.parse().ok()
+}
+
+struct Checked {
+    transition: Option<(String, Status, Status)>,
+    events: Vec<Event>,
+}
+
+/// One session: facts → derive → store → events → reactions.
+async fn check(
+    fleet: &Fleet,
+    p: &Project,
+    s: &Session,
+    liveness: Option<&Liveness>,
+    prs: &PrView,
+    thresholds: &Thresholds,
+) -> Result<Checked, Error> {
+    let now = now_ms();
+    let store = fleet.store(&p.id);
+    if s.status == Status::Merged {
+        let events = cleanup_if_merged(fleet, p, s, now).await?;
+        return Ok(Checked { transition: None, events });
+    }
+    let runtime_fact = liveness.map(|l| RuntimeFact {
+        session_exists: l.session_exists,
+        process_running: l.process_running,
+        at: now,
+    });
+    let activity = activity(fleet, p, s, runtime_fact.as_ref(), now).await;
+    let detected = s
+        .branch
+        .as_ref()
+        .filter(|_| s.pr.is_none())
+        .and_then(|b| prs.detected.get(b));
+    let key = s
+        .pr
+        .as_deref()
+        .and_then(pr_number)
+        .or(detected.map(|d| d.key.number))
+        .and_then(|n| p.repo.as_ref().map(|r| format!("{r}#{n}")));
+    let facts = key.as_ref().and_then(|k| prs.facts.get(k));
+    let pr_fact = facts.map(|f| to_fact(f, now));
+
+    let new = store.update_session(&s.id, |x| {
+        if let Some(r) = &runtime_fact {
+            x.runtime_fact = Some(r.clone());
+        }
+        if let Some(a) = &activity {
+            x.activity_fact = Some(a.clone());
+            x.last_activity_at = Some(x.last_activity_at.unwrap_or(0).max(a.at));
+        }
+        if let Some(d) = detected {
+            x.pr = Some(d.url.clone());
+        }
+        if let Some(f) = &pr_fact {
+            x.pr_fact = Some(f.clone());
+        }
+        let d = derive(
+            &Facts {
+                role: x.role,
+                previous: x.status,
+                created_at: x.created_at,
+                runtime: x.runtime_fact.as_ref(),
+                activity: x.activity_fact.as_ref(),
+                pr: x.pr_fact.as_ref(),
+                report: x.report_fact.as_ref(),
+                gone_streak: x.gone_streak,
+            },
+            thresholds,
+            now,
+        );
+        x.gone_streak = d.gone_streak;
+        if d.status != x.status {
+            x.status = d.status;
+            x.status_at = Some(now);
+        }
+        if !d.reason.is_empty() {
+            x.status_reason = d.reason;
+        }
+    })?;
+    let mut events = transition_events(s, &new);
+    let transition = (new.status != s.status).then(|| (s.id.clone(), s.status, new.status));
+    for e in &events {
+        record(fleet, &p.id, e);
+    }
+    let mut ctx = ReactionCtx { fleet, p, facts, now };
+    let reacted = ctx.react(&new, &events).await?;
+    // Events no reaction answered for: a human hears of the ones that need judgment.
+    for e in &events {
+        let handled = e.kind.reaction_key().is_some_and(|k| p.reactions.contains_key(k));
+        if !handled && matches!(e.priority, crate::config::model::PriorityName::Urgent | crate::config::model::PriorityName::Action) {
+            notify::notify(fleet, &p.id, e, new.pr.as_deref()).await;
+        }
+    }
+    events.extend(reacted);
+    Ok(Checked { transition, events })
+}
+
+/// The agent's activity, from its plugin (hooks, transcript), with the screen as a fallback.
+async fn activity(
+    fleet: &Fleet,
+    p: &Project,
+    s: &Session,
+    runtime: Option<&RuntimeFact>,
+    now: u64,
+) -> Option<ActivityFact> {
+    let agent = fleet.agent(p, s.agent.as_deref().unwrap_or(&p.agent)).await.ok()?;
+    let mut req = ActivityRequest {
+        session_id: s.id.clone(),
+        workspace_path: s.workspace.clone().unwrap_or_default(),
+        status_file: Some(fleet.status_file(&p.id, &s.id).display().to_string()),
+        agent_session_id: s.agent_session_id.clone(),
+        screen: None,
+        screen_at_ms: None,
+        created_at_ms: Some(s.created_at),
+        process_running: runtime.and_then(|r| r.process_running),
+        idle_threshold_ms: None,
+        now_ms: Some(now),
+    };
+    let first = agent.activity(&req).await.ok().flatten();
+    let answer = match (first, &s.runtime_handle) {
+        (Some(a), _) => Some(a),
+        (None, Some(h)) if runtime.is_some_and(|r| r.session_exists) => {
+            let rt = fleet.runtime(p, &h.runtime).await.ok()?;
+            let out = rt
+                .get_output(&GetOutputRequest { handle: h.clone(), lines: 30 })
+                .await
+                .ok()?;
+            req.screen = Some(out.text);
+            req.screen_at_ms = Some(now);
+            agent.activity(&req).await.ok().flatten()
+        }
+        _ => None,
+    }?;
+    Some(ActivityFact {
+        state: answer.state,
+        source: answer.source,
+        at: answer.at_ms.unwrap_or(now),
+    })
+}
+
+/// The compact stored form of a PR's facts.
+fn to_fact(f: &PrFacts, now: u64) -> PrFact {
+    let key = |bot: bool| {
+        let mut ids: Vec<&str> = f
+            .unresolved_threads
+            .iter()
+            .filter(|c| !c.is_resolved && c.is_bot == bot)
+            .map(|c| c.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.join(",")
+    };
+    PrFact {
+        state: match f.state {
+            PrState::Open => "open",
+            PrState::Merged => "merged",
+            PrState::Closed => "closed",
+        }
+        .into(),
+        head_sha: f.head_sha.clone(),
+        ci: match f.ci.status {
+            CiStatus::Pending => "pending",
+            CiStatus::Passing => "passing",
+            CiStatus::Failing => "failing",
+            CiStatus::None => "none",
+        }
+        .into(),
+        review: match f.review_decision {
+            ReviewDecision::Approved => "approved",
+            ReviewDecision::ChangesRequested => "changes_requested",
+            ReviewDecision::ReviewRequired => "review_required",
+            ReviewDecision::None => "none",
+        }
+        .into(),
+        mergeable: f.mergeable == Mergeable::Mergeable && !f.info.is_draft,
+        conflicts: f.mergeable == Mergeable::Conflicting,
+        unresolved_threads: f.unresolved_threads.iter().filter(|c| !c.is_resolved).count() as u32,
+        number: f.info.key.number,
+        draft: f.info.is_draft,
+        failed_checks: f
+            .ci
+            .checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Failed)
+            .map(|c| c.name.clone())
+            .collect(),
+        threads_key: key(false),
+        bot_threads_key: key(true),
+        at: now,
+    }
+}
+
+struct ReactionCtx<'a> {
+    fleet: &'a Fleet,
+    p: &'a Project,
+    facts: Option<&'a PrFacts>,
+    now: u64,
+}
+
+impl ReactionCtx<'_> {
+    /// Runs every reaction of the project against the session; returns the events it logged.
+    async fn react(&mut self, s: &Session, events: &[Event]) -> Result<Vec<Event>, Error> {
+        let mut out = Vec::new();
+        let agent = s.activity_fact.as_ref().map(|a| (a.state, a.at));
+        let mut episodes = s.episodes.clone();
+        for (key, r) in &self.p.reactions {
+            if key == "all-complete" || (s.role == Role::Orchestrator && key != "agent-exited") {
+                continue;
+            }
+            let cond = condition(key, s);
+            let (decision, ep) = decide(r, episodes.get(key), &cond, agent, self.now);
+            match ep {
+                Some(ep) => episodes.insert(key.clone(), ep),
+                None => episodes.remove(key),
+            };
+            let trigger = events
+                .iter()
+                .find(|e| e.kind.reaction_key() == Some(key.as_str()))
+                .cloned()
+                .unwrap_or_else(|| standing_event(key, s));
+            match decision {
+                Decision::Nothing => {}
+                Decision::Skip { why } => {
+                    let e = Event::new(EventKind::ReactionSkipped, &s.id, format!("{key}: {why}"))
+                        .with_data(serde_json::json!({ "reaction": key, "trigger": trigger.kind.as_str() }));
+                    record(self.fleet, &self.p.id, &e);
+                    let mut human = trigger.clone();
+                    human.priority = r.priority;
+                    notify::notify(self.fleet, &self.p.id, &human, s.pr.as_deref()).await;
+                    out.push(e);
+                }
+                Decision::Escalate { why } => {
+                    let mut e = Event::new(
+                        EventKind::ReactionEscalated,
+                        &s.id,
+                        format!("{key}: {why}; {}", s.status_reason),
+                    )
+                    .with_data(serde_json::json!({ "reaction": key }));
+                    e.priority = crate::config::model::PriorityName::Urgent;
+                    record(self.fleet, &self.p.id, &e);
+                    notify::notify(self.fleet, &self.p.id, &e, s.pr.as_deref()).await;
+                    out.push(e);
+                }
+                Decision::Act { attempt, resend } => {
+                    let acted = self.act(key, r, s, &trigger, attempt, resend).await;
+                    if !acted.1 {
+                        // Not delivered: the same trigger is tried again next tick.
+                        if let Some(ep) = episodes.get_mut(key) {
+                            ep.acted_on.clear();
+                        }
+                    }
+                    out.extend(acted.0);
+                }
+            }
+        }
+        if episodes != s.episodes {
+            self.fleet
+                .store(&self.p.id)
+                .update_session(&s.id, |x| x.episodes = episodes)?;
+        }
+        Ok(out)
+    }
+
+    /// Carries out one action; returns its events and whether it took effect.
+    async fn act(
+        &self,
+        key: &str,
+        r: &Reaction,
+        s: &Session,
+        trigger: &Event,
+        attempt: u32,
+        resend: bool,
+    ) -> (Vec<Event>, bool) {
+        let (fleet, pid) = (self.fleet, self.p.id.as_str());
+        let data = |extra: serde_json::Value| {
+            let mut d = serde_json::json!({ "reaction": key, "attempt": attempt, "resend": resend });
+            if let (Some(o), Some(e)) = (d.as_object_mut(), extra.as_object()) {
+                o.extend(e.clone());
+            }
+            d
+        };
+        let log = |e: Event| {
+            record(fleet, pid, &e);
+            e
+        };
+        match r.action {
+            ReactionAction::Notify => {
+                let mut human = trigger.clone();
+                human.priority = r.priority;
+                if let Some(m) = &r.message {
+                    human.message = format!("{m} ({})", trigger.message);
+                }
+                let e = log(Event::new(EventKind::ReactionTriggered, &s.id, format!("{key}: notified")).with_data(data(serde_json::json!({"action": "notify"}))));
+                notify::notify(fleet, pid, &human, s.pr.as_deref()).await;
+                (vec![e], true)
+            }
+            ReactionAction::SendToAgent => {
+                let text = self.message(key, r, s).await;
+                let outcome = crate::fleet::send::send(fleet, s, &text).await;
+                let (ok, why) = match &outcome {
+                    Ok(o) if o.acknowledged => (true, String::new()),
+                    Ok(o) => (false, format!("not acknowledged: {}", o.evidence)),
+                    Err(e) => (false, e.to_string()),
+                };
+                let kind = match (key, ok) {
+                    ("ci-failed", true) => EventKind::CiFixSent,
+                    ("ci-failed", false) => EventKind::CiFixFailed,
+                    ("changes-requested" | "bugbot-comments", true) => EventKind::ReviewCommentsSent,
+                    _ => EventKind::ReactionTriggered,
+                };
+                let msg = if ok {
+                    format!("{key}: sent to the agent (attempt {attempt}{})", if resend { ", again" } else { "" })
+                } else {
+                    format!("{key}: could not deliver to the agent: {why}")
+                };
+                let e = log(Event::new(kind, &s.id, msg).with_data(data(serde_json::json!({"action": "send-to-agent", "delivered": ok, "message": text}))));
+                (vec![e], ok)
+            }
+            ReactionAction::AutoMerge => {
+                let (Some(f), Ok(Some(scm))) = (self.facts, fleet.scm(self.p).await) else {
+                    let e = log(Event::new(EventKind::ReactionSkipped, &s.id, format!("{key}: no PR facts this tick; merging later")).with_data(data(serde_json::Value::Null)));
+                    return (vec![e], false);
+                };
+                let req = MergeRequest {
+                    pr: f.info.key.clone(),
+                    method: Default::default(),
+                    expected_head_sha: Some(f.head_sha.clone()),
+                };
+                match scm.merge(&req).await {
+                    Ok(o) if o.merged => {
+                        let e = log(Event::new(EventKind::MergeCompleted, &s.id, format!("merged PR #{} ({})", f.info.key.number, o.sha.as_deref().unwrap_or("?"))).with_data(data(serde_json::json!({"action": "auto-merge", "sha": o.sha}))));
+                        notify::notify(fleet, pid, &e, s.pr.as_deref()).await;
+                        (vec![e], true)
+                    }
+                    Ok(o) => {
+                        let e = log(Event::new(EventKind::ReactionSkipped, &s.id, format!("{key}: the forge refused the merge: {}", o.message)).with_data(data(serde_json::json!({"action": "auto-merge"}))));
+                        (vec![e], true)
+                    }
+                    Err(err) => {
+                        let e = log(Event::new(EventKind::ReactionSkipped, &s.id, format!("{key}: merge failed: {err}")).with_data(data(serde_json::json!({"action": "auto-merge"}))));
+                        (vec![e], false)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The text sent to the agent for `key`, with the real payload.
+    async fn message(&self, key: &str, r: &Reaction, s: &Session) -> String {
+        let intro = r.message.clone().unwrap_or_default();
+        let Some(f) = self.facts else {
+            return format!("{intro}\n\n({})", s.status_reason);
+        };
+        match key {
+            "ci-failed" => {
+                let failed: Vec<_> = f.ci.checks.iter().filter(|c| c.status == CheckStatus::Failed).cloned().collect();
+                let logs = match self.fleet.scm(self.p).await {
+                    Ok(Some(scm)) => scm
+                        .ci_logs(&CiLogsRequest { repo: f.info.key.repo.clone(), checks: failed, max_bytes: 3_000 })
+                        .await
+                        .map(|l| l.excerpts)
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                messages::ci_failed(&intro, f, &logs)
+            }
+            "changes-requested" | "bugbot-comments" => {
+                let bot = key == "bugbot-comments";
+                let comments: Vec<_> = f.unresolved_threads.iter().filter(|c| !c.is_resolved && c.is_bot == bot).collect();
+                messages::review_comments(&intro, f, &comments)
+            }
+            "merge-conflicts" => messages::conflicts(&intro, f),
+            _ => intro,
+        }
+    }
+}
+
+/// An event describing a condition that holds without a transition this tick (e.g. after a
+/// restart of the daemon).
+fn standing_event(key: &str, s: &Session) -> Event {
+    let kind = EventKind::ALL
+        .into_iter()
+        .find(|k| k.reaction_key() == Some(key))
+        .unwrap_or(EventKind::ReactionTriggered);
+    Event::new(kind, &s.id, s.status_reason.clone())
+}
+
+/// Auto-cleanup of a merged session: at once when its agent is quiet, else after the grace.
+async fn cleanup_if_merged(fleet: &Fleet, p: &Project, s: &Session, now: u64) -> Result<Vec<Event>, Error> {
+    if !fleet.config.auto_cleanup_on_merge {
+        return Ok(Vec::new());
+    }
+    let busy = s
+        .activity_fact
+        .as_ref()
+        .is_some_and(|a| matches!(a.state, ActivityState::Active | ActivityState::WaitingInput));
+    let since = s.status_at.unwrap_or(now);
+    if busy && now.saturating_sub(since) < fleet.config.merge_cleanup_grace.as_millis() as u64 {
+        return Ok(Vec::new());
+    }
+    let k = kill(fleet, s, KillReason::Cleanup).await?;
+    let mut msg = "PR merged: session cleaned up".to_string();
+    if !k.detail.is_empty() {
+        msg.push_str(&format!(" ({})", k.detail));
+    }
+    let e = Event::new(EventKind::ReactionTriggered, &s.id, msg).with_data(serde_json::json!({
+        "action": "cleanup", "runtimeStopped": k.runtime_stopped, "workspaceRemoved": k.workspace_removed,
+    }));
+    record(fleet, &p.id, &e);
+    Ok(vec![e])
+}
+
+/// `all-complete`: once, when every worker session of the project has ended (the orchestrator
+/// does not count, unlike upstream, where it kept this from ever firing).
+async fn all_complete(fleet: &Fleet, p: &Project, done: bool, report: &mut TickReport) {
+    let marker = fleet.store(&p.id).root().join("all-complete");
+    if !done {
+        let _ = std::fs::remove_file(&marker);
+        return;
+    }
+    if marker.exists() || std::fs::write(&marker, now_ms().to_string()).is_err() {
+        return;
+    }
+    let mut e = Event::new(EventKind::AllComplete, "", format!("every session of {} has ended", p.id));
+    e.session = None;
+    record(fleet, &p.id, &e);
+    if let Some(r) = p.reactions.get("all-complete").filter(|r| r.action == ReactionAction::Notify) {
+        let mut human = e.clone();
+        human.priority = r.priority;
+        notify::notify(fleet, &p.id, &human, None).await;
+    }
+    report.events.push(e);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pr_numbers_come_from_urls() {
+        assert_eq!(super::pr_number("http://127.0.0.1:9/acme/app/pull/12"), Some(12));
+        assert_eq!(super::pr_number("https://github.com/acme/app/pull/3/"), Some(3));
+        assert_eq!(super::pr_number("nonsense"), None);
+    }
+}
