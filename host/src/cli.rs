@@ -6,13 +6,18 @@ mod config;
 mod config_help;
 mod context;
 mod doctor;
+mod fleet;
 mod hook;
 mod output;
 mod plugins;
 mod report;
+mod send;
 mod session;
 mod shim;
+mod spawn;
+mod start;
 mod status;
+mod stop;
 
 use anyhow::Result;
 use clap::{ArgAction, Parser, Subcommand};
@@ -42,6 +47,14 @@ pub(crate) struct Cli {
 enum Command {
     /// Every session, grouped by project, with status, activity, PR and summary
     Status(status::Args),
+    /// Start ao: the lifecycle engine and its webhook endpoint, in the background
+    Start(start::Args),
+    /// Stop ao (agents keep running unless --kill-sessions)
+    Stop(stop::Args),
+    /// Start a worker session on an issue or a prompt
+    Spawn(spawn::Args),
+    /// Send a message to a session's agent (waits for it to take the message)
+    Send(send::Args),
     /// Session commands
     Session(session::Args),
     /// Check that everything ao needs is in place
@@ -105,6 +118,10 @@ pub(crate) fn main() -> ExitCode {
     };
     let result: Result<ExitCode> = match cli.command {
         Command::Status(args) => status::run(args, &globals),
+        Command::Start(args) => start::run(args, &globals),
+        Command::Stop(args) => stop::run(args, &globals),
+        Command::Spawn(args) => spawn::run(args, &globals),
+        Command::Send(args) => send::run(args, &globals),
         Command::Session(args) => session::run(args, &globals),
         Command::Doctor(args) => doctor::run(args, &globals),
         Command::Config(args) => config::run(args, &globals),

@@ -93,7 +93,9 @@ impl Fleet {
 
     /// The status file a session's agent hooks append to.
     pub fn status_file(&self, project: &str, session: &str) -> PathBuf {
-        self.store(project).status_dir().join(format!("{session}.jsonl"))
+        self.store(project)
+            .status_dir()
+            .join(format!("{session}.jsonl"))
     }
 
     async fn handle(
@@ -159,7 +161,11 @@ impl Fleet {
     pub async fn tracker(&self, p: &Project) -> Result<Option<TrackerClient>, Error> {
         let Some(t) = &p.tracker else { return Ok(None) };
         let h = self
-            .handle(&format!("tracker/{}", t.plugin), &t.config, Duration::from_secs(60))
+            .handle(
+                &format!("tracker/{}", t.plugin),
+                &t.config,
+                Duration::from_secs(60),
+            )
             .await?;
         Ok(Some(TrackerClient(h)))
     }
@@ -168,7 +174,11 @@ impl Fleet {
     pub async fn scm(&self, p: &Project) -> Result<Option<ScmClient>, Error> {
         let Some(s) = &p.scm else { return Ok(None) };
         let h = self
-            .handle(&format!("scm/{}", s.plugin), &s.config, Duration::from_secs(120))
+            .handle(
+                &format!("scm/{}", s.plugin),
+                &s.config,
+                Duration::from_secs(120),
+            )
             .await?;
         Ok(Some(ScmClient(h)))
     }

@@ -5,6 +5,7 @@
 //! [`Error`] and never prints.
 
 pub mod config;
+pub mod daemon;
 pub mod error;
 pub mod fleet;
 pub mod lifecycle;

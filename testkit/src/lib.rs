@@ -11,6 +11,7 @@
 
 pub mod forge;
 pub mod git;
+pub mod playbook;
 pub mod receiver;
 pub mod screens;
 

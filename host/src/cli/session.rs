@@ -1,4 +1,4 @@
-//! `ao session ls`: the sessions as a flat list.
+//! `ao session ls|kill|restore|cleanup`.
 
 use crate::cli::context::{self, ago, now_ms};
 use crate::cli::{Globals, output};
@@ -15,12 +15,109 @@ pub(crate) struct Args {
 enum Command {
     /// List sessions
     Ls(context::ListFlags),
+    /// Stop a session's agent and remove its workspace (kept if it holds unpushed work)
+    Kill(IdArgs),
+    /// Bring an ended session back, continuing the agent's conversation
+    Restore(IdArgs),
+    /// End sessions whose PR closed or whose agent is gone
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct IdArgs {
+    /// Session ids
+    #[arg(required = true)]
+    sessions: Vec<String>,
+    #[command(flatten)]
+    cfg: crate::cli::ConfigFlag,
+}
+
+#[derive(Debug, clap::Args)]
+struct CleanupArgs {
+    /// Only say what would be cleaned up
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    cfg: crate::cli::ConfigFlag,
 }
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     match args.command {
         Command::Ls(flags) => ls(flags, globals),
+        Command::Kill(a) => kill(a, globals),
+        Command::Restore(a) => restore(a, globals),
+        Command::Cleanup(a) => cleanup(a, globals),
     }
+}
+
+fn kill(a: IdArgs, globals: &Globals) -> Result<ExitCode> {
+    let opened = crate::cli::fleet::open(&globals.with(&a.cfg))?;
+    opened.run(async |f| -> Result<ExitCode> {
+        for id in &a.sessions {
+            let s = ao::fleet::send::find(f, id)?;
+            let k = ao::fleet::kill::kill(f, &s, ao::fleet::kill::KillReason::User).await?;
+            let mut line = format!("{id}: killed");
+            if k.workspace_removed {
+                line.push_str("; workspace removed");
+            }
+            if !k.detail.is_empty() {
+                line.push_str(&format!("; {}", k.detail));
+            }
+            output::note(&line);
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn restore(a: IdArgs, globals: &Globals) -> Result<ExitCode> {
+    let opened = crate::cli::fleet::open(&globals.with(&a.cfg))?;
+    opened.run(async |f| -> Result<ExitCode> {
+        for id in &a.sessions {
+            let s = ao::fleet::send::find(f, id)?;
+            let r = ao::fleet::kill::restore(f, &s).await?;
+            output::note(&format!("{id}: {}", r.status_reason));
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn cleanup(a: CleanupArgs, globals: &Globals) -> Result<ExitCode> {
+    use ao::store::session::Status;
+    let opened = crate::cli::fleet::open(&globals.with(&a.cfg))?;
+    opened.run(async |f| -> Result<ExitCode> {
+        let mut n = 0;
+        for p in f.config.projects.keys() {
+            for item in f.store(p).list_sessions()? {
+                let ao::store::sessions::Listed::Session(s) = item else {
+                    continue;
+                };
+                let pr_closed = s.pr_fact.as_ref().is_some_and(|pr| pr.state != "open");
+                let gone = matches!(s.status, Status::Killed | Status::Merged);
+                if s.role != ao::store::session::Role::Worker || !(pr_closed || gone) {
+                    continue;
+                }
+                if matches!(s.status, Status::Cleanup | Status::Terminated) {
+                    continue;
+                }
+                n += 1;
+                if a.dry_run {
+                    output::note(&format!("{}: would clean up ({})", s.id, s.status.as_str()));
+                    continue;
+                }
+                let k = ao::fleet::kill::kill(f, &s, ao::fleet::kill::KillReason::Cleanup).await?;
+                let kept = if k.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", k.detail)
+                };
+                output::note(&format!("{}: cleaned up{kept}", s.id));
+            }
+        }
+        if n == 0 {
+            output::note("nothing to clean up");
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn ls(flags: context::ListFlags, globals: &Globals) -> Result<ExitCode> {

@@ -24,9 +24,21 @@ fn instances(config: &Config) -> Vec<(String, Slot, std::borrow::Cow<'_, PluginI
             })
         };
         let at = |k: &str| format!("projects.{}.{k}", p.id);
-        out.push((at("runtimeConfig"), Slot::Runtime, own(&p.runtime, &p.runtime_config)));
-        out.push((at("agentConfig"), Slot::Agent, own(&p.agent, &p.agent_config)));
-        out.push((at("workspaceConfig"), Slot::Workspace, own(&p.workspace, &p.workspace_config)));
+        out.push((
+            at("runtimeConfig"),
+            Slot::Runtime,
+            own(&p.runtime, &p.runtime_config),
+        ));
+        out.push((
+            at("agentConfig"),
+            Slot::Agent,
+            own(&p.agent, &p.agent_config),
+        ));
+        out.push((
+            at("workspaceConfig"),
+            Slot::Workspace,
+            own(&p.workspace, &p.workspace_config),
+        ));
         if let Some(t) = &p.tracker {
             out.push((at("tracker"), Slot::Tracker, Cow::Borrowed(t)));
         }

@@ -119,7 +119,11 @@ pub async fn restore(fleet: &Fleet, s: &Session) -> Result<Session, Error> {
     let runtime = fleet.runtime(p, &p.runtime).await?;
     if let Some(old) = &s.runtime_handle {
         if let Ok(rt) = fleet.runtime(p, &old.runtime).await {
-            let _ = rt.destroy(&HandleRequest { handle: old.clone() }).await;
+            let _ = rt
+                .destroy(&HandleRequest {
+                    handle: old.clone(),
+                })
+                .await;
         }
     }
     let launch = launch_request(fleet, p, &s.id, &path, s.issue.clone(), None);
@@ -169,7 +173,11 @@ pub async fn restore(fleet: &Fleet, s: &Session) -> Result<Session, Error> {
     crate::lifecycle::record(
         fleet,
         &p.id,
-        &Event::new(EventKind::SessionWorking, &s.id, restored.status_reason.clone()),
+        &Event::new(
+            EventKind::SessionWorking,
+            &s.id,
+            restored.status_reason.clone(),
+        ),
     );
     Ok(restored)
 }

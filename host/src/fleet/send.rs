@@ -37,7 +37,10 @@ pub async fn send(fleet: &Fleet, s: &Session, text: &str) -> Result<SendOutcome,
         )));
     }
     let handle = s.runtime_handle.clone().ok_or_else(|| {
-        Error::Invalid(format!("session `{}` has no runtime yet (still spawning?)", s.id))
+        Error::Invalid(format!(
+            "session `{}` has no runtime yet (still spawning?)",
+            s.id
+        ))
     })?;
     let p = fleet.project(&s.project)?;
     let runtime = fleet.runtime(p, &handle.runtime).await?;

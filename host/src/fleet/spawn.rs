@@ -9,7 +9,9 @@ use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::events::{Event, EventKind};
 use crate::prompt::{self, PromptInput};
 use crate::store::session::{Role, Session};
-use ao_plugin_api::slots::agent::{LaunchRequest, PermissionMode, PromptDelivery, SetupHooksRequest};
+use ao_plugin_api::slots::agent::{
+    LaunchRequest, PermissionMode, PromptDelivery, SetupHooksRequest,
+};
 use ao_plugin_api::slots::runtime::{self, CreateRequest, HandleRequest, RuntimeHandle};
 use ao_plugin_api::slots::tracker::{Issue, IssueRequest, ProjectRef};
 use ao_plugin_api::slots::workspace::{self, PostCreate};
@@ -95,7 +97,11 @@ async fn run(
 
     let branch = match (&req.branch, &issue, &tracker) {
         (Some(b), _, _) => b.clone(),
-        (None, Some(i), _) if i.branch_name.as_deref().is_some_and(|b| ao_plugin_api::sdk::git::check_branch_name(b).is_ok()) => {
+        (None, Some(i), _)
+            if i.branch_name
+                .as_deref()
+                .is_some_and(|b| ao_plugin_api::sdk::git::check_branch_name(b).is_ok()) =>
+        {
             i.branch_name.clone().unwrap_or_default()
         }
         (None, Some(i), Some(t)) => t.branch_name(&issue_req(p, &i.id)).await?.branch,
@@ -175,7 +181,10 @@ async fn run(
     s.workspace = Some(ws.path.clone());
     s.agent_session_id = spec.agent_session_id.clone();
     s.process_names = spec.process_names.clone();
-    s.summary = issue.as_ref().map(|i| one_line(&i.title)).or_else(|| Some(one_line(&task)));
+    s.summary = issue
+        .as_ref()
+        .map(|i| one_line(&i.title))
+        .or_else(|| Some(one_line(&task)));
     store.write_session(&s)?;
     undo.push(Undo::Metadata(id.clone()));
 
@@ -212,7 +221,11 @@ async fn run(
     let mut ev = Event::new(
         EventKind::SessionSpawned,
         &id,
-        format!("spawned on {} ({})", ws.branch, s.agent.as_deref().unwrap_or("?")),
+        format!(
+            "spawned on {} ({})",
+            ws.branch,
+            s.agent.as_deref().unwrap_or("?")
+        ),
     );
     ev.data = serde_json::json!({
         "branch": ws.branch, "issue": s.issue, "workspace": ws.path,
@@ -258,7 +271,10 @@ pub(crate) fn launch_request(
 /// The runtime's name for a session: unique per config directory, so two checkouts never
 /// share tmux session names.
 pub(crate) fn runtime_name(fleet: &Fleet, id: &str) -> String {
-    format!("{}-{id}", fleet.config.hash.get(..6).unwrap_or(&fleet.config.hash))
+    format!(
+        "{}-{id}",
+        fleet.config.hash.get(..6).unwrap_or(&fleet.config.hash)
+    )
 }
 
 fn issue_req(p: &Project, id: &str) -> IssueRequest {
@@ -281,9 +297,15 @@ pub(crate) fn session_env(
 ) -> BTreeMap<String, String> {
     env.insert("AO_SESSION".into(), id.to_string());
     env.insert("AO_PROJECT_ID".into(), p.id.clone());
-    env.insert("AO_DATA_DIR".into(), fleet.store(&p.id).root().display().to_string());
+    env.insert(
+        "AO_DATA_DIR".into(),
+        fleet.store(&p.id).root().display().to_string(),
+    );
     env.insert("AO_STATUS_FILE".into(), status_file.display().to_string());
-    env.insert("AO_CONFIG_PATH".into(), fleet.config.file.display().to_string());
+    env.insert(
+        "AO_CONFIG_PATH".into(),
+        fleet.config.file.display().to_string(),
+    );
     env.insert("AO_CALLER_TYPE".into(), "agent".into());
     // Agents find `ao` (for `ao report`) first on PATH.
     if let Some(dir) = fleet.ao_exe.parent() {
@@ -315,10 +337,18 @@ fn reaction_lines(p: &Project) -> Vec<(String, String)> {
         .filter(|(_, r)| r.auto && r.action != Notify)
         .map(|(k, r)| {
             let what = match (k.as_str(), r.action) {
-                ("ci-failed", _) => "when CI fails, you get the failed checks and their logs; fix and push",
-                ("changes-requested", _) => "review comments are sent to you with file:line; address each and push",
-                ("bugbot-comments", _) => "automated review comments are sent to you; address them and push",
-                ("merge-conflicts", _) => "on conflicts with the base branch you are asked to rebase",
+                ("ci-failed", _) => {
+                    "when CI fails, you get the failed checks and their logs; fix and push"
+                }
+                ("changes-requested", _) => {
+                    "review comments are sent to you with file:line; address each and push"
+                }
+                ("bugbot-comments", _) => {
+                    "automated review comments are sent to you; address them and push"
+                }
+                ("merge-conflicts", _) => {
+                    "on conflicts with the base branch you are asked to rebase"
+                }
                 (_, AutoMerge) => "ao merges the PR once it is approved, green and mergeable",
                 _ => "ao sends you a message",
             };
@@ -340,7 +370,10 @@ fn task_prompt(issue: Option<&Issue>, extra: Option<&str>) -> String {
 }
 
 fn one_line(s: &str) -> String {
-    let flat: String = prompt::sanitize(s, 400).split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat: String = prompt::sanitize(s, 400)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut out: String = flat.chars().take(80).collect();
     if flat.chars().count() > 80 {
         out.push('…');

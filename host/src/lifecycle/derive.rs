@@ -250,7 +250,11 @@ fn from_report(
         }
         _ => return None,
     };
-    let note = r.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
+    let note = r
+        .note
+        .as_deref()
+        .map(|n| format!(": {n}"))
+        .unwrap_or_default();
     Some(done(status, format!("reported {}{note}", r.state)))
 }
 

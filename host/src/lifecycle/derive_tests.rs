@@ -187,7 +187,9 @@ fn the_table() {
         Status::Done,
     ] {
         assert!(
-            cases.iter().any(|c| c.want == s && (c.previous != s || s == Status::Spawning)),
+            cases
+                .iter()
+                .any(|c| c.want == s && (c.previous != s || s == Status::Spawning)),
             "{s:?} never derived"
         );
     }

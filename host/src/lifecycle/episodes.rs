@@ -66,7 +66,9 @@ pub fn condition(key: &str, s: &Session) -> Condition {
             _ => Condition::Over,
         },
         "approved-and-green" => match pr {
-            Some(p) if s.status == Status::Mergeable => Condition::Trigger(p.head_sha.clone()),
+            Some(p) if s.status == Status::Mergeable => {
+                Condition::Trigger(format!("{}:{}", p.head_sha, p.ci))
+            }
             _ => Condition::Over,
         },
         "agent-stuck" => when(s.status == Status::Stuck, at),
@@ -104,13 +106,16 @@ pub enum Decision {
     },
 }
 
-/// Decides, and updates the episode as if the decision were carried out. `agent_turn_done`
-/// says the agent finished a turn after the last action (so a same-trigger re-send is due).
+/// Decides, and updates the episode as if the decision were carried out. `agent` is the
+/// agent's activity and its time; `head` the PR's head commit. The same trigger is sent again
+/// only when the agent finished a turn after the last send without pushing anything (a push
+/// means it acted; the forge's answer to it is awaited instead).
 pub fn decide(
     r: &Reaction,
     episode: Option<&Episode>,
     cond: &Condition,
     agent: Option<(ActivityState, u64)>,
+    head: Option<&str>,
     now: u64,
 ) -> (Decision, Option<Episode>) {
     let fp = match cond {
@@ -140,6 +145,7 @@ pub fn decide(
     }
     let resend = !new_trigger
         && r.action == ReactionAction::SendToAgent
+        && head.unwrap_or_default() == ep.head
         && agent.is_some_and(|(state, at)| {
             matches!(state, ActivityState::Ready | ActivityState::Idle) && at > ep.last_at
         });
@@ -154,6 +160,7 @@ pub fn decide(
     ep.attempts += 1;
     ep.acted_on = fp;
     ep.last_at = now;
+    ep.head = head.unwrap_or_default().to_string();
     let attempt = ep.attempts;
     (Decision::Act { attempt, resend }, Some(ep))
 }
@@ -162,13 +169,19 @@ pub fn decide(
 fn exhausted(r: &Reaction, ep: &Episode, now: u64) -> Option<String> {
     if let Some(n) = r.retries {
         if ep.attempts >= n {
-            return Some(format!("{} attempt{} did not fix it", ep.attempts, s(ep.attempts)));
+            return Some(format!(
+                "{} attempt{} did not fix it",
+                ep.attempts,
+                s(ep.attempts)
+            ));
         }
     }
     match r.escalate_after {
-        Some(Escalation::Attempts(n)) if ep.attempts >= n => {
-            Some(format!("{} attempt{} did not fix it", ep.attempts, s(ep.attempts)))
-        }
+        Some(Escalation::Attempts(n)) if ep.attempts >= n => Some(format!(
+            "{} attempt{} did not fix it",
+            ep.attempts,
+            s(ep.attempts)
+        )),
         Some(Escalation::After(d)) if now.saturating_sub(ep.since) >= d.as_millis() as u64 => {
             Some(format!(
                 "still unresolved after {}",
@@ -224,7 +237,8 @@ mod tests {
         agent: Option<(ActivityState, u64)>,
         now: u64,
     ) -> Decision {
-        let (d, next) = decide(r, ep.as_ref(), &condition("ci-failed", s), agent, now);
+        let head = s.pr_fact.as_ref().map(|p| p.head_sha.as_str());
+        let (d, next) = decide(r, ep.as_ref(), &condition("ci-failed", s), agent, head, now);
         *ep = next;
         d
     }
@@ -234,27 +248,68 @@ mod tests {
         let r = ci_reaction(Some(2));
         let mut ep = None;
         let a = failing("aaa");
-        assert_eq!(step(&r, &mut ep, &a, None, 1), Decision::Act { attempt: 1, resend: false });
+        assert_eq!(
+            step(&r, &mut ep, &a, None, 1),
+            Decision::Act {
+                attempt: 1,
+                resend: false
+            }
+        );
         // Same trigger, agent still busy: nothing.
-        assert_eq!(step(&r, &mut ep, &a, Some((ActivityState::Active, 2)), 2), Decision::Nothing);
+        assert_eq!(
+            step(&r, &mut ep, &a, Some((ActivityState::Active, 2)), 2),
+            Decision::Nothing
+        );
         // The agent pushed; CI is running: the episode holds.
         let mut pending = failing("bbb");
         pending.pr_fact.as_mut().unwrap().ci = "pending".into();
         assert_eq!(step(&r, &mut ep, &pending, None, 3), Decision::Nothing);
         assert!(ep.is_some());
         // Fails again on the new head: attempt 2.
-        assert_eq!(step(&r, &mut ep, &failing("bbb"), None, 4), Decision::Act { attempt: 2, resend: false });
+        assert_eq!(
+            step(&r, &mut ep, &failing("bbb"), None, 4),
+            Decision::Act {
+                attempt: 2,
+                resend: false
+            }
+        );
         // The agent finishes its turn without pushing: a third attempt would exceed retries.
-        let d = step(&r, &mut ep, &failing("bbb"), Some((ActivityState::Ready, 5)), 6);
-        assert_eq!(d, Decision::Escalate { why: "2 attempts did not fix it".into() });
+        let d = step(
+            &r,
+            &mut ep,
+            &failing("bbb"),
+            Some((ActivityState::Ready, 5)),
+            6,
+        );
+        assert_eq!(
+            d,
+            Decision::Escalate {
+                why: "2 attempts did not fix it".into()
+            }
+        );
         // Escalated once; quiet afterwards, even on a new head.
-        assert_eq!(step(&r, &mut ep, &failing("ccc"), Some((ActivityState::Ready, 9)), 10), Decision::Nothing);
+        assert_eq!(
+            step(
+                &r,
+                &mut ep,
+                &failing("ccc"),
+                Some((ActivityState::Ready, 9)),
+                10
+            ),
+            Decision::Nothing
+        );
         // CI passes: the episode ends; a later failure starts afresh.
         let mut green = failing("ddd");
         green.pr_fact.as_mut().unwrap().ci = "passing".into();
         assert_eq!(step(&r, &mut ep, &green, None, 11), Decision::Nothing);
         assert!(ep.is_none());
-        assert_eq!(step(&r, &mut ep, &failing("eee"), None, 12), Decision::Act { attempt: 1, resend: false });
+        assert_eq!(
+            step(&r, &mut ep, &failing("eee"), None, 12),
+            Decision::Act {
+                attempt: 1,
+                resend: false
+            }
+        );
     }
 
     #[test]
@@ -264,8 +319,17 @@ mod tests {
         let a = failing("aaa");
         step(&r, &mut ep, &a, None, 10);
         // A "ready" older than the send is not a finished turn.
-        assert_eq!(step(&r, &mut ep, &a, Some((ActivityState::Ready, 5)), 11), Decision::Nothing);
-        assert_eq!(step(&r, &mut ep, &a, Some((ActivityState::Ready, 12)), 13), Decision::Act { attempt: 2, resend: true });
+        assert_eq!(
+            step(&r, &mut ep, &a, Some((ActivityState::Ready, 5)), 11),
+            Decision::Nothing
+        );
+        assert_eq!(
+            step(&r, &mut ep, &a, Some((ActivityState::Ready, 12)), 13),
+            Decision::Act {
+                attempt: 2,
+                resend: true
+            }
+        );
     }
 
     #[test]
@@ -277,17 +341,34 @@ mod tests {
         };
         let mut ep = None;
         step(&r, &mut ep, &failing("a"), None, 0);
-        assert_eq!(step(&r, &mut ep, &failing("b"), None, 30_000), Decision::Act { attempt: 2, resend: false });
-        assert!(matches!(step(&r, &mut ep, &failing("c"), None, 61_000), Decision::Escalate { why } if why == "still unresolved after 1m 1s"));
+        assert_eq!(
+            step(&r, &mut ep, &failing("b"), None, 30_000),
+            Decision::Act {
+                attempt: 2,
+                resend: false
+            }
+        );
+        assert!(
+            matches!(step(&r, &mut ep, &failing("c"), None, 61_000), Decision::Escalate { why } if why == "still unresolved after 1m 1s")
+        );
     }
 
     #[test]
     fn auto_off_skips_with_a_reason_once_per_trigger() {
-        let r = Reaction { auto: false, ..ci_reaction(Some(2)) };
+        let r = Reaction {
+            auto: false,
+            ..ci_reaction(Some(2))
+        };
         let mut ep = None;
-        assert!(matches!(step(&r, &mut ep, &failing("a"), None, 1), Decision::Skip { .. }));
+        assert!(matches!(
+            step(&r, &mut ep, &failing("a"), None, 1),
+            Decision::Skip { .. }
+        ));
         assert_eq!(step(&r, &mut ep, &failing("a"), None, 2), Decision::Nothing);
-        assert!(matches!(step(&r, &mut ep, &failing("b"), None, 3), Decision::Skip { .. }));
+        assert!(matches!(
+            step(&r, &mut ep, &failing("b"), None, 3),
+            Decision::Skip { .. }
+        ));
     }
 
     #[test]
@@ -300,11 +381,41 @@ mod tests {
         let mut s = Session::new("app-1", "app", 0);
         s.status = Status::Stuck;
         s.status_at = Some(100);
-        let (d, ep) = decide(&r, None, &condition("agent-stuck", &s), Some((ActivityState::Idle, 200)), 300);
-        assert_eq!(d, Decision::Act { attempt: 1, resend: false });
-        let (d, ep) = decide(&r, ep.as_ref(), &condition("agent-stuck", &s), Some((ActivityState::Idle, 400)), 500);
+        let (d, ep) = decide(
+            &r,
+            None,
+            &condition("agent-stuck", &s),
+            Some((ActivityState::Idle, 200)),
+            None,
+            300,
+        );
+        assert_eq!(
+            d,
+            Decision::Act {
+                attempt: 1,
+                resend: false
+            }
+        );
+        let (d, ep) = decide(
+            &r,
+            ep.as_ref(),
+            &condition("agent-stuck", &s),
+            Some((ActivityState::Idle, 400)),
+            None,
+            500,
+        );
         assert_eq!(d, Decision::Nothing);
         s.status = Status::Working;
-        assert_eq!(decide(&r, ep.as_ref(), &condition("agent-stuck", &s), None, 600), (Decision::Nothing, None));
+        assert_eq!(
+            decide(
+                &r,
+                ep.as_ref(),
+                &condition("agent-stuck", &s),
+                None,
+                None,
+                600
+            ),
+            (Decision::Nothing, None)
+        );
     }
 }

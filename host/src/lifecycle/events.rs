@@ -199,8 +199,16 @@ pub fn transition_events(old: &Session, new: &Session) -> Vec<Event> {
         }
     }
     if let (Some(o), Some(n)) = (op, np) {
-        if o.state == "open" && n.state == "open" && o.head_sha != n.head_sha && !o.head_sha.is_empty() {
-            out.push(Event::new(PrUpdated, id, format!("new commits on the PR (head {})", short(&n.head_sha))));
+        if o.state == "open"
+            && n.state == "open"
+            && o.head_sha != n.head_sha
+            && !o.head_sha.is_empty()
+        {
+            out.push(Event::new(
+                PrUpdated,
+                id,
+                format!("new commits on the PR (head {})", short(&n.head_sha)),
+            ));
         }
     }
     if let Some(n) = np {
@@ -208,16 +216,28 @@ pub fn transition_events(old: &Session, new: &Session) -> Vec<Event> {
         if n.state != o.state {
             match n.state.as_str() {
                 "merged" => out.push(Event::new(PrMerged, id, "the PR was merged")),
-                "closed" => out.push(Event::new(PrClosed, id, "the PR was closed without merging")),
+                "closed" => out.push(Event::new(
+                    PrClosed,
+                    id,
+                    "the PR was closed without merging",
+                )),
                 _ => {}
             }
         }
         if n.state == "open" {
             if n.ci == "passing" && o.ci != "passing" {
-                out.push(Event::new(CiPassing, id, format!("CI passed on {}", short(&n.head_sha))));
+                out.push(Event::new(
+                    CiPassing,
+                    id,
+                    format!("CI passed on {}", short(&n.head_sha)),
+                ));
             }
             if n.conflicts && !o.conflicts {
-                out.push(Event::new(MergeConflicts, id, "the PR conflicts with its base branch"));
+                out.push(Event::new(
+                    MergeConflicts,
+                    id,
+                    "the PR conflicts with its base branch",
+                ));
             }
         }
     }
@@ -272,14 +292,21 @@ mod tests {
             state: "open".into(),
             ci: ci.into(),
             head_sha: sha.into(),
-            failed_checks: if ci == "failing" { vec!["test".into()] } else { vec![] },
+            failed_checks: if ci == "failing" {
+                vec!["test".into()]
+            } else {
+                vec![]
+            },
             ..PrFact::default()
         });
         s
     }
 
     fn kinds(old: &Session, new: &Session) -> Vec<&'static str> {
-        transition_events(old, new).iter().map(|e| e.kind.as_str()).collect()
+        transition_events(old, new)
+            .iter()
+            .map(|e| e.kind.as_str())
+            .collect()
     }
 
     #[test]
@@ -288,16 +315,23 @@ mod tests {
         let failing = with_pr(session(Status::CiFailed), "failing", "aaa1111");
         assert_eq!(kinds(&working, &failing), ["pr.created", "ci.failing"]);
         let fixed = with_pr(session(Status::ReviewPending), "passing", "bbb2222");
-        assert_eq!(kinds(&failing, &fixed), ["pr.updated", "ci.passing", "review.pending"]);
+        assert_eq!(
+            kinds(&failing, &fixed),
+            ["pr.updated", "ci.passing", "review.pending"]
+        );
         let failing_again = with_pr(session(Status::CiFailed), "failing", "ccc3333");
         let failing_new_head = with_pr(session(Status::CiFailed), "failing", "ddd4444");
-        assert_eq!(kinds(&failing_again, &failing_new_head), ["pr.updated", "ci.failing"]);
+        assert_eq!(
+            kinds(&failing_again, &failing_new_head),
+            ["pr.updated", "ci.failing"]
+        );
         assert!(kinds(&failing_again, &failing_again.clone()).is_empty());
     }
 
     #[test]
     fn every_kind_has_a_distinct_name_and_the_reaction_keys_exist() {
-        let names: std::collections::BTreeSet<_> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        let names: std::collections::BTreeSet<_> =
+            EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(names.len(), EventKind::ALL.len());
         for k in EventKind::ALL {
             if let Some(key) = k.reaction_key() {

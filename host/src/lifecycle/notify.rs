@@ -22,7 +22,12 @@ pub struct Delivery {
 }
 
 /// Sends `e` to every notifier routed for its priority, concurrently, and logs failures.
-pub async fn notify(fleet: &Fleet, project: &str, e: &Event, pr_url: Option<&str>) -> Vec<Delivery> {
+pub async fn notify(
+    fleet: &Fleet,
+    project: &str,
+    e: &Event,
+    pr_url: Option<&str>,
+) -> Vec<Delivery> {
     let aliases = fleet
         .config
         .routing
@@ -45,7 +50,10 @@ pub async fn notify(fleet: &Fleet, project: &str, e: &Event, pr_url: Option<&str
         let n = n.clone();
         async move {
             let result = async {
-                let client = fleet.notifier(alias, TIMEOUT).await.map_err(|e| e.to_string())?;
+                let client = fleet
+                    .notifier(alias, TIMEOUT)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let req = NotifyRequest { notification: n };
                 match tokio::time::timeout(TIMEOUT, client.notify(&req)).await {
                     Ok(Ok(_)) => Ok(()),
@@ -66,7 +74,11 @@ pub async fn notify(fleet: &Fleet, project: &str, e: &Event, pr_url: Option<&str
             let mut ev = Event::new(
                 EventKind::NotifyFailed,
                 e.session.as_deref().unwrap_or(""),
-                format!("notifier `{}` failed for {}: {why}", d.alias, e.kind.as_str()),
+                format!(
+                    "notifier `{}` failed for {}: {why}",
+                    d.alias,
+                    e.kind.as_str()
+                ),
             );
             ev.session = e.session.clone();
             crate::lifecycle::record(fleet, project, &ev);

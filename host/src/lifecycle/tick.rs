@@ -3,8 +3,8 @@
 //! reactions, notify, clean up merged sessions, and notice when everything is done.
 
 use crate::Error;
-use crate::config::{Project, Reaction};
 use crate::config::model::ReactionAction;
+use crate::config::{Project, Reaction};
 use crate::fleet::kill::{KillReason, kill};
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::derive::{Facts, Thresholds, derive};
@@ -67,12 +67,15 @@ pub async fn tick(fleet: &Fleet, project: &str) -> Result<TickReport, Error> {
                 }
             }
             Listed::Reserved { .. } => all_workers_done = false,
-            Listed::Corrupt { path, reason } => {
-                report.errors.push(format!("{}: corrupt: {reason}", path.display()))
-            }
+            Listed::Corrupt { path, reason } => report
+                .errors
+                .push(format!("{}: corrupt: {reason}", path.display())),
         }
     }
-    let live: Vec<&Session> = sessions.iter().filter(|s| !s.status.is_terminal()).collect();
+    let live: Vec<&Session> = sessions
+        .iter()
+        .filter(|s| !s.status.is_terminal())
+        .collect();
     let probes = probe(fleet, &p, &live, &mut report).await;
     let prs = enrich(fleet, &p, &live, &mut report).await;
     let thresholds = Thresholds {
@@ -83,8 +86,13 @@ pub async fn tick(fleet: &Fleet, project: &str) -> Result<TickReport, Error> {
             .map(|d| d.as_millis() as u64),
         ..Thresholds::default()
     };
-    let results: Vec<Result<Checked, Error>> = futures_util::stream::iter(sessions.iter())
+    // Built first, then polled: a closure inside the stream trips the compiler's Send check
+    // for the daemon's spawned task.
+    let checks: Vec<_> = sessions
+        .iter()
         .map(|s| check(fleet, &p, s, probes.get(&s.id), &prs, &thresholds))
+        .collect();
+    let results: Vec<Result<Checked, Error>> = futures_util::stream::iter(checks)
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -135,7 +143,11 @@ async fn probe(
         match answer {
             Ok(r) => {
                 for s in group {
-                    let id = s.runtime_handle.as_ref().map(|h| h.id.clone()).unwrap_or_default();
+                    let id = s
+                        .runtime_handle
+                        .as_ref()
+                        .map(|h| h.id.clone())
+                        .unwrap_or_default();
                     if let Some(l) = r.results.get(&id) {
                         out.insert(s.id.clone(), l.clone());
                     }
@@ -160,10 +172,16 @@ async fn enrich(fleet: &Fleet, p: &Project, live: &[&Session], report: &mut Tick
     };
     for s in live.iter().filter(|s| s.role == Role::Worker) {
         match s.pr.as_deref().and_then(pr_number) {
-            Some(number) => req.prs.push(PrKey { repo: repo.clone(), number }),
+            Some(number) => req.prs.push(PrKey {
+                repo: repo.clone(),
+                number,
+            }),
             None => {
                 if let Some(b) = &s.branch {
-                    req.branches.entry(repo.clone()).or_default().push(b.clone());
+                    req.branches
+                        .entry(repo.clone())
+                        .or_default()
+                        .push(b.clone());
                 }
             }
         }
@@ -211,7 +229,10 @@ async fn check(
     let store = fleet.store(&p.id);
     if s.status == Status::Merged {
         let events = cleanup_if_merged(fleet, p, s, now).await?;
-        return Ok(Checked { transition: None, events });
+        return Ok(Checked {
+            transition: None,
+            events,
+        });
     }
     let runtime_fact = liveness.map(|l| RuntimeFact {
         session_exists: l.session_exists,
@@ -224,12 +245,11 @@ async fn check(
         .as_ref()
         .filter(|_| s.pr.is_none())
         .and_then(|b| prs.detected.get(b));
-    let key = s
-        .pr
-        .as_deref()
-        .and_then(pr_number)
-        .or(detected.map(|d| d.key.number))
-        .and_then(|n| p.repo.as_ref().map(|r| format!("{r}#{n}")));
+    let key =
+        s.pr.as_deref()
+            .and_then(pr_number)
+            .or(detected.map(|d| d.key.number))
+            .and_then(|n| p.repo.as_ref().map(|r| format!("{r}#{n}")));
     let facts = key.as_ref().and_then(|k| prs.facts.get(k));
     let pr_fact = facts.map(|f| to_fact(f, now));
 
@@ -275,12 +295,26 @@ async fn check(
     for e in &events {
         record(fleet, &p.id, e);
     }
-    let mut ctx = ReactionCtx { fleet, p, facts, now };
+    let mut ctx = ReactionCtx {
+        fleet,
+        p,
+        facts,
+        now,
+    };
     let reacted = ctx.react(&new, &events).await?;
     // Events no reaction answered for: a human hears of the ones that need judgment.
     for e in &events {
-        let handled = e.kind.reaction_key().is_some_and(|k| p.reactions.contains_key(k));
-        if !handled && matches!(e.priority, crate::config::model::PriorityName::Urgent | crate::config::model::PriorityName::Action) {
+        let handled = e
+            .kind
+            .reaction_key()
+            .is_some_and(|k| p.reactions.contains_key(k));
+        if !handled
+            && matches!(
+                e.priority,
+                crate::config::model::PriorityName::Urgent
+                    | crate::config::model::PriorityName::Action
+            )
+        {
             notify::notify(fleet, &p.id, e, new.pr.as_deref()).await;
         }
     }
@@ -296,7 +330,10 @@ async fn activity(
     runtime: Option<&RuntimeFact>,
     now: u64,
 ) -> Option<ActivityFact> {
-    let agent = fleet.agent(p, s.agent.as_deref().unwrap_or(&p.agent)).await.ok()?;
+    let agent = fleet
+        .agent(p, s.agent.as_deref().unwrap_or(&p.agent))
+        .await
+        .ok()?;
     let mut req = ActivityRequest {
         session_id: s.id.clone(),
         workspace_path: s.workspace.clone().unwrap_or_default(),
@@ -315,7 +352,10 @@ async fn activity(
         (None, Some(h)) if runtime.is_some_and(|r| r.session_exists) => {
             let rt = fleet.runtime(p, &h.runtime).await.ok()?;
             let out = rt
-                .get_output(&GetOutputRequest { handle: h.clone(), lines: 30 })
+                .get_output(&GetOutputRequest {
+                    handle: h.clone(),
+                    lines: 30,
+                })
                 .await
                 .ok()?;
             req.screen = Some(out.text);
@@ -365,9 +405,22 @@ fn to_fact(f: &PrFacts, now: u64) -> PrFact {
             ReviewDecision::None => "none",
         }
         .into(),
-        mergeable: f.mergeable == Mergeable::Mergeable && !f.info.is_draft,
+        // Mergeable for the engine means the forge would merge it now: no conflicts, not a
+        // draft, and nothing in branch protection blocking it.
+        mergeable: f.mergeable == Mergeable::Mergeable
+            && !f.info.is_draft
+            && f.merge_state_status.as_deref().is_none_or(|m| {
+                matches!(
+                    m.to_ascii_lowercase().as_str(),
+                    "clean" | "has_hooks" | "unstable"
+                )
+            }),
         conflicts: f.mergeable == Mergeable::Conflicting,
-        unresolved_threads: f.unresolved_threads.iter().filter(|c| !c.is_resolved).count() as u32,
+        unresolved_threads: f
+            .unresolved_threads
+            .iter()
+            .filter(|c| !c.is_resolved)
+            .count() as u32,
         number: f.info.key.number,
         draft: f.info.is_draft,
         failed_checks: f
@@ -401,7 +454,8 @@ impl ReactionCtx<'_> {
                 continue;
             }
             let cond = condition(key, s);
-            let (decision, ep) = decide(r, episodes.get(key), &cond, agent, self.now);
+            let head = s.pr_fact.as_ref().map(|f| f.head_sha.as_str());
+            let (decision, ep) = decide(r, episodes.get(key), &cond, agent, head, self.now);
             match ep {
                 Some(ep) => episodes.insert(key.clone(), ep),
                 None => episodes.remove(key),
@@ -466,7 +520,8 @@ impl ReactionCtx<'_> {
     ) -> (Vec<Event>, bool) {
         let (fleet, pid) = (self.fleet, self.p.id.as_str());
         let data = |extra: serde_json::Value| {
-            let mut d = serde_json::json!({ "reaction": key, "attempt": attempt, "resend": resend });
+            let mut d =
+                serde_json::json!({ "reaction": key, "attempt": attempt, "resend": resend });
             if let (Some(o), Some(e)) = (d.as_object_mut(), extra.as_object()) {
                 o.extend(e.clone());
             }
@@ -483,7 +538,12 @@ impl ReactionCtx<'_> {
                 if let Some(m) = &r.message {
                     human.message = format!("{m} ({})", trigger.message);
                 }
-                let e = log(Event::new(EventKind::ReactionTriggered, &s.id, format!("{key}: notified")).with_data(data(serde_json::json!({"action": "notify"}))));
+                let e = log(Event::new(
+                    EventKind::ReactionTriggered,
+                    &s.id,
+                    format!("{key}: notified"),
+                )
+                .with_data(data(serde_json::json!({"action": "notify"}))));
                 notify::notify(fleet, pid, &human, s.pr.as_deref()).await;
                 (vec![e], true)
             }
@@ -498,11 +558,16 @@ impl ReactionCtx<'_> {
                 let kind = match (key, ok) {
                     ("ci-failed", true) => EventKind::CiFixSent,
                     ("ci-failed", false) => EventKind::CiFixFailed,
-                    ("changes-requested" | "bugbot-comments", true) => EventKind::ReviewCommentsSent,
+                    ("changes-requested" | "bugbot-comments", true) => {
+                        EventKind::ReviewCommentsSent
+                    }
                     _ => EventKind::ReactionTriggered,
                 };
                 let msg = if ok {
-                    format!("{key}: sent to the agent (attempt {attempt}{})", if resend { ", again" } else { "" })
+                    format!(
+                        "{key}: sent to the agent (attempt {attempt}{})",
+                        if resend { ", again" } else { "" }
+                    )
                 } else {
                     format!("{key}: could not deliver to the agent: {why}")
                 };
@@ -511,7 +576,12 @@ impl ReactionCtx<'_> {
             }
             ReactionAction::AutoMerge => {
                 let (Some(f), Ok(Some(scm))) = (self.facts, fleet.scm(self.p).await) else {
-                    let e = log(Event::new(EventKind::ReactionSkipped, &s.id, format!("{key}: no PR facts this tick; merging later")).with_data(data(serde_json::Value::Null)));
+                    let e = log(Event::new(
+                        EventKind::ReactionSkipped,
+                        &s.id,
+                        format!("{key}: no PR facts this tick; merging later"),
+                    )
+                    .with_data(data(serde_json::Value::Null)));
                     return (vec![e], false);
                 };
                 let req = MergeRequest {
@@ -521,16 +591,37 @@ impl ReactionCtx<'_> {
                 };
                 match scm.merge(&req).await {
                     Ok(o) if o.merged => {
-                        let e = log(Event::new(EventKind::MergeCompleted, &s.id, format!("merged PR #{} ({})", f.info.key.number, o.sha.as_deref().unwrap_or("?"))).with_data(data(serde_json::json!({"action": "auto-merge", "sha": o.sha}))));
+                        let e = log(Event::new(
+                            EventKind::MergeCompleted,
+                            &s.id,
+                            format!(
+                                "merged PR #{} ({})",
+                                f.info.key.number,
+                                o.sha.as_deref().unwrap_or("?")
+                            ),
+                        )
+                        .with_data(data(
+                            serde_json::json!({"action": "auto-merge", "sha": o.sha}),
+                        )));
                         notify::notify(fleet, pid, &e, s.pr.as_deref()).await;
                         (vec![e], true)
                     }
                     Ok(o) => {
-                        let e = log(Event::new(EventKind::ReactionSkipped, &s.id, format!("{key}: the forge refused the merge: {}", o.message)).with_data(data(serde_json::json!({"action": "auto-merge"}))));
+                        let e = log(Event::new(
+                            EventKind::ReactionSkipped,
+                            &s.id,
+                            format!("{key}: the forge refused the merge: {}", o.message),
+                        )
+                        .with_data(data(serde_json::json!({"action": "auto-merge"}))));
                         (vec![e], true)
                     }
                     Err(err) => {
-                        let e = log(Event::new(EventKind::ReactionSkipped, &s.id, format!("{key}: merge failed: {err}")).with_data(data(serde_json::json!({"action": "auto-merge"}))));
+                        let e = log(Event::new(
+                            EventKind::ReactionSkipped,
+                            &s.id,
+                            format!("{key}: merge failed: {err}"),
+                        )
+                        .with_data(data(serde_json::json!({"action": "auto-merge"}))));
                         (vec![e], false)
                     }
                 }
@@ -546,10 +637,19 @@ impl ReactionCtx<'_> {
         };
         match key {
             "ci-failed" => {
-                let failed: Vec<_> = f.ci.checks.iter().filter(|c| c.status == CheckStatus::Failed).cloned().collect();
+                let failed: Vec<_> =
+                    f.ci.checks
+                        .iter()
+                        .filter(|c| c.status == CheckStatus::Failed)
+                        .cloned()
+                        .collect();
                 let logs = match self.fleet.scm(self.p).await {
                     Ok(Some(scm)) => scm
-                        .ci_logs(&CiLogsRequest { repo: f.info.key.repo.clone(), checks: failed, max_bytes: 3_000 })
+                        .ci_logs(&CiLogsRequest {
+                            repo: f.info.key.repo.clone(),
+                            checks: failed,
+                            max_bytes: 3_000,
+                        })
                         .await
                         .map(|l| l.excerpts)
                         .unwrap_or_default(),
@@ -559,7 +659,11 @@ impl ReactionCtx<'_> {
             }
             "changes-requested" | "bugbot-comments" => {
                 let bot = key == "bugbot-comments";
-                let comments: Vec<_> = f.unresolved_threads.iter().filter(|c| !c.is_resolved && c.is_bot == bot).collect();
+                let comments: Vec<_> = f
+                    .unresolved_threads
+                    .iter()
+                    .filter(|c| !c.is_resolved && c.is_bot == bot)
+                    .collect();
                 messages::review_comments(&intro, f, &comments)
             }
             "merge-conflicts" => messages::conflicts(&intro, f),
@@ -579,7 +683,12 @@ fn standing_event(key: &str, s: &Session) -> Event {
 }
 
 /// Auto-cleanup of a merged session: at once when its agent is quiet, else after the grace.
-async fn cleanup_if_merged(fleet: &Fleet, p: &Project, s: &Session, now: u64) -> Result<Vec<Event>, Error> {
+async fn cleanup_if_merged(
+    fleet: &Fleet,
+    p: &Project,
+    s: &Session,
+    now: u64,
+) -> Result<Vec<Event>, Error> {
     if !fleet.config.auto_cleanup_on_merge {
         return Ok(Vec::new());
     }
@@ -614,10 +723,18 @@ async fn all_complete(fleet: &Fleet, p: &Project, done: bool, report: &mut TickR
     if marker.exists() || std::fs::write(&marker, now_ms().to_string()).is_err() {
         return;
     }
-    let mut e = Event::new(EventKind::AllComplete, "", format!("every session of {} has ended", p.id));
+    let mut e = Event::new(
+        EventKind::AllComplete,
+        "",
+        format!("every session of {} has ended", p.id),
+    );
     e.session = None;
     record(fleet, &p.id, &e);
-    if let Some(r) = p.reactions.get("all-complete").filter(|r| r.action == ReactionAction::Notify) {
+    if let Some(r) = p
+        .reactions
+        .get("all-complete")
+        .filter(|r| r.action == ReactionAction::Notify)
+    {
         let mut human = e.clone();
         human.priority = r.priority;
         notify::notify(fleet, &p.id, &human, None).await;
@@ -629,8 +746,14 @@ async fn all_complete(fleet: &Fleet, p: &Project, done: bool, report: &mut TickR
 mod tests {
     #[test]
     fn pr_numbers_come_from_urls() {
-        assert_eq!(super::pr_number("http://127.0.0.1:9/acme/app/pull/12"), Some(12));
-        assert_eq!(super::pr_number("https://github.com/acme/app/pull/3/"), Some(3));
+        assert_eq!(
+            super::pr_number("http://127.0.0.1:9/acme/app/pull/12"),
+            Some(12)
+        );
+        assert_eq!(
+            super::pr_number("https://github.com/acme/app/pull/3/"),
+            Some(3)
+        );
         assert_eq!(super::pr_number("nonsense"), None);
     }
 }

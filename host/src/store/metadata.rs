@@ -74,12 +74,18 @@ pub fn lock(path: &Path) -> Result<Locked, Error> {
 /// Replaces `path` with `pairs`: temp file, fsync, rename, fsync of the directory.
 /// The caller holds the lock.
 pub fn replace(path: &Path, pairs: &[(String, String)], _held: &Locked) -> Result<(), Error> {
+    write_atomic(path, kv::render(pairs).as_bytes())
+}
+
+/// Writes a whole file so readers see the old or the new one, never a mix: temp file, fsync,
+/// rename, fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
         .map_err(|e| Error::io("could not create a temp file in", dir, e))?;
-    tmp.write_all(kv::render(pairs).as_bytes())
+    tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::io("could not write", tmp.path(), e))?;
     tmp.persist(path)

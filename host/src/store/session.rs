@@ -204,6 +204,9 @@ pub struct Episode {
     /// The fingerprint the last action was about.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub acted_on: String,
+    /// The PR head when the last action was taken (a push since means the agent acted).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub head: String,
     /// A human was told it is not getting better; no more actions in this episode.
     #[serde(default)]
     pub escalated: bool,
@@ -496,6 +499,7 @@ mod tests {
                 attempts: 1,
                 last_at: 7,
                 acted_on: "abc123:lint".into(),
+                head: "abc123".into(),
                 escalated: false,
             },
         );

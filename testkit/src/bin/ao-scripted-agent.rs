@@ -12,12 +12,17 @@
 //! - `--work-ms`: how long each message takes (a spinner animates meanwhile);
 //! - `--boot-ms`: animate for this long before the first prompt (a busy start);
 //! - `--drop-enters`: ignore the first N Enter presses (a TUI that swallowed them);
-//! - `--deaf`: never read the terminal (an agent hung in a tool call).
+//! - `--deaf`: never read the terminal (an agent hung in a tool call);
+//! - `--script FILE`: a [`ao_testkit::playbook::Playbook`]: what to do with each message
+//!   (commit, push, open a PR, ask a question), so it plays an AI agent in `ao demo`;
+//! - `--session-id ID` / `--resume`: the conversation id it prints, and whether it continues
+//!   the conversation already in `--log` (as `claude --resume` would).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use ao_plugin_api::slots::agent::ActivityState;
 use ao_plugin_api::status_file::{self, StatusRecord};
+use ao_testkit::playbook::{self, Outcome, Playbook};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -30,6 +35,9 @@ struct Args {
     boot_ms: u64,
     drop_enters: u32,
     deaf: bool,
+    script: Option<PathBuf>,
+    session_id: Option<String>,
+    resume: bool,
 }
 
 fn parse() -> Args {
@@ -52,6 +60,9 @@ fn parse() -> Args {
                 a.drop_enters = value().parse().unwrap_or_else(|_| die("bad --drop-enters"))
             }
             "--deaf" => a.deaf = true,
+            "--script" => a.script = Some(value().into()),
+            "--session-id" => a.session_id = Some(value()),
+            "--resume" => a.resume = true,
             other => die(&format!("unknown flag {other}")),
         }
     }
@@ -83,6 +94,8 @@ struct Agent {
     args: Args,
     out: std::io::Stdout,
     count: u64,
+    playbook: Option<Playbook>,
+    fired: Vec<u32>,
 }
 
 impl Agent {
@@ -129,21 +142,80 @@ impl Agent {
         self.say(&format!("\r\n[message {n}: {} bytes]\r\n", text.len()));
         let ms = self.args.work_ms;
         self.animate("working", ms);
+        if self.play(&text) {
+            return; // asked the human: waiting for input, not ready
+        }
         self.say(&format!("[done {n}]\r\n> "));
         self.hook(ActivityState::Ready, "Stop");
+    }
+
+    /// Runs the playbook's rule for `text`; true when it ended asking the human.
+    fn play(&mut self, text: &str) -> bool {
+        let Some(book) = &self.playbook else {
+            return false;
+        };
+        let Some(i) = book.pick(text, &self.fired) else {
+            return false;
+        };
+        if self.fired.len() <= i {
+            self.fired.resize(i + 1, 0);
+        }
+        self.fired[i] += 1;
+        let forge = book.forge.clone();
+        let steps = book.rules[i].steps.clone();
+        let cwd = std::env::current_dir().unwrap_or_default();
+        for step in &steps {
+            match playbook::run_step(step, &cwd, forge.as_ref()) {
+                Ok(Outcome::Done(line)) => self.say(&format!("  {line}\r\n")),
+                Ok(Outcome::Asked(q)) => {
+                    self.say(&format!("? {q}\r\n(answer) > "));
+                    if let Some(p) = &self.args.status {
+                        let _ = status_file::append(
+                            p,
+                            &StatusRecord::now(ActivityState::WaitingInput, Some(&q)),
+                        );
+                    }
+                    return true;
+                }
+                Err(e) => {
+                    self.say(&format!("  error: {e}\r\n"));
+                    break;
+                }
+            }
+        }
+        false
     }
 }
 
 fn main() {
     let args = parse();
     raw_mode();
+    let playbook = args
+        .script
+        .as_deref()
+        .map(|p| Playbook::load(p).unwrap_or_else(|e| die(&e)));
+    // Resuming continues the numbering of the conversation in the log.
+    let earlier = match (&args.log, args.resume) {
+        (Some(log), true) => std::fs::read_to_string(log)
+            .map(|t| t.lines().count() as u64)
+            .unwrap_or(0),
+        _ => 0,
+    };
     let mut agent = Agent {
         args,
         out: std::io::stdout(),
-        count: 0,
+        count: earlier,
+        playbook,
+        fired: Vec::new(),
     };
     // Ask for bracketed paste, as Claude Code, Codex and Aider's prompt_toolkit do.
     agent.say("\x1b[?2004hscripted agent\r\n");
+    if let Some(id) = agent.args.session_id.clone() {
+        let how = if agent.args.resume { "resumed" } else { "new" };
+        agent.say(&format!(
+            "{how} conversation {id} ({earlier} earlier messages)\r\n"
+        ));
+    }
     let boot = agent.args.boot_ms;
     agent.animate("starting", boot);
     agent.say("> ");
