@@ -152,14 +152,17 @@ async fn run(
         std::fs::create_dir_all(dir).map_err(|e| Error::io("could not create", dir, e))?;
     }
     undo.push(Undo::File(status_file.clone()));
-    agent
-        .setup_workspace_hooks(&SetupHooksRequest {
-            workspace_path: ws.path.clone(),
-            session_id: id.clone(),
-            status_file: status_file.display().to_string(),
-            ao_command: fleet.ao_command(),
-        })
-        .await?;
+    // Optional: an agent whose hooks travel in its argv has nothing to install.
+    if agent.implements(ao_plugin_api::slots::agent::SETUP_WORKSPACE_HOOKS) {
+        agent
+            .setup_workspace_hooks(&SetupHooksRequest {
+                workspace_path: ws.path.clone(),
+                session_id: id.clone(),
+                status_file: status_file.display().to_string(),
+                ao_command: fleet.ao_command(),
+            })
+            .await?;
+    }
 
     let task = task_prompt(issue.as_ref(), req.prompt.as_deref());
     let launch_req = launch_request(

@@ -7,6 +7,7 @@
 
 mod agent_cli;
 mod config;
+mod lifecycle;
 mod plugin_calls;
 mod plugins_cli;
 mod plugins_install;

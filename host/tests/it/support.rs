@@ -29,6 +29,8 @@ pub fn lib(crate_name: &str) -> PathBuf {
 pub const WEBHOOK: &str = "ao_plugin_notifier_webhook";
 pub const RUNTIME_TMUX: &str = "ao_plugin_runtime_tmux";
 pub const WORKTREE: &str = "ao_plugin_workspace_worktree";
+pub const GITHUB: &str = "ao_plugin_github";
+pub const SCRIPTED: &str = "ao_plugin_agent_scripted";
 pub const PANIC: &str = "ao_fixture_panic";
 pub const HANG: &str = "ao_fixture_hang";
 pub const ABORT: &str = "ao_fixture_abort";

@@ -22,6 +22,8 @@ pub struct Repo {
     pub items: BTreeMap<u64, Item>,
     /// Check runs of every commit.
     pub check_runs: Vec<CheckRun>,
+    /// Check runs queued on every new PR head, as a CI workflow on `pull_request` would be.
+    pub checks_on_push: Vec<String>,
     /// Commit statuses, oldest first (the combined status keeps the latest per context).
     pub statuses: Vec<CommitStatus>,
     /// Branch protection by branch name.

@@ -284,6 +284,7 @@ impl World {
                 private,
                 items: BTreeMap::new(),
                 check_runs: Vec::new(),
+                checks_on_push: Vec::new(),
                 statuses: Vec::new(),
                 protection: BTreeMap::new(),
                 last_number: 0,
@@ -313,12 +314,33 @@ impl World {
             return;
         }
         let repo = self.repos.get_mut(full).expect("checked above");
-        for (n, sha) in moved {
-            let item = repo.items.get_mut(&n).expect("listed above");
+        for (n, sha) in &moved {
+            let item = repo.items.get_mut(n).expect("listed above");
             if let Some(p) = item.pull.as_mut() {
-                p.head_sha = sha;
+                p.head_sha = sha.clone();
             }
             item.touch();
+        }
+        for (_, sha) in moved {
+            self.queue_checks(full, &sha);
+        }
+    }
+
+    /// Makes every new PR head get these check runs, queued (the test or the demo completes
+    /// them), as a CI workflow triggered by `pull_request` does on GitHub.
+    pub fn checks_on_push(&mut self, full: &str, names: &[&str]) -> Result<(), Refusal> {
+        self.repo_mut(full)?.checks_on_push = names.iter().map(|n| n.to_string()).collect();
+        Ok(())
+    }
+
+    fn queue_checks(&mut self, full: &str, sha: &str) {
+        let names = self
+            .repos
+            .get(full)
+            .map(|r| r.checks_on_push.clone())
+            .unwrap_or_default();
+        for name in names {
+            let _ = self.set_check(full, sha, &name, RunStatus::Queued, None, None);
         }
     }
 
@@ -469,7 +491,10 @@ impl World {
             reviews: Vec::new(),
             threads: Vec::new(),
         };
-        self.new_item(full, title, body, author, Some(pull))
+        let sha = pull.head_sha.clone();
+        let n = self.new_item(full, title, body, author, Some(pull))?;
+        self.queue_checks(full, &sha);
+        Ok(n)
     }
 
     /// A pull request (404 for an issue number).
