@@ -163,3 +163,12 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .with_ansi(output::color_stderr())
         .try_init();
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_tree_is_valid() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -17,7 +17,7 @@ use crate::store::ProjectStore;
 use crate::store::events::{EventLog, EventRecord};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -218,11 +218,6 @@ impl Fleet {
     /// The argv prefix that runs this `ao`.
     pub fn ao_command(&self) -> Vec<String> {
         vec![self.ao_exe.display().to_string()]
-    }
-
-    /// Whether `path` is inside a project's managed worktrees.
-    pub fn managed_workspace(&self, project: &str, path: &Path) -> bool {
-        path.starts_with(self.store(project).worktrees_dir())
     }
 }
 

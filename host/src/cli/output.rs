@@ -31,6 +31,13 @@ pub(crate) fn note(text: &str) {
     eprintln!("{text}");
 }
 
+/// A question for a person, on stderr, without a newline (the answer follows on the line).
+pub(crate) fn ask(text: &str) -> std::io::Result<()> {
+    let mut e = std::io::stderr().lock();
+    e.write_all(text.as_bytes())?;
+    e.flush()
+}
+
 /// `error: …` on stderr.
 pub(crate) fn error(text: &str) {
     eprintln!("error: {text}");

@@ -11,17 +11,17 @@ pub(crate) struct Args {
     /// The session id
     session: String,
     /// The message (or use --file)
-    #[arg(conflicts_with = "file")]
+    #[arg(conflicts_with = "message_file")]
     message: Vec<String>,
     /// Read the message from a file (- for standard input)
-    #[arg(long)]
-    file: Option<String>,
+    #[arg(long = "file", value_name = "FILE")]
+    message_file: Option<String>,
     #[command(flatten)]
     cfg: crate::cli::ConfigFlag,
 }
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
-    let text = match &args.file {
+    let text = match &args.message_file {
         Some(f) if f == "-" => {
             std::io::read_to_string(std::io::stdin()).context("reading stdin")?
         }

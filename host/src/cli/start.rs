@@ -4,7 +4,7 @@
 use crate::cli::{Globals, fleet, output};
 use anyhow::{Context, Result, anyhow, bail};
 use ao::daemon;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -252,8 +252,7 @@ fn ask(interactive: bool, question: &str, default: &str) -> Result<String> {
     if !interactive {
         return Ok(default.to_string());
     }
-    eprint!("{question} [{default}]: ");
-    std::io::stderr().flush()?;
+    output::ask(&format!("{question} [{default}]: "))?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let answer = line.trim();

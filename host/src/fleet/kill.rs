@@ -117,14 +117,14 @@ pub async fn restore(fleet: &Fleet, s: &Session) -> Result<Session, Error> {
     let agent_name = s.agent.clone().unwrap_or_else(|| p.agent.clone());
     let agent = fleet.agent(p, &agent_name).await?;
     let runtime = fleet.runtime(p, &p.runtime).await?;
-    if let Some(old) = &s.runtime_handle {
-        if let Ok(rt) = fleet.runtime(p, &old.runtime).await {
-            let _ = rt
-                .destroy(&HandleRequest {
-                    handle: old.clone(),
-                })
-                .await;
-        }
+    if let Some(old) = &s.runtime_handle
+        && let Ok(rt) = fleet.runtime(p, &old.runtime).await
+    {
+        let _ = rt
+            .destroy(&HandleRequest {
+                handle: old.clone(),
+            })
+            .await;
     }
     let launch = launch_request(fleet, p, &s.id, &path, s.issue.clone(), None);
     let resume = agent

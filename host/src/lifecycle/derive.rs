@@ -115,15 +115,15 @@ pub fn derive(f: &Facts<'_>, t: &Thresholds, now: u64) -> Derived {
             format!("the agent waits for input ({})", source(a)),
         );
     }
-    if let Some(pr) = f.pr {
-        if let Some(d) = from_pr(pr) {
-            return d;
-        }
+    if let Some(pr) = f.pr
+        && let Some(d) = from_pr(pr)
+    {
+        return d;
     }
-    if f.role == Role::Worker {
-        if let Some(d) = f.report.and_then(|r| from_report(r, activity, t, now)) {
-            return d;
-        }
+    if f.role == Role::Worker
+        && let Some(d) = f.report.and_then(|r| from_report(r, activity, t, now))
+    {
+        return d;
     }
     if let Some(a) = activity {
         let quiet = matches!(

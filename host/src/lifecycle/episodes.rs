@@ -167,14 +167,14 @@ pub fn decide(
 
 /// Whether another attempt would be one too many.
 fn exhausted(r: &Reaction, ep: &Episode, now: u64) -> Option<String> {
-    if let Some(n) = r.retries {
-        if ep.attempts >= n {
-            return Some(format!(
-                "{} attempt{} did not fix it",
-                ep.attempts,
-                s(ep.attempts)
-            ));
-        }
+    if let Some(n) = r.retries
+        && ep.attempts >= n
+    {
+        return Some(format!(
+            "{} attempt{} did not fix it",
+            ep.attempts,
+            s(ep.attempts)
+        ));
     }
     match r.escalate_after {
         Some(Escalation::Attempts(n)) if ep.attempts >= n => Some(format!(

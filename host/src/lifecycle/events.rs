@@ -193,23 +193,22 @@ pub fn transition_events(old: &Session, new: &Session) -> Vec<Event> {
     let id = new.id.as_str();
     let mut out = Vec::new();
     let (op, np) = (old.pr_fact.as_ref(), new.pr_fact.as_ref());
-    if old.pr.is_none() {
-        if let Some(url) = &new.pr {
-            out.push(Event::new(PrCreated, id, format!("PR opened: {url}")));
-        }
+    if old.pr.is_none()
+        && let Some(url) = &new.pr
+    {
+        out.push(Event::new(PrCreated, id, format!("PR opened: {url}")));
     }
-    if let (Some(o), Some(n)) = (op, np) {
-        if o.state == "open"
-            && n.state == "open"
-            && o.head_sha != n.head_sha
-            && !o.head_sha.is_empty()
-        {
-            out.push(Event::new(
-                PrUpdated,
-                id,
-                format!("new commits on the PR (head {})", short(&n.head_sha)),
-            ));
-        }
+    if let (Some(o), Some(n)) = (op, np)
+        && o.state == "open"
+        && n.state == "open"
+        && o.head_sha != n.head_sha
+        && !o.head_sha.is_empty()
+    {
+        out.push(Event::new(
+            PrUpdated,
+            id,
+            format!("new commits on the PR (head {})", short(&n.head_sha)),
+        ));
     }
     if let Some(n) = np {
         let o = op.cloned().unwrap_or_default();
@@ -261,12 +260,12 @@ pub fn transition_events(old: &Session, new: &Session) -> Vec<Event> {
     }
     // A status change is also an event when the status came back with a new reason to be
     // reported (CI failing again on a new head is a new failure).
-    if new.status == old.status && new.status == Status::CiFailed {
-        if let (Some(o), Some(n)) = (op, np) {
-            if o.head_sha != n.head_sha || o.failed_checks != n.failed_checks {
-                out.push(Event::new(CiFailing, id, new.status_reason.clone()));
-            }
-        }
+    if new.status == old.status
+        && new.status == Status::CiFailed
+        && let (Some(o), Some(n)) = (op, np)
+        && (o.head_sha != n.head_sha || o.failed_checks != n.failed_checks)
+    {
+        out.push(Event::new(CiFailing, id, new.status_reason.clone()));
     }
     out
 }
