@@ -5,7 +5,7 @@
 //! - [`events`]: the event types with priorities, and the events of one transition (pure);
 //! - [`episodes`]: when a reaction acts, retries, escalates or skips (pure);
 //! - [`messages`]: the text sent to agents, with the real payload (pure);
-//! - [`tick`]: one poll of a project (all the I/O);
+//! - [`tick`]: one poll of a project (all the I/O); [`react`]: carrying out its reactions;
 //! - [`notify`]: routing by priority to notifier plugins, concurrently, with timeouts.
 
 pub mod derive;
@@ -13,6 +13,7 @@ pub mod episodes;
 pub mod events;
 pub mod messages;
 pub mod notify;
+pub mod react;
 pub mod tick;
 
 use crate::fleet::{Fleet, now_ms};
