@@ -51,13 +51,7 @@ pub(crate) fn gather(config: &Config) -> Result<Gathered> {
     Ok(g)
 }
 
-/// Milliseconds since the epoch, now.
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub(crate) use ao::fleet::now_ms;
 
 /// `42s`, `5m`, `3h`, `2d` since `then`.
 pub(crate) fn ago(then: u64, now: u64) -> String {

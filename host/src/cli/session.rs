@@ -56,14 +56,7 @@ fn kill(a: IdArgs, globals: &Globals) -> Result<ExitCode> {
         for id in &a.sessions {
             let s = ao::fleet::send::find(f, id)?;
             let k = ao::fleet::kill::kill(f, &s, ao::fleet::kill::KillReason::User).await?;
-            let mut line = format!("{id}: killed");
-            if k.workspace_removed {
-                line.push_str("; workspace removed");
-            }
-            if !k.detail.is_empty() {
-                line.push_str(&format!("; {}", k.detail));
-            }
-            output::note(&line);
+            output::note(&k.describe(id, "killed"));
         }
         Ok(ExitCode::SUCCESS)
     })
@@ -105,12 +98,7 @@ fn cleanup(a: CleanupArgs, globals: &Globals) -> Result<ExitCode> {
                     continue;
                 }
                 let k = ao::fleet::kill::kill(f, &s, ao::fleet::kill::KillReason::Cleanup).await?;
-                let kept = if k.detail.is_empty() {
-                    String::new()
-                } else {
-                    format!("; {}", k.detail)
-                };
-                output::note(&format!("{}: cleaned up{kept}", s.id));
+                output::note(&k.describe(&s.id, "cleaned up"));
             }
         }
         if n == 0 {

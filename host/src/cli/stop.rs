@@ -72,12 +72,7 @@ fn kill_all(globals: &Globals, live: &[ao::store::session::Session]) -> Result<(
     opened.run(async |f| -> Result<()> {
         for s in live {
             let k = ao::fleet::kill::kill(f, s, ao::fleet::kill::KillReason::User).await?;
-            let kept = if k.detail.is_empty() {
-                String::new()
-            } else {
-                format!("; {}", k.detail)
-            };
-            output::note(&format!("{}: killed{kept}", s.id));
+            output::note(&k.describe(&s.id, "killed"));
         }
         Ok(())
     })

@@ -2,11 +2,11 @@
 //! auto-cleanup after a merge.
 
 use crate::Error;
-use crate::fleet::spawn::{launch_request, runtime_name, session_env};
+use crate::fleet::spawn::{launch_request, start_runtime};
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::events::{Event, EventKind};
 use crate::store::session::{Session, Status};
-use ao_plugin_api::slots::runtime::{CreateRequest, HandleRequest};
+use ao_plugin_api::slots::runtime::HandleRequest;
 use ao_plugin_api::slots::workspace::{self, PostCreate};
 
 /// Why a session is being ended.
@@ -27,6 +27,20 @@ pub struct Killed {
     pub workspace_removed: bool,
     /// What was kept and why.
     pub detail: String,
+}
+
+impl Killed {
+    /// `app-3: killed; workspace removed` (or why it was kept), for people.
+    pub fn describe(&self, id: &str, what: &str) -> String {
+        let mut line = format!("{id}: {what}");
+        if self.workspace_removed {
+            line.push_str("; workspace removed");
+        }
+        if !self.detail.is_empty() {
+            line.push_str(&format!("; {}", self.detail));
+        }
+        line
+    }
 }
 
 /// Stops the runtime, removes the workspace unless it holds unsaved work (never forced), and
@@ -138,18 +152,7 @@ pub async fn restore(fleet: &Fleet, s: &Session) -> Result<Session, Error> {
         Some(spec) => spec,
         None => agent.launch(&launch).await?,
     };
-    let status_file = fleet.status_file(&p.id, &s.id);
-    let env = session_env(fleet, p, &s.id, &status_file, spec.env.clone());
-    let handle = runtime
-        .create(&CreateRequest {
-            session_id: s.id.clone(),
-            runtime_name: runtime_name(fleet, &s.id),
-            workspace_path: path.clone(),
-            argv: spec.argv.clone(),
-            env,
-            scratch_dir: Some(store.root().join("scratch").display().to_string()),
-        })
-        .await?;
+    let handle = start_runtime(fleet, p, &runtime, &s.id, &path, &spec).await?;
     let now = now_ms();
     let restored = store.update_session(&s.id, |x| {
         x.runtime_handle = Some(handle);

@@ -7,12 +7,13 @@ use crate::config::Project;
 use crate::config::model::Permissions;
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::events::{Event, EventKind};
+use crate::plugins::slots::RuntimeClient;
 use crate::prompt::{self, PromptInput};
 use crate::store::session::{Role, Session};
 use ao_plugin_api::slots::agent::{
-    LaunchRequest, PermissionMode, PromptDelivery, SetupHooksRequest,
+    LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery, SetupHooksRequest,
 };
-use ao_plugin_api::slots::runtime::{self, CreateRequest, HandleRequest, RuntimeHandle};
+use ao_plugin_api::slots::runtime::{CreateRequest, HandleRequest, RuntimeHandle};
 use ao_plugin_api::slots::tracker::{Issue, IssueRequest, ProjectRef};
 use ao_plugin_api::slots::workspace::{self, PostCreate};
 use std::collections::BTreeMap;
@@ -191,17 +192,7 @@ async fn run(
     store.write_session(&s)?;
     undo.push(Undo::Metadata(id.clone()));
 
-    let env = session_env(fleet, p, &id, &status_file, spec.env.clone());
-    let handle = runtime
-        .create(&CreateRequest {
-            session_id: id.clone(),
-            runtime_name: runtime_name(fleet, &id),
-            workspace_path: ws.path.clone(),
-            argv: spec.argv.clone(),
-            env,
-            scratch_dir: Some(store.root().join("scratch").display().to_string()),
-        })
-        .await?;
+    let handle = start_runtime(fleet, p, &runtime, &id, &ws.path, &spec).await?;
     undo.push(Undo::Runtime(handle.clone()));
     let s = store.update_session(&id, |s| s.runtime_handle = Some(handle.clone()))?;
 
@@ -209,16 +200,7 @@ async fn run(
     undo.clear();
     let mut prompt_acknowledged = None;
     if spec.prompt_delivery == PromptDelivery::PostLaunch {
-        let outcome = runtime
-            .send_message(&runtime::SendMessageRequest {
-                handle: handle.clone(),
-                text: task,
-                delivery: runtime::DeliveryOptions {
-                    status_file: Some(status_file.display().to_string()),
-                    ..runtime::DeliveryOptions::default()
-                },
-            })
-            .await;
+        let outcome = crate::fleet::send::send(fleet, &s, &task).await;
         prompt_acknowledged = Some(outcome.map(|o| o.acknowledged).unwrap_or(false));
     }
     let mut ev = Event::new(
@@ -271,9 +253,38 @@ pub(crate) fn launch_request(
     }
 }
 
+/// Starts the agent's runtime session for `spec` in `workspace` (a spawn or a restore).
+pub(crate) async fn start_runtime(
+    fleet: &Fleet,
+    p: &Project,
+    runtime: &RuntimeClient,
+    id: &str,
+    workspace: &str,
+    spec: &LaunchSpec,
+) -> Result<RuntimeHandle, Error> {
+    let status_file = fleet.status_file(&p.id, id);
+    runtime
+        .create(&CreateRequest {
+            session_id: id.to_string(),
+            runtime_name: runtime_name(fleet, id),
+            workspace_path: workspace.to_string(),
+            argv: spec.argv.clone(),
+            env: session_env(fleet, p, id, &status_file, spec.env.clone()),
+            scratch_dir: Some(
+                fleet
+                    .store(&p.id)
+                    .root()
+                    .join("scratch")
+                    .display()
+                    .to_string(),
+            ),
+        })
+        .await
+}
+
 /// The runtime's name for a session: unique per config directory, so two checkouts never
 /// share tmux session names.
-pub(crate) fn runtime_name(fleet: &Fleet, id: &str) -> String {
+fn runtime_name(fleet: &Fleet, id: &str) -> String {
     format!(
         "{}-{id}",
         fleet.config.hash.get(..6).unwrap_or(&fleet.config.hash)
@@ -291,7 +302,7 @@ fn issue_req(p: &Project, id: &str) -> IssueRequest {
 }
 
 /// The environment every agent process gets, over the agent plugin's own.
-pub(crate) fn session_env(
+fn session_env(
     fleet: &Fleet,
     p: &Project,
     id: &str,

@@ -265,7 +265,8 @@ fn source(a: &ActivityFact) -> String {
         .unwrap_or_default()
 }
 
-fn short(sha: &str) -> &str {
+/// The first 7 characters of a commit id, as git shows it.
+pub(crate) fn short(sha: &str) -> &str {
     sha.get(..7).unwrap_or(sha)
 }
 

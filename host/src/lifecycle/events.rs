@@ -2,6 +2,7 @@
 //! and the pure function that turns one session's old and new facts into events.
 
 use crate::config::model::PriorityName;
+use crate::lifecycle::derive::short;
 use crate::store::session::{Session, Status};
 
 /// Every event ao emits.
@@ -268,10 +269,6 @@ pub fn transition_events(old: &Session, new: &Session) -> Vec<Event> {
         out.push(Event::new(CiFailing, id, new.status_reason.clone()));
     }
     out
-}
-
-fn short(sha: &str) -> &str {
-    sha.get(..7).unwrap_or(sha)
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ const PR: u64 = 2;
 struct Setup {
     sb: Sandbox,
     sim: ForgeSim,
-    dir: tempfile::TempDir,
+    /// Holds the checkout, the playbook and the config until the test ends.
+    _dir: tempfile::TempDir,
     config: PathBuf,
     socket: PathBuf,
 }
@@ -115,19 +116,15 @@ fn setup() -> Setup {
         }}
     });
     let file = dir.path().join("agent-orchestrator.yaml");
-    std::fs::write(&file, serde_yaml_ng_to_string(&config)).unwrap();
+    // YAML is a superset of JSON.
+    std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
     Setup {
         sb,
         sim,
-        dir,
+        _dir: dir,
         config: file,
         socket,
     }
-}
-
-/// YAML is a superset of JSON.
-fn serde_yaml_ng_to_string(v: &Value) -> String {
-    serde_json::to_string_pretty(v).unwrap()
 }
 
 impl Setup {
@@ -325,5 +322,4 @@ fn ci_failure_review_merge_and_cleanup_run_by_themselves() {
     let status = succeed(s.ao().args(["status", "--json", "--include-terminated"]));
     let v = stdout_json(&status);
     assert_eq!(v["data"][0]["status"], "cleanup", "{v}");
-    let _ = s.dir.path();
 }
