@@ -38,6 +38,7 @@ fn main() {
             state: ActivityState::Active,
             source: ActivitySource::Hook,
             at: 1_700_000_000_000,
+            detail: None,
         });
         if i % 2 == 0 {
             s.pr = Some(format!("https://github.com/acme/app/pull/{i}"));

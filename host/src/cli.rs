@@ -5,6 +5,7 @@ mod completion;
 mod config;
 mod config_help;
 mod context;
+mod demo;
 mod doctor;
 mod fleet;
 mod hook;
@@ -45,6 +46,8 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole lifecycle offline on a simulated GitHub with scripted agents
+    Demo(demo::Args),
     /// Every session, grouped by project, with status, activity, PR and summary
     Status(status::Args),
     /// Start ao: the lifecycle engine and its webhook endpoint, in the background
@@ -117,6 +120,7 @@ pub(crate) fn main() -> ExitCode {
         config: cli.config.file,
     };
     let result: Result<ExitCode> = match cli.command {
+        Command::Demo(args) => demo::run(args, &globals),
         Command::Status(args) => status::run(args, &globals),
         Command::Start(args) => start::run(args, &globals),
         Command::Stop(args) => stop::run(args, &globals),

@@ -49,6 +49,11 @@ impl Fleet {
         }
     }
 
+    /// The loaded plugins.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// A project by id.
     pub fn project(&self, id: &str) -> Result<&Project, Error> {
         self.config.projects.get(id).ok_or_else(|| {

@@ -7,8 +7,10 @@
 //!   (raw mode, bracketed paste, status-file hooks), for runtime delivery tests;
 //! - [`forge`]: a stateful GitHub (REST, GraphQL, git-backed PRs, rate limits) and its
 //!   binary `ao-forge-sim`;
+//! - [`demo`]: the world `ao demo` runs in (a repository, CI, a reviewer, the agents' playbook);
 //! - [`git`]: throwaway repositories with a bare "origin", for workspace tests.
 
+pub mod demo;
 pub mod forge;
 pub mod git;
 pub mod playbook;

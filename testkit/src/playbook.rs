@@ -66,6 +66,8 @@ pub enum Step {
     Ask(String),
     /// Say something on screen.
     Say(String),
+    /// Think for this many milliseconds (busy, a spinner on screen), as a model does.
+    Think(u64),
 }
 
 impl Playbook {
@@ -91,6 +93,8 @@ pub enum Outcome {
     Done(String),
     /// The agent now waits for the human.
     Asked(String),
+    /// The agent is busy for this many milliseconds.
+    Think(u64),
 }
 
 /// Carries out one step in `cwd`.
@@ -155,5 +159,6 @@ pub fn run_step(step: &Step, cwd: &Path, forge: Option<&Forge>) -> Result<Outcom
         }
         Step::Ask(q) => Ok(Outcome::Asked(q.clone())),
         Step::Say(s) => Ok(Outcome::Done(s.clone())),
+        Step::Think(ms) => Ok(Outcome::Think(*ms)),
     }
 }

@@ -110,10 +110,12 @@ pub fn derive(f: &Facts<'_>, t: &Thresholds, now: u64) -> Derived {
     }
     let activity = f.activity;
     if let Some(a) = activity.filter(|a| a.state == ActivityState::WaitingInput) {
-        return done(
-            NeedsInput,
-            format!("the agent waits for input ({})", source(a)),
-        );
+        let reason = match a.detail.as_deref() {
+            // The question itself is what the human needs to see, in one short line.
+            Some(q) => format!("the agent asks: {}", one_line(q, 200)),
+            None => format!("the agent waits for input ({})", source(a)),
+        };
+        return done(NeedsInput, reason);
     }
     if let Some(pr) = f.pr
         && let Some(d) = from_pr(pr)
@@ -281,6 +283,17 @@ fn minutes(ms: u64) -> String {
     } else {
         format!("{m}m")
     }
+}
+
+/// `text` on one line, cut to `max` characters with an ellipsis.
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ fn act(state: ActivityState, ago: u64) -> ActivityFact {
         state,
         source: ActivitySource::Hook,
         at: NOW - ago,
+        detail: None,
     }
 }
 fn pr(state: &str, ci: &str, review: &str, mergeable: bool) -> PrFact {
@@ -125,6 +126,7 @@ fn the_table() {
         Case { runtime: Some(RuntimeFact { at: NOW, ..alive() }), activity: Some(act(A::Exited, MIN)), ..case("an exit older than a live probe is stale", Working, "assumed working") },
         // 3. The agent asks.
         Case { activity: Some(act(A::WaitingInput, 0)), pr: Some(pr("open", "failing", "none", false)), ..case("input beats PR facts", NeedsInput, "waits for input (via hook)") },
+        Case { activity: Some(ActivityFact { detail: Some("Which  language?\nFrench or Spanish".into()), ..act(A::WaitingInput, 0) }), ..case("the question is the reason, on one line", NeedsInput, "the agent asks: Which language? French or Spanish") },
         // 4. PR ground truth.
         Case { pr: Some(pr("merged", "passing", "approved", false)), ..case("merged", Merged, "merged") },
         Case { pr: Some(pr("closed", "passing", "none", false)), ..case("closed", Idle, "closed without merging") },

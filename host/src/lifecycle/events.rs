@@ -128,7 +128,8 @@ impl EventKind {
         use PriorityName::*;
         match self {
             SessionStuck | SessionNeedsInput | SessionKilled | ReactionEscalated => Urgent,
-            MergeReady | MergeCompleted | PrMerged | PrClosed | ReviewApproved => Action,
+            // A merge reaches the human once, as `pr.merged`, whoever merged it.
+            MergeReady | PrMerged | PrClosed | ReviewApproved => Action,
             CiFailing | CiFixFailed | ReviewChangesRequested | MergeConflicts | NotifyFailed => {
                 Warning
             }

@@ -183,7 +183,7 @@ impl ReactionCtx<'_> {
                         .with_data(data(
                             serde_json::json!({"action": "auto-merge", "sha": o.sha}),
                         )));
-                        notify::notify(fleet, pid, &e, s.pr.as_deref()).await;
+                        // The human hears of it once, from the `pr.merged` that follows.
                         (vec![e], true)
                     }
                     Ok(o) => {

@@ -368,6 +368,7 @@ async fn activity(
         state: answer.state,
         source: answer.source,
         at: answer.at_ms.unwrap_or(now),
+        detail: answer.detail.filter(|d| !d.trim().is_empty()),
     })
 }
 

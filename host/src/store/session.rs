@@ -144,6 +144,9 @@ pub struct ActivityFact {
     pub source: ActivitySource,
     /// When the signal was produced (epoch ms).
     pub at: u64,
+    /// What the agent said with it (the question it asks, the tool it runs), one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// What the SCM said about the session's PR, and when.
@@ -464,6 +467,7 @@ mod tests {
             state: ActivityState::Active,
             source: ActivitySource::Hook,
             at: 5,
+            detail: None,
         });
         s.runtime_fact = Some(RuntimeFact {
             session_exists: true,

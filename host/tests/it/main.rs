@@ -7,6 +7,7 @@
 
 mod agent_cli;
 mod config;
+mod demo;
 mod lifecycle;
 mod plugin_calls;
 mod plugins_cli;

@@ -41,6 +41,7 @@ impl Project {
                 state: ActivityState::Active,
                 source: ActivitySource::Hook,
                 at: now - 120_000,
+                detail: None,
             });
             if status == Status::CiFailed {
                 s.pr = Some("https://github.example/acme/app/pull/12".into());

@@ -275,7 +275,11 @@ impl Enricher {
             }
         }
         let c = self.cache();
-        for pr in &req.prs {
+        let detected = resp
+            .detected
+            .values()
+            .flat_map(|d| d.values().map(|i| &i.key));
+        for pr in req.prs.iter().chain(detected.collect::<Vec<_>>()) {
             if let Some(e) = c.prs.get(&pr.key()) {
                 resp.prs.insert(pr.key(), e.facts.clone());
             }
@@ -418,6 +422,18 @@ impl Enricher {
                     repo: repo.to_string(),
                     branch: b.clone(),
                 });
+            }
+        }
+
+        // PRs found for branches come with their facts in this same batch: a new PR is seen
+        // with its state and CI on the tick it is found, not one tick later.
+        if let Some(found) = resp.detected.get(repo) {
+            let c = self.cache();
+            for info in found.values() {
+                let n = info.key.number;
+                if !numbers.contains(&n) && !c.prs.contains_key(&info.key.key()) {
+                    levels.entry(n).or_insert(Level::Full);
+                }
             }
         }
 

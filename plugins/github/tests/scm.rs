@@ -444,6 +444,10 @@ fn unchanged_ticks_cost_only_free_304s_and_changes_cost_one_query_per_50() {
     let r = scm.enrich_batch(&ctx(), req.clone()).unwrap();
     assert_eq!(r.detected[REPO]["feat/new"].key.number, n);
     assert!(!r.detected[REPO].contains_key("feat/none"));
+    // ... with its facts, in the same call.
+    let found = &r.prs[&r.detected[REPO]["feat/new"].key.key()];
+    assert_eq!(found.state, PrState::Open, "{found:?}");
+    assert!(!found.head_sha.is_empty(), "{found:?}");
     w.sim.reset_counters();
     scm.enrich_batch(&ctx(), req).unwrap();
     assert_eq!(

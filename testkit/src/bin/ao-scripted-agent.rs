@@ -167,12 +167,19 @@ impl Agent {
         for step in &steps {
             match playbook::run_step(step, &cwd, forge.as_ref()) {
                 Ok(Outcome::Done(line)) => self.say(&format!("  {line}\r\n")),
+                Ok(Outcome::Think(ms)) => self.animate("thinking", ms),
                 Ok(Outcome::Asked(q)) => {
                     self.say(&format!("? {q}\r\n(answer) > "));
                     if let Some(p) = &self.args.status {
                         let _ = status_file::append(
                             p,
-                            &StatusRecord::now(ActivityState::WaitingInput, Some(&q)),
+                            &StatusRecord {
+                                detail: Some(q.clone()),
+                                ..StatusRecord::now(
+                                    ActivityState::WaitingInput,
+                                    Some("Notification"),
+                                )
+                            },
                         );
                     }
                     return true;

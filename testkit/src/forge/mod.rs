@@ -10,6 +10,7 @@
 //! - counters of requests, charged requests and GraphQL points;
 //! - scripting through [`ForgeSim::world`] in-process or `POST /_sim/<command>` (`control`).
 
+pub mod actors;
 mod control;
 mod cost;
 mod git;
@@ -114,6 +115,12 @@ impl ForgeSim {
     /// What has been served so far.
     pub fn counters(&self) -> Counters {
         self.world().counters.clone()
+    }
+
+    /// Starts a CI and/or a reviewer acting on a repository (see [`actors`]); they stop when
+    /// the returned value is dropped.
+    pub fn start_actors(&self, a: actors::Actors) -> actors::Running {
+        actors::start(self.app.clone(), a)
     }
 
     /// Zeroes the counters.
