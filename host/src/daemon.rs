@@ -36,9 +36,7 @@ pub fn info_file(data_dir: &Path, hash: &str) -> PathBuf {
 pub fn running(data_dir: &Path, hash: &str) -> Option<DaemonInfo> {
     let text = std::fs::read_to_string(info_file(data_dir, hash)).ok()?;
     let info: DaemonInfo = serde_json::from_str(&text).ok()?;
-    // SAFETY: signal 0 only checks that the process exists.
-    let alive = unsafe { libc::kill(info.pid as i32, 0) } == 0;
-    alive.then_some(info)
+    crate::proc::alive(info.pid).then_some(info)
 }
 
 struct Shared {

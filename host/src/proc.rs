@@ -29,3 +29,47 @@ pub fn run(argv: &[&str], timeout: Duration) -> Result<Finished, String> {
         stderr: out.stderr,
     })
 }
+
+/// Whether process `pid` exists and has not exited. A zombie counts as gone: where PID 1 does
+/// not reap orphans (some containers), a SIGKILLed daemon stays a zombie and `kill(pid, 0)`
+/// alone would call it alive for ever.
+pub fn alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    if pid <= 0 || unsafe { libc::kill(pid, 0) } != 0 {
+        return false;
+    }
+    // Linux: the state is the field after the parenthesised command name.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_none_or(|state| state != "Z" && state != "X"),
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_zombie_is_not_alive() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(super::alive(pid));
+        child.kill().unwrap();
+        // Killed but not yet reaped: a zombie.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while super::alive(pid) {
+            assert!(std::time::Instant::now() < deadline, "still alive");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        child.wait().unwrap();
+        assert!(!super::alive(pid));
+        assert!(!super::alive(0));
+    }
+}

@@ -8,6 +8,8 @@
 mod agent_cli;
 mod config;
 mod demo;
+mod engine;
+mod faults;
 mod lifecycle;
 mod plugin_calls;
 mod plugins_cli;

@@ -1,0 +1,266 @@
+//! The lifecycle tests' common setup: the forge simulator with `acme/app` and issue #1, a
+//! checkout, the scripted agent's playbook, a config with the tmux runtime on a private socket,
+//! and helpers to drive `ao` and read what happened.
+
+use crate::support::*;
+use ao_testkit::forge::model::{Protection, RunStatus};
+use ao_testkit::forge::{ForgeSim, TOKEN};
+use ao_testkit::git::git;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const REPO: &str = "acme/app";
+/// Issues and PRs share numbers, as on GitHub: issue #1, then the agent's PR #2.
+pub const PR: u64 = 2;
+
+pub struct Setup {
+    pub sb: Sandbox,
+    pub sim: ForgeSim,
+    /// Holds the checkout, the playbook and the config until the test ends.
+    _dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub socket: PathBuf,
+}
+
+pub fn commit_cmd(msg: &str) -> Value {
+    json!({"run": ["git", "-c", "user.name=Agent", "-c", "user.email=agent@example.invalid", "commit", "-qam", msg]})
+}
+
+/// What a test changes in the standard setup.
+#[derive(Default)]
+pub struct Opts {
+    /// The playbook's rules (default: push a typo, fix CI, address the review).
+    pub rules: Option<Value>,
+    /// The project's reactions (default: auto-merge when approved and green).
+    pub reactions: Option<Value>,
+    /// A webhook URL every notification goes to.
+    pub notify: Option<String>,
+}
+
+/// The standard setup: the forge with `acme/app` and issue #1, a checkout, the playbook.
+pub fn setup() -> Setup {
+    setup_with(Opts::default())
+}
+
+/// The playbook rules of the standard setup.
+pub fn standard_rules() -> Value {
+    json!([
+        {"when": "Work on issue #1", "steps": [
+            {"write": {"path": "greet.sh", "content": "echo helo\n"}},
+            commit_cmd("Add a greeting"),
+            {"run": ["git", "push", "-q", "origin", "HEAD"]},
+            {"open_pr": {"title": "Add a greeting", "body": "Closes #1"}}
+        ]},
+        {"when": "CI failed", "steps": [
+            {"write": {"path": "greet.sh", "content": "echo hello\n"}},
+            commit_cmd("Fix the typo"),
+            {"run": ["git", "push", "-q", "origin", "HEAD"]}
+        ]},
+        {"when": "Unresolved review comments", "steps": [
+            {"write": {"path": "greet.sh", "content": "printf 'hello\\n'\n"}},
+            commit_cmd("Use printf"),
+            {"run": ["git", "push", "-q", "origin", "HEAD"]}
+        ]}
+    ])
+}
+
+/// The standard setup with changes.
+pub fn setup_with(opts: Opts) -> Setup {
+    let sb = Sandbox::new().with_libs(&[RUNTIME_TMUX, WORKTREE, GITHUB, SCRIPTED, WEBHOOK]);
+    let sim = ForgeSim::start();
+    let bare = sim.repo(REPO);
+    let dir = tempfile::tempdir().unwrap();
+    let checkout = dir.path().join("app");
+    git(dir.path(), &["clone", "-q", bare.to_str().unwrap(), "app"]);
+    git(&checkout, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+    std::fs::write(checkout.join("greet.sh"), "# says hello\n").unwrap();
+    git(&checkout, &["add", "greet.sh"]);
+    git(
+        &checkout,
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "-qm",
+            "init",
+        ],
+    );
+    git(&checkout, &["push", "-q", "origin", "main"]);
+    {
+        let mut w = sim.world();
+        w.create_issue(
+            REPO,
+            "Add a greeting",
+            "greet.sh should say hello",
+            &[],
+            "maintainer",
+        )
+        .unwrap();
+        w.checks_on_push(REPO, &["test"]).unwrap();
+        w.protect(
+            REPO,
+            "main",
+            Protection {
+                required_checks: vec!["test".into()],
+                strict: false,
+                required_approvals: 1,
+            },
+        )
+        .unwrap();
+    }
+    let playbook = json!({
+        "forge": {"url": sim.url(), "repo": REPO, "token": TOKEN},
+        "rules": opts.rules.unwrap_or_else(standard_rules)
+    });
+    let script = dir.path().join("playbook.json");
+    std::fs::write(&script, playbook.to_string()).unwrap();
+    let socket = dir.path().join("tmux.sock");
+    let receiver_dir = dir.path().join("notifications");
+    std::fs::create_dir_all(&receiver_dir).unwrap();
+    let forge = json!({"plugin": "github", "apiUrl": sim.url(), "tokenEnv": "FORGE_TOKEN"});
+    let config = json!({
+        "port": 0,
+        "pollInterval": "1s",
+        "notifiers": {"inbox": {"plugin": "webhook", "url": opts.notify.clone().unwrap_or_else(|| "http://127.0.0.1:9/unused".into()), "retries": 0}},
+        "defaults": {"notifiers": if opts.notify.is_some() { json!(["inbox"]) } else { json!([]) }},
+        "projects": {"app": {
+            "path": checkout,
+            "repo": REPO,
+            "agent": "scripted",
+            "agentConfig": {"script": script, "workMs": 50},
+            "runtimeConfig": {"socket": socket},
+            "tracker": forge,
+            "scm": forge,
+            "reactions": opts.reactions.unwrap_or_else(
+                || json!({"approved-and-green": {"auto": true, "action": "auto-merge"}})
+            )
+        }}
+    });
+    let file = dir.path().join("agent-orchestrator.yaml");
+    // YAML is a superset of JSON.
+    std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    Setup {
+        sb,
+        sim,
+        _dir: dir,
+        config: file,
+        socket,
+    }
+}
+
+impl Setup {
+    pub fn ao(&self) -> assert_cmd::Command {
+        let mut c = self.sb.ao();
+        c.env("FORGE_TOKEN", TOKEN)
+            .arg("--config")
+            .arg(&self.config);
+        c
+    }
+
+    pub fn events(&self) -> Vec<Value> {
+        let data = self.sb.home.path().join(".agent-orchestrator");
+        let mut out = Vec::new();
+        for d in std::fs::read_dir(&data).unwrap().flatten() {
+            let f = d.path().join("events.jsonl");
+            if let Ok(t) = std::fs::read_to_string(&f) {
+                out.extend(
+                    t.lines()
+                        .filter_map(|l| serde_json::from_str::<Value>(l).ok()),
+                );
+            }
+        }
+        out
+    }
+
+    pub fn kinds(&self) -> Vec<String> {
+        self.events()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    pub fn wait_event(&self, kind: &str, secs: u64) {
+        let ok = wait_until(Duration::from_secs(secs), || {
+            self.kinds().iter().any(|k| k == kind)
+        });
+        assert!(ok, "no {kind} within {secs}s; events: {:?}", self.kinds());
+    }
+
+    /// The daemon's log (for failure messages).
+    pub fn daemon_log(&self) -> String {
+        let data = self.sb.home.path().join(".agent-orchestrator");
+        let mut out = String::new();
+        for d in std::fs::read_dir(&data).into_iter().flatten().flatten() {
+            let name = d.file_name().to_string_lossy().to_string();
+            if name.starts_with("daemon-") && name.ends_with(".log") {
+                out.push_str(&std::fs::read_to_string(d.path()).unwrap_or_default());
+            }
+        }
+        out
+    }
+
+    pub fn head(&self) -> Option<String> {
+        self.sim.world().head_sha(REPO, PR).ok()
+    }
+
+    pub fn conversation(&self) -> String {
+        let data = self.sb.home.path().join(".agent-orchestrator");
+        let mut text = String::new();
+        for d in std::fs::read_dir(&data).unwrap().flatten() {
+            let status = d.path().join("status");
+            for f in std::fs::read_dir(&status).into_iter().flatten().flatten() {
+                if f.file_name()
+                    .to_string_lossy()
+                    .ends_with(".conversation.jsonl")
+                {
+                    text.push_str(&std::fs::read_to_string(f.path()).unwrap());
+                }
+            }
+        }
+        text
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = self.ao().args(["stop", "--kill-sessions"]).output();
+        let _ = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+pub fn set_check(s: &Setup, sha: &str, conclusion: &str, log: &str) {
+    s.sim
+        .world()
+        .set_check(
+            REPO,
+            sha,
+            "test",
+            RunStatus::Completed,
+            Some(conclusion),
+            Some(log),
+        )
+        .unwrap();
+}
+
+pub fn wait_new_head(s: &Setup, old: &str) -> String {
+    let mut head = String::new();
+    let ok = wait_until(Duration::from_secs(60), || {
+        head = s.head().unwrap_or_default();
+        !head.is_empty() && head != old
+    });
+    assert!(
+        ok,
+        "the agent never pushed past {old}; events: {:?}\ndaemon log:\n{}\nconversation:\n{}",
+        s.kinds(),
+        s.daemon_log(),
+        s.conversation()
+    );
+    head
+}

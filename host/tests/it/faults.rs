@@ -1,0 +1,256 @@
+//! The engine under faults, as a user would meet them: the agent process dies, the tmux server
+//! is killed, the forge answers 500 for a minute, the daemon is SIGKILLed mid-tick; and a CI
+//! failure the agent never fixes escalates to a human. Same setup as the lifecycle test.
+
+use crate::engine::*;
+use crate::support::*;
+use ao_testkit::receiver::Receiver;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+fn tmux(s: &Setup, args: &[&str]) -> String {
+    let out = std::process::Command::new("tmux")
+        .arg("-S")
+        .arg(&s.socket)
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn count(s: &Setup, kind: &str) -> usize {
+    s.kinds().iter().filter(|k| *k == kind).count()
+}
+
+fn status_of(s: &Setup, id: &str) -> String {
+    let out = succeed(s.ao().args(["status", "--json", "--include-terminated"]));
+    let v = stdout_json(&out);
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == id)
+        .map(|x| x["status"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+fn daemon_pid(s: &Setup) -> i32 {
+    let data = s.sb.home.path().join(".agent-orchestrator");
+    for d in std::fs::read_dir(&data).unwrap().flatten() {
+        let name = d.file_name().to_string_lossy().to_string();
+        if name.starts_with("daemon-") && name.ends_with(".json") {
+            let v: Value =
+                serde_json::from_str(&std::fs::read_to_string(d.path()).unwrap()).unwrap();
+            return v["pid"].as_i64().unwrap() as i32;
+        }
+    }
+    panic!("no daemon pid file in {}", data.display());
+}
+
+/// Notifications the inbox got, as (type, priority).
+fn notified(inbox: &Receiver) -> Vec<(String, String)> {
+    inbox
+        .requests()
+        .iter()
+        .map(|r| {
+            let v = r.json();
+            (
+                v["event"]["type"].as_str().unwrap_or("").to_string(),
+                v["event"]["priority"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Waits until the session's status is one of `want`.
+fn wait_status(s: &Setup, id: &str, want: &[&str]) {
+    let mut last = String::new();
+    let ok = wait_until(Duration::from_secs(30), || {
+        last = status_of(s, id);
+        want.contains(&last.as_str())
+    });
+    assert!(
+        ok,
+        "{id} is {last}, not one of {want:?}; events: {:?}",
+        s.kinds()
+    );
+}
+
+/// An agent that only acknowledges what it is told.
+fn idle_rules() -> Option<Value> {
+    Some(json!([]))
+}
+
+#[test]
+fn a_dead_agent_is_reported_and_restore_resumes_its_conversation() {
+    let inbox = Receiver::start();
+    let s = setup_with(Opts {
+        rules: idle_rules(),
+        notify: Some(inbox.url("/inbox")),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "1"]));
+    succeed(s.ao().arg("start"));
+    wait_status(&s, "app-1", &["working", "idle"]);
+
+    let pid: i32 = tmux(&s, &["list-panes", "-a", "-F", "#{pane_pid}"])
+        .parse()
+        .unwrap();
+    // SAFETY: a plain signal to the agent's process.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    s.wait_event("session.killed", 30);
+    assert!(
+        wait_until(Duration::from_secs(15), || notified(&inbox)
+            .contains(&("session.killed".into(), "urgent".into()))),
+        "the human was not told: {:?}",
+        notified(&inbox)
+    );
+    assert_eq!(status_of(&s, "app-1"), "killed");
+
+    // Restore brings the agent back with its conversation: it goes on numbering from it.
+    succeed(s.ao().args(["session", "restore", "app-1"]));
+    succeed(s.ao().args(["send", "app-1", "Are you back?"]));
+    let said: Vec<Value> = s
+        .conversation()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let last = said.last().expect("a conversation");
+    assert_eq!(last["text"], "Are you back?", "{said:?}");
+    assert_eq!(last["n"], 2, "the conversation was not resumed: {said:?}");
+    assert!(
+        wait_until(Duration::from_secs(15), || status_of(&s, "app-1")
+            != "killed"),
+        "still killed after restore"
+    );
+    assert_eq!(count(&s, "session.killed"), 1, "{:?}", s.kinds());
+}
+
+#[test]
+fn a_killed_tmux_server_ends_its_sessions_and_restore_starts_a_new_one() {
+    let s = setup_with(Opts {
+        rules: idle_rules(),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "1"]));
+    succeed(s.ao().arg("start"));
+    wait_status(&s, "app-1", &["working", "idle"]);
+    tmux(&s, &["kill-server"]);
+    s.wait_event("session.killed", 30);
+    assert_eq!(status_of(&s, "app-1"), "killed");
+    // The daemon is still there and still answers.
+    // SAFETY: signal 0 only checks that the process exists.
+    assert_eq!(
+        unsafe { libc::kill(daemon_pid(&s), 0) },
+        0,
+        "the daemon died"
+    );
+    succeed(s.ao().args(["session", "restore", "app-1"]));
+    assert!(
+        !tmux(&s, &["list-sessions"]).is_empty(),
+        "no tmux session after restore"
+    );
+    succeed(s.ao().args(["send", "app-1", "hello again"]));
+}
+
+#[test]
+fn a_forge_answering_500_for_a_minute_changes_nothing_until_it_recovers() {
+    let s = setup();
+    succeed(s.ao().args(["spawn", "1"]));
+    succeed(s.ao().arg("start"));
+    let head = wait_new_head(&s, "");
+    s.wait_event("pr.created", 30);
+    assert!(
+        wait_until(Duration::from_secs(15), || status_of(&s, "app-1")
+            == "pr_open"),
+        "status {}",
+        status_of(&s, "app-1")
+    );
+    let before = s.kinds();
+
+    // Every API request fails for a minute; meanwhile CI fails (the forge knows, ao cannot).
+    s.sim.world().fail_next(u32::MAX);
+    set_check(&s, &head, "failure", "boom\n");
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until {
+        assert_eq!(s.kinds(), before, "an event during the outage");
+        assert_eq!(status_of(&s, "app-1"), "pr_open", "a false transition");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    s.sim.world().fail_next(0);
+
+    // Recovery: the failure is seen and sent, once.
+    s.wait_event("ci.failing", 60);
+    s.wait_event("ci.fix_sent", 60);
+    assert_eq!(count(&s, "ci.failing"), 1, "{:?}", s.kinds());
+    assert_eq!(count(&s, "ci.fix_sent"), 1, "{:?}", s.kinds());
+}
+
+#[test]
+fn a_daemon_killed_mid_tick_picks_up_where_it_was_after_a_restart() {
+    let s = setup();
+    succeed(s.ao().args(["spawn", "1"]));
+    succeed(s.ao().arg("start"));
+    let first = wait_new_head(&s, "");
+    set_check(&s, &first, "failure", "expected: hello\n     got: helo\n");
+    s.wait_event("ci.failing", 60);
+    // The reaction runs right after the event is logged: kill the daemon in the middle of it.
+    // SAFETY: a plain signal to the daemon.
+    unsafe { libc::kill(daemon_pid(&s), libc::SIGKILL) };
+    succeed(s.ao().arg("start"));
+
+    // Nothing lost: the fix is asked for (again, at most once more), pushed, and seen.
+    let second = wait_new_head(&s, &first);
+    set_check(&s, &second, "success", "ok\n");
+    s.wait_event("ci.passing", 60);
+    let sent = count(&s, "ci.fix_sent");
+    assert!(
+        (1..=2).contains(&sent),
+        "fix sent {sent} times: {:?}",
+        s.kinds()
+    );
+    assert!(count(&s, "ci.failing") <= 2, "{:?}", s.kinds());
+    assert_eq!(count(&s, "pr.created"), 1, "{:?}", s.kinds());
+    let told = s.conversation().matches("CI failed").count();
+    assert!((1..=2).contains(&told), "the agent was told {told} times");
+}
+
+#[test]
+fn a_ci_failure_the_agent_never_fixes_escalates_to_an_urgent_notification() {
+    let inbox = Receiver::start();
+    let mut rules = standard_rules();
+    // The agent looks at the failure and pushes nothing.
+    rules[1]["steps"] = json!([{"say": "looking into it"}]);
+    let s = setup_with(Opts {
+        rules: Some(rules),
+        reactions: Some(json!({"ci-failed": {"retries": 2}})),
+        notify: Some(inbox.url("/inbox")),
+    });
+    succeed(s.ao().args(["spawn", "1"]));
+    succeed(s.ao().arg("start"));
+    let head = wait_new_head(&s, "");
+    set_check(&s, &head, "failure", "FAILED greet_test\n");
+    s.wait_event("reaction.escalated", 90);
+    assert!(
+        wait_until(Duration::from_secs(15), || notified(&inbox)
+            .contains(&("reaction.escalated".into(), "urgent".into()))),
+        "{:?}",
+        notified(&inbox)
+    );
+    // Two attempts, then the human; then quiet.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(count(&s, "ci.fix_sent"), 2, "{:?}", s.kinds());
+    assert_eq!(count(&s, "reaction.escalated"), 1, "{:?}", s.kinds());
+    let escalations = notified(&inbox)
+        .iter()
+        .filter(|(t, _)| t == "reaction.escalated")
+        .count();
+    assert_eq!(escalations, 1, "{:?}", notified(&inbox));
+    let req = inbox
+        .requests()
+        .into_iter()
+        .find(|r| r.json()["event"]["type"] == "reaction.escalated")
+        .unwrap();
+    let msg = req.json()["event"]["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("ci-failed"), "{msg}");
+}
