@@ -2,8 +2,9 @@
 //! optionally pushed to a bare repository acting as `origin`.
 
 use ao_plugin_api::slots::workspace;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// Runs git in `dir` with a fixed identity and no user config; panics with git's message on
 /// failure. Returns trimmed stdout.
@@ -116,4 +117,39 @@ impl Repo {
         git(dir, &["commit", "-q", "-m", &format!("add {file}")]);
         git(dir, &["rev-parse", "HEAD"])
     }
+}
+
+/// Commits on many branches of a bare repository in one `git fast-import` run (benchmarks'
+/// fleets of hundreds of branches): one commit per `(branch, parent)`, touching a file named
+/// after the branch with text that changes with `round`.
+pub fn fast_import(bare: &Path, commits: &[(String, Option<String>)], round: usize) {
+    let mut stream = String::new();
+    for (branch, from) in commits {
+        let text = format!("{branch} round {round}\n");
+        stream.push_str(&format!(
+            "commit refs/heads/{branch}\ncommitter bench <b@ao.invalid> 1700000000 +0000\ndata 6\nbench\n"
+        ));
+        if let Some(f) = from {
+            stream.push_str(&format!("from {f}\n"));
+        }
+        let file = branch.replace('/', "-");
+        stream.push_str(&format!(
+            "M 644 inline {file}.txt\ndata {}\n{text}\n",
+            text.len()
+        ));
+    }
+    let mut child = Command::new("git")
+        .arg("--git-dir")
+        .arg(bare)
+        .args(["fast-import", "--quiet", "--force"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("git fast-import runs");
+    child
+        .stdin
+        .take()
+        .expect("git fast-import runs")
+        .write_all(stream.as_bytes())
+        .expect("git fast-import runs");
+    assert!(child.wait().expect("git fast-import runs").success());
 }

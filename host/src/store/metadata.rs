@@ -97,11 +97,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 /// Read-modify-write under the lock. `f` gets the current pairs (`None` when missing or merely
-/// reserved) and returns the new ones. A corrupt file is refused, not overwritten.
+/// reserved) and returns the new ones, or `None` to leave the file as it is. A corrupt file is
+/// refused, not overwritten.
 pub fn update(
     path: &Path,
-    f: impl FnOnce(Option<Vec<(String, String)>>) -> Result<Vec<(String, String)>, Error>,
-) -> Result<Vec<(String, String)>, Error> {
+    f: impl FnOnce(Option<Vec<(String, String)>>) -> Result<Option<Vec<(String, String)>>, Error>,
+) -> Result<(), Error> {
     let held = lock(path)?;
     let current = match read(path)? {
         Contents::Missing | Contents::Reserved => None,
@@ -113,7 +114,8 @@ pub fn update(
             });
         }
     };
-    let next = f(current)?;
-    replace(path, &next, &held)?;
-    Ok(next)
+    if let Some(next) = f(current)? {
+        replace(path, &next, &held)?;
+    }
+    Ok(())
 }

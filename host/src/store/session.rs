@@ -314,6 +314,22 @@ impl Session {
         }
     }
 
+    /// Whether `self` equals `other` up to when the runtime and the PR were last observed:
+    /// re-observing the same facts is not a change worth writing.
+    pub fn same_but_observed(&self, other: &Session) -> bool {
+        let strip = |s: &Session| {
+            let mut s = s.clone();
+            if let Some(r) = s.runtime_fact.as_mut() {
+                r.at = 0;
+            }
+            if let Some(p) = s.pr_fact.as_mut() {
+                p.at = 0;
+            }
+            s
+        };
+        strip(self) == strip(other)
+    }
+
     /// The metadata pairs, known keys first, then the unknown ones as they were.
     pub fn to_pairs(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
@@ -518,6 +534,20 @@ mod tests {
         let text = kv::render(&s.to_pairs());
         let back = Session::from_pairs("app-3", kv::parse(&text).unwrap()).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn observing_the_same_facts_again_is_no_change() {
+        let s = full();
+        let mut again = s.clone();
+        again.runtime_fact.as_mut().unwrap().at += 5_000;
+        again.pr_fact.as_mut().unwrap().at += 5_000;
+        assert!(again.same_but_observed(&s));
+        again.runtime_fact.as_mut().unwrap().process_running = Some(false);
+        assert!(!again.same_but_observed(&s), "a changed fact is a change");
+        let mut activity = s.clone();
+        activity.activity_fact.as_mut().unwrap().at += 1;
+        assert!(!activity.same_but_observed(&s), "a new signal is a change");
     }
 
     #[test]

@@ -55,8 +55,11 @@ impl ProjectStore {
                 path: path.clone(),
                 reason,
             })?;
+            let before = s.clone();
             f(&mut s);
-            let out = s.to_pairs();
+            // A tick re-observes every session; when nothing but the time of observation
+            // changed, the file is left alone (500 sessions must not mean 500 fsyncs a tick).
+            let out = (!s.same_but_observed(&before)).then(|| s.to_pairs());
             result = Some(s);
             Ok(out)
         })?;

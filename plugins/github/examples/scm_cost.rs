@@ -12,9 +12,9 @@ use ao_plugin_api::slots::scm::{EnrichBatchRequest, PrKey, Scm};
 use ao_plugin_github::{Config, GithubScm};
 use ao_testkit::forge::model::{ReviewState, RunStatus};
 use ao_testkit::forge::{Counters, ForgeSim, NewPull, TOKEN};
-use std::io::Write;
+use ao_testkit::git::fast_import;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 const REPO: &str = "acme/app";
@@ -34,39 +34,6 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Commits on many branches in one `git fast-import` run.
-fn import(bare: &Path, commits: &[(String, Option<String>)], round: usize) {
-    let mut stream = String::new();
-    for (branch, from) in commits {
-        let text = format!("{branch} round {round}\n");
-        stream.push_str(&format!(
-            "commit refs/heads/{branch}\ncommitter bench <b@ao.invalid> 1700000000 +0000\ndata 6\nbench\n"
-        ));
-        if let Some(f) = from {
-            stream.push_str(&format!("from {f}\n"));
-        }
-        let file = branch.replace('/', "-");
-        stream.push_str(&format!(
-            "M 644 inline {file}.txt\ndata {}\n{text}\n",
-            text.len()
-        ));
-    }
-    let mut child = Command::new("git")
-        .arg("--git-dir")
-        .arg(bare)
-        .args(["fast-import", "--quiet", "--force"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stream.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
 fn delta(a: &Counters, b: &Counters) -> (u64, u64, u64, u64, u64) {
     (
         b.requests - a.requests,
@@ -80,10 +47,10 @@ fn delta(a: &Counters, b: &Counters) -> (u64, u64, u64, u64, u64) {
 fn run(n: usize) {
     let sim = ForgeSim::start();
     let bare = sim.repo(REPO);
-    import(&bare, &[("main".to_string(), None)], 0);
+    fast_import(&bare, &[("main".to_string(), None)], 0);
     let main = git(&bare, &["rev-parse", "main"]);
     let branches: Vec<String> = (0..n).map(|i| format!("feat/{i}")).collect();
-    import(
+    fast_import(
         &bare,
         &branches
             .iter()
@@ -178,7 +145,7 @@ fn run(n: usize) {
             }
         }
         if !pushes.is_empty() {
-            import(&bare, &pushes, round);
+            fast_import(&bare, &pushes, round);
         }
         busy.push(tick());
     }

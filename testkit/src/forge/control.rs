@@ -242,6 +242,10 @@ fn run(w: &mut World, cmd: &str, v: &Value) -> Result<Value, Refusal> {
             w.tokens.insert(s(v, "token")?.to_string(), scopes);
             json!({})
         }
+        "backdate" => {
+            w.backdate(n(v, "secs")?);
+            json!({})
+        }
         "counters" => serde_json::to_value(&w.counters).unwrap_or_default(),
         "reset-counters" => {
             w.counters = Default::default();

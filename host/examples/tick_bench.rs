@@ -1,0 +1,265 @@
+//! Benchmark body for `scripts/bench/tick`: one lifecycle tick over N sessions (default 500),
+//! each with a real tmux session on a private server, a status file its agent's hooks wrote,
+//! and an open PR on the forge simulator (a separate process, so its CPU and memory are not
+//! counted as the host's). The loaded plugins are the real cdylibs: runtime-tmux, agent-scripted,
+//! github. The first tick reads every PR; the steady ticks after it are what a running `ao`
+//! pays every `pollInterval`. Prints wall time, host CPU time (and the CPU of the `tmux`/`ps`
+//! children the tick ran), and the host's peak RSS. Arguments: sessions (500), steady ticks (5).
+#![allow(clippy::print_stdout)]
+
+mod support;
+
+use ao::fleet::Fleet;
+use ao::lifecycle::tick::tick;
+use ao::plugins::catalog::ScanOptions;
+use ao::plugins::{Catalog, Registry};
+use ao::store::session::{Role, Session, Status};
+use ao_plugin_api::slots::agent::ActivityState;
+use ao_plugin_api::slots::runtime::CreateRequest;
+use ao_plugin_api::status_file::{self, StatusRecord};
+use serde_json::{Value, json};
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const REPO: &str = "acme/app";
+
+fn control(agent: &ureq::Agent, url: &str, cmd: &str, body: Value) -> Value {
+    let mut r = agent
+        .post(format!("{url}/_sim/{cmd}"))
+        .header("Content-Type", "application/json")
+        .send(body.to_string())
+        .unwrap();
+    serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+/// (user, system) CPU of this process and of its reaped children, in ms.
+fn cpu() -> (f64, f64) {
+    let get = |who| {
+        // SAFETY: getrusage fills the struct we own.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(who, &mut u) };
+        let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+        ms(u.ru_utime) + ms(u.ru_stime)
+    };
+    (get(libc::RUSAGE_SELF), get(libc::RUSAGE_CHILDREN))
+}
+
+/// `VmHWM` and `VmRSS` of this process, in MB.
+fn rss() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(500);
+    let ticks: usize = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let dir = tempfile::tempdir().unwrap();
+    let target = support::target_dir();
+
+    // The forge, in its own process.
+    let mut sim = Command::new(target.join("ao-forge-sim"))
+        .args(["--stdin-lifeline", "--dir"])
+        .arg(dir.path().join("forge"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ao-forge-sim (cargo build --release --workspace)");
+    let mut keys = std::collections::BTreeMap::new();
+    for line in std::io::BufReader::new(sim.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some((k, v)) = line.split_once('=') {
+            keys.insert(k.to_string(), v.to_string());
+        }
+        if keys.contains_key("AO_FORGE_TOKEN") {
+            break;
+        }
+    }
+    let url = keys["AO_FORGE_URL"].clone();
+    let http = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build(),
+    );
+    let bare = control(&http, &url, "repo", json!({"repo": REPO}))["git_dir"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bare = Path::new(&bare);
+    ao_testkit::git::fast_import(bare, &[("main".to_string(), None)], 0);
+    let main = String::from_utf8(
+        Command::new("git")
+            .arg("--git-dir")
+            .arg(bare)
+            .args(["rev-parse", "main"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let branches: Vec<String> = (1..=n).map(|i| format!("feat/{i}")).collect();
+    let commits: Vec<(String, Option<String>)> = branches
+        .iter()
+        .map(|b| (b.clone(), Some(main.clone())))
+        .collect();
+    ao_testkit::git::fast_import(bare, &commits, 0);
+    let mut prs = Vec::new();
+    for b in &branches {
+        let pr = control(
+            &http,
+            &url,
+            "pull",
+            json!({"repo": REPO, "head": b, "title": b}),
+        );
+        let number = pr["number"].as_u64().unwrap();
+        control(
+            &http,
+            &url,
+            "check",
+            json!({"repo": REPO, "pr": number, "name": "test", "conclusion": "success"}),
+        );
+        prs.push(number);
+    }
+    control(&http, &url, "backdate", json!({"secs": 600}));
+
+    // The host: config, plugins, store.
+    let checkout = dir.path().join("app");
+    ao_testkit::git::git(
+        dir.path(),
+        &["clone", "-q", &bare.display().to_string(), "app"],
+    );
+    let socket = dir.path().join("tmux.sock");
+    let github = json!({"plugin": "github", "apiUrl": url, "tokenEnv": "BENCH_FORGE_TOKEN"});
+    let config_file = dir.path().join("agent-orchestrator.yaml");
+    let config = json!({
+        "projects": {"app": {
+            "path": checkout, "repo": REPO, "agent": "scripted",
+            "runtimeConfig": {"socket": socket}, "scm": github
+        }}
+    });
+    std::fs::write(&config_file, config.to_string()).unwrap();
+    // SAFETY: single-threaded so far (the tokio runtime is made below).
+    unsafe { std::env::set_var("BENCH_FORGE_TOKEN", &keys["AO_FORGE_TOKEN"]) };
+    let config = ao::config::load(&config_file).unwrap();
+    let (_libs, search) = support::plugin_dir(|name| {
+        [
+            "ao_plugin_runtime_tmux",
+            "ao_plugin_agent_scripted",
+            "ao_plugin_github",
+        ]
+        .contains(&name)
+    });
+    let opts = ScanOptions {
+        shim: target.join("ao"),
+        cache: None,
+        ..ScanOptions::for_current_exe()
+    };
+    let registry = Registry::load(&Catalog::scan(&search, &opts));
+    assert!(registry.failures.is_empty(), "{:?}", registry.failures);
+    let data = dir.path().join("data");
+    let fleet = Fleet::new(config, registry, data, target.join("ao"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // N sessions: a tmux session running `sleep`, a hook record, a PR.
+    let setup = Instant::now();
+    rt.block_on(async {
+        let p = fleet.project("app").unwrap().clone();
+        let tmux = fleet.runtime(&p, "tmux").await.unwrap();
+        let store = fleet.store("app");
+        std::fs::create_dir_all(store.status_dir()).unwrap();
+        std::fs::create_dir_all(store.sessions_dir()).unwrap();
+        let now = ao::fleet::now_ms();
+        for (i, number) in prs.iter().enumerate() {
+            let id = format!("app-{}", i + 1);
+            let handle = tmux
+                .create(&CreateRequest {
+                    session_id: id.clone(),
+                    runtime_name: format!("bench-{id}"),
+                    workspace_path: checkout.display().to_string(),
+                    argv: vec!["sleep".into(), "3600".into()],
+                    env: Default::default(),
+                    scratch_dir: None,
+                })
+                .await
+                .unwrap();
+            let mut s = Session::new(&id, "app", now - 3_600_000);
+            s.role = Role::Worker;
+            s.status = Status::PrOpen;
+            s.agent = Some("scripted".into());
+            s.branch = Some(branches[i].clone());
+            s.pr = Some(format!("{url}/{REPO}/pull/{number}"));
+            s.workspace = Some(checkout.display().to_string());
+            s.runtime_handle = Some(handle);
+            s.process_names = vec!["sleep".into()];
+            store.write_session(&s).unwrap();
+            status_file::append(
+                &fleet.status_file("app", &id),
+                &StatusRecord::now(ActivityState::Ready, Some("Stop")),
+            )
+            .unwrap();
+        }
+    });
+    println!(
+        "tick over {n} sessions (tmux + hooks + a PR each; setup {:.1}s)",
+        setup.elapsed().as_secs_f64()
+    );
+
+    let measure = |label: &str| {
+        let (self0, child0) = cpu();
+        let t = Instant::now();
+        let report = rt.block_on(tick(&fleet, "app")).unwrap();
+        let wall = t.elapsed().as_secs_f64() * 1000.0;
+        let (self1, child1) = cpu();
+        let (hwm, now_rss) = rss();
+        assert_eq!(report.checked, n, "{:?}", report.errors);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        println!(
+            "  {label:<8} wall {wall:7.1} ms  host CPU {:6.1} ms  children CPU {:6.1} ms  RSS {now_rss:5.1} MB (peak {hwm:5.1} MB)  transitions {}",
+            self1 - self0,
+            child1 - child0,
+            report.transitions.len()
+        );
+        (wall, self1 - self0, hwm)
+    };
+    measure("first");
+    let mut steady: Vec<(f64, f64, f64)> = (1..=ticks.max(1))
+        .map(|i| measure(&format!("steady{i}")))
+        .collect();
+    steady.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (wall, cpu_ms, _) = steady[steady.len() / 2];
+    let peak = steady.iter().map(|s| s.2).fold(0.0, f64::max);
+    println!(
+        "steady tick (median of {}): wall {wall:.1} ms (target < 1000), host CPU {cpu_ms:.1} ms (target < 200), peak RSS {peak:.1} MB (target < 40)",
+        steady.len()
+    );
+
+    rt.block_on(fleet.shutdown());
+    let _ = Command::new("tmux")
+        .arg("-S")
+        .arg(&socket)
+        .arg("kill-server")
+        .status();
+    drop(sim.stdin.take());
+    let _ = sim.wait();
+}
