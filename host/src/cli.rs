@@ -1,6 +1,7 @@
 //! The command layer: one clap tree, one file per subcommand. Commands return
 //! `anyhow::Result<ExitCode>`; errors are printed once, here, as `error: …` with their context.
 
+mod batch_spawn;
 mod completion;
 mod config;
 mod config_help;
@@ -56,6 +57,8 @@ enum Command {
     Stop(stop::Args),
     /// Start a worker session on an issue or a prompt
     Spawn(spawn::Args),
+    /// Start one worker session per issue, a few at a time (skips issues already being worked on)
+    BatchSpawn(batch_spawn::Args),
     /// Send a message to a session's agent (waits for it to take the message)
     Send(send::Args),
     /// Session commands
@@ -125,6 +128,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Start(args) => start::run(args, &globals),
         Command::Stop(args) => stop::run(args, &globals),
         Command::Spawn(args) => spawn::run(args, &globals),
+        Command::BatchSpawn(args) => batch_spawn::run(args, &globals),
         Command::Send(args) => send::run(args, &globals),
         Command::Session(args) => session::run(args, &globals),
         Command::Doctor(args) => doctor::run(args, &globals),

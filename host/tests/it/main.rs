@@ -6,6 +6,7 @@
 #![allow(unreachable_pub)]
 
 mod agent_cli;
+mod batch;
 mod config;
 mod demo;
 mod engine;
