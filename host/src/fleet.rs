@@ -3,6 +3,7 @@
 //! lifecycle engine and `ao demo` all go through here, so each operation exists once.
 
 pub mod kill;
+pub mod orchestrator;
 pub mod send;
 pub mod spawn;
 

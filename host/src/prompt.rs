@@ -1,4 +1,4 @@
-//! The worker prompt: how to work here, the project, the issue, the project's rules and what
+//! The worker prompt (and the orchestrator's, [`orchestrator`]): how to work here, the project, the issue, the project's rules and what
 //! ao will do on the agent's behalf. A pure function of its input (tested without I/O), and
 //! [`write`], which puts it at `prompts/{sessionId}.md`.
 //!
@@ -170,6 +170,62 @@ pub fn build(p: &PromptInput<'_>) -> String {
     s
 }
 
+/// The orchestrator's prompt: it coordinates workers through `ao` and changes no code itself.
+/// `input.branch`, `issue` and `extra` are not used; `rules` and `reactions` are.
+pub fn orchestrator(p: &PromptInput<'_>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# You are the orchestrator\n");
+    let _ = writeln!(
+        s,
+        "You coordinate AI coding agents for the project `{}`{}, as ao session `{}`. You do not \
+         change code yourself: each piece of work goes to a worker agent, which gets its own git \
+         worktree, branch, terminal session and pull request against `{}`. ao's lifecycle engine \
+         watches every worker: it sends CI failures and review comments back to the right one, \
+         merges when the project says so, and tells the human when judgment is needed.\n",
+        p.project_id,
+        p.repo.map(|r| format!(" ({r})")).unwrap_or_default(),
+        p.session_id,
+        p.default_branch
+    );
+    let _ = writeln!(
+        s,
+        "## Commands\n\n\
+         - `ao status` — every session: status, activity, PR, CI, review, summary\n\
+         - `ao spawn <issue>` or `ao spawn --prompt \"<task>\"` — start one worker\n\
+         - `ao batch-spawn <issue>...` — several workers (issues already being worked on are \
+         skipped)\n\
+         - `ao send <session> \"<message>\"` — tell a worker something; it waits until the \
+         worker takes it\n\
+         - `ao session kill <session>`, `ao session restore <session>`, `ao session cleanup`\n\
+         - `ao doctor` — check that the setup works\n"
+    );
+    let _ = writeln!(
+        s,
+        "## How to work\n\n\
+         - If the human has not said what to work on, ask. Split large tasks into issues or \
+         prompts small enough for one pull request each.\n\
+         - Check `ao status` before spawning: never put two workers on the same issue.\n\
+         - A worker that needs a decision shows `needs_input`; answer it with `ao send` when you \
+         can decide, otherwise ask the human.\n\
+         - Do not fix workers' CI failures or review comments yourself: ao already sends them to \
+         the worker."
+    );
+    let rules: Vec<&String> = p.rules.iter().filter(|r| !r.trim().is_empty()).collect();
+    if !rules.is_empty() {
+        let _ = writeln!(s, "\n## Project rules (what workers are told)\n");
+        for r in rules {
+            let _ = writeln!(s, "{}\n", sanitize(r, MAX_RULES).trim_end());
+        }
+    }
+    if !p.reactions.is_empty() {
+        let _ = writeln!(s, "\n## What ao does on its own\n");
+        for (key, what) in &p.reactions {
+            let _ = writeln!(s, "- `{key}`: {what}");
+        }
+    }
+    s
+}
+
 /// Writes `prompt` to `<prompts dir>/{session_id}.md` (atomically) and returns the path.
 pub fn write(prompts_dir: &Path, session_id: &str, prompt: &str) -> std::io::Result<PathBuf> {
     let path = prompts_dir.join(format!("{session_id}.md"));
@@ -199,6 +255,30 @@ mod tests {
                 created_at_ms: None,
             }],
             branch_name: None,
+        }
+    }
+
+    #[test]
+    fn the_orchestrator_coordinates_through_ao_and_knows_the_rules() {
+        let p = orchestrator(&PromptInput {
+            session_id: "app-orchestrator",
+            project_id: "app",
+            repo: Some("acme/app"),
+            default_branch: "main",
+            rules: vec!["Use conventional commits.".into()],
+            reactions: vec![("ci-failed".into(), "sends CI failures to the agent".into())],
+            ..PromptInput::default()
+        });
+        for want in [
+            "You are the orchestrator",
+            "`app` (acme/app), as ao session `app-orchestrator`",
+            "You do not change code yourself",
+            "`ao batch-spawn <issue>...`",
+            "never put two workers on the same issue",
+            "Use conventional commits.",
+            "- `ci-failed`: sends CI failures to the agent",
+        ] {
+            assert!(p.contains(want), "missing {want:?} in:\n{p}");
         }
     }
 

@@ -41,23 +41,50 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
             info.pid,
             info.port
         ));
+        if !args.no_orchestrator {
+            fleet::open(&globals)?.run(async |f| orchestrators(f).await);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     offer_restore(&data, &config.hash);
-    if !args.no_orchestrator {
-        tracing::info!(
-            "the orchestrator agent is not started by this version; use --no-orchestrator to silence this"
-        );
-    }
     if args.foreground {
         let opened = fleet::open(&globals)?;
         let fleet::Opened { fleet, rt } = opened;
         let fleet = Arc::new(fleet);
+        if !args.no_orchestrator {
+            rt.block_on(orchestrators(&fleet));
+        }
         rt.block_on(daemon::run(fleet, shutdown_signal()))?;
         rt.shutdown_timeout(Duration::from_millis(200));
         return Ok(ExitCode::SUCCESS);
     }
-    background(&config.file, &data, &config.hash)
+    let code = background(&config.file, &data, &config.hash)?;
+    if !args.no_orchestrator {
+        fleet::open(&globals)?.run(async |f| orchestrators(f).await);
+    }
+    Ok(code)
+}
+
+/// Starts each project's orchestrator agent unless it runs; a failure is a warning (the engine
+/// runs without it).
+async fn orchestrators(f: &ao::fleet::Fleet) {
+    use ao::fleet::orchestrator::{Started, start};
+    let projects: Vec<String> = f.config.projects.keys().cloned().collect();
+    for p in projects {
+        match start(f, &p).await {
+            Ok(Started::New(s)) => output::note(&format!(
+                "started the orchestrator {id} ({}); talk to it with `ao send {id} \"...\"`",
+                s.agent.as_deref().unwrap_or("?"),
+                id = s.id
+            )),
+            Ok(Started::Running(s)) => {
+                output::note(&format!("the orchestrator {} is running", s.id))
+            }
+            Err(e) => output::note(&format!(
+                "warning: the orchestrator of {p} did not start: {e} (--no-orchestrator skips it)"
+            )),
+        }
+    }
 }
 
 /// Re-runs `ao start --foreground` detached from this terminal and waits until it listens.

@@ -5,7 +5,7 @@ use crate::Error;
 use crate::fleet::spawn::{launch_request, start_runtime};
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::events::{Event, EventKind};
-use crate::store::session::{Session, Status};
+use crate::store::session::{Role, Session, Status};
 use ao_plugin_api::slots::runtime::HandleRequest;
 use ao_plugin_api::slots::workspace::{self, PostCreate};
 
@@ -57,7 +57,12 @@ pub async fn kill(fleet: &Fleet, s: &Session, why: KillReason) -> Result<Killed,
         rt.destroy(&HandleRequest { handle: h.clone() }).await?;
         out.runtime_stopped = true;
     }
-    if let Some(path) = &s.workspace {
+    // An orchestrator runs in the project checkout itself: that is never ao's to remove.
+    if let Some(path) = s
+        .workspace
+        .as_ref()
+        .filter(|_| s.role != Role::Orchestrator)
+    {
         let ws = fleet.workspace(p).await?;
         let req = workspace::DestroyRequest {
             path: path.clone(),

@@ -332,7 +332,7 @@ fn session_env(
     env
 }
 
-fn rules(p: &Project) -> Vec<String> {
+pub(crate) fn rules(p: &Project) -> Vec<String> {
     let mut out: Vec<String> = p.agent_rules.iter().cloned().collect();
     if let Some(f) = &p.agent_rules_file {
         match std::fs::read_to_string(f) {
@@ -344,7 +344,7 @@ fn rules(p: &Project) -> Vec<String> {
 }
 
 /// What ao will do for the agent, for the prompt.
-fn reaction_lines(p: &Project) -> Vec<(String, String)> {
+pub(crate) fn reaction_lines(p: &Project) -> Vec<(String, String)> {
     use crate::config::model::ReactionAction::*;
     p.reactions
         .iter()

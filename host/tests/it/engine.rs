@@ -189,6 +189,11 @@ impl Setup {
         assert!(ok, "no {kind} within {secs}s; events: {:?}", self.kinds());
     }
 
+    /// `ao start` without the orchestrator (whose events would mix with the workers').
+    pub fn start(&self) {
+        succeed(self.ao().args(["start", "--no-orchestrator"]));
+    }
+
     /// The daemon's log (for failure messages).
     pub fn daemon_log(&self) -> String {
         let data = self.sb.home.path().join(".agent-orchestrator");

@@ -90,7 +90,7 @@ fn a_dead_agent_is_reported_and_restore_resumes_its_conversation() {
         ..Opts::default()
     });
     succeed(s.ao().args(["spawn", "1"]));
-    succeed(s.ao().arg("start"));
+    s.start();
     wait_status(&s, "app-1", &["working", "idle"]);
 
     let pid: i32 = tmux(&s, &["list-panes", "-a", "-F", "#{pane_pid}"])
@@ -133,7 +133,7 @@ fn a_killed_tmux_server_ends_its_sessions_and_restore_starts_a_new_one() {
         ..Opts::default()
     });
     succeed(s.ao().args(["spawn", "1"]));
-    succeed(s.ao().arg("start"));
+    s.start();
     wait_status(&s, "app-1", &["working", "idle"]);
     tmux(&s, &["kill-server"]);
     s.wait_event("session.killed", 30);
@@ -157,7 +157,7 @@ fn a_killed_tmux_server_ends_its_sessions_and_restore_starts_a_new_one() {
 fn a_forge_answering_500_for_a_minute_changes_nothing_until_it_recovers() {
     let s = setup();
     succeed(s.ao().args(["spawn", "1"]));
-    succeed(s.ao().arg("start"));
+    s.start();
     let head = wait_new_head(&s, "");
     s.wait_event("pr.created", 30);
     assert!(
@@ -190,14 +190,14 @@ fn a_forge_answering_500_for_a_minute_changes_nothing_until_it_recovers() {
 fn a_daemon_killed_mid_tick_picks_up_where_it_was_after_a_restart() {
     let s = setup();
     succeed(s.ao().args(["spawn", "1"]));
-    succeed(s.ao().arg("start"));
+    s.start();
     let first = wait_new_head(&s, "");
     set_check(&s, &first, "failure", "expected: hello\n     got: helo\n");
     s.wait_event("ci.failing", 60);
     // The reaction runs right after the event is logged: kill the daemon in the middle of it.
     // SAFETY: a plain signal to the daemon.
     unsafe { libc::kill(daemon_pid(&s), libc::SIGKILL) };
-    succeed(s.ao().arg("start"));
+    s.start();
 
     // Nothing lost: the fix is asked for (again, at most once more), pushed, and seen.
     let second = wait_new_head(&s, &first);
@@ -227,7 +227,7 @@ fn a_ci_failure_the_agent_never_fixes_escalates_to_an_urgent_notification() {
         notify: Some(inbox.url("/inbox")),
     });
     succeed(s.ao().args(["spawn", "1"]));
-    succeed(s.ao().arg("start"));
+    s.start();
     let head = wait_new_head(&s, "");
     set_check(&s, &head, "failure", "FAILED greet_test\n");
     s.wait_event("reaction.escalated", 90);

@@ -14,7 +14,7 @@ fn ci_failure_review_merge_and_cleanup_run_by_themselves() {
     let out = succeed(s.ao().args(["spawn", "1"]));
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(stdout.trim(), "SESSION=app-1");
-    succeed(s.ao().arg("start"));
+    s.start();
 
     // The agent opens a PR; CI fails on it with a log.
     let first = wait_new_head(&s, "");
@@ -104,4 +104,66 @@ fn ci_failure_review_merge_and_cleanup_run_by_themselves() {
     let status = succeed(s.ao().args(["status", "--json", "--include-terminated"]));
     let v = stdout_json(&status);
     assert_eq!(v["data"][0]["status"], "cleanup", "{v}");
+}
+
+#[test]
+fn ao_start_runs_one_orchestrator_in_the_checkout_and_stop_leaves_the_checkout_alone() {
+    let s = setup_with(Opts {
+        rules: Some(serde_json::json!([])),
+        ..Opts::default()
+    });
+    let out = succeed(s.ao().arg("start"));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        stderr.contains("started the orchestrator app-orchestrator (scripted)"),
+        "{stderr}"
+    );
+    let v = stdout_json(&succeed(s.ao().args(["status", "--json"])));
+    let orch: Vec<&serde_json::Value> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["role"] == "orchestrator")
+        .collect();
+    assert_eq!(orch.len(), 1, "{v}");
+    assert_eq!(orch[0]["id"], "app-orchestrator");
+    let checkout = orch[0]["workspacePath"].as_str().unwrap().to_string();
+    assert!(checkout.ends_with("/app"), "{checkout}");
+
+    // Its prompt says what it is for; it takes messages.
+    let data = s.sb.home.path().join(".agent-orchestrator");
+    let store = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .map(|d| d.path())
+        .find(|p| p.join("prompts").is_dir())
+        .unwrap();
+    let prompt = std::fs::read_to_string(store.join("prompts/app-orchestrator.md")).unwrap();
+    assert!(
+        prompt.contains("You are the orchestrator") && prompt.contains("ao batch-spawn"),
+        "{prompt}"
+    );
+    succeed(
+        s.ao()
+            .args(["send", "app-orchestrator", "Work on issue 1, please"]),
+    );
+    assert!(s.conversation().contains("Work on issue 1, please"));
+
+    // A second start keeps it.
+    let out = succeed(s.ao().arg("start"));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        stderr.contains("the orchestrator app-orchestrator is running"),
+        "{stderr}"
+    );
+
+    // Stopping everything ends it and never touches the checkout it ran in.
+    succeed(s.ao().args(["stop", "--kill-sessions"]));
+    assert!(std::path::Path::new(&checkout).join("greet.sh").is_file());
+    let v = stdout_json(&succeed(s.ao().args([
+        "status",
+        "--json",
+        "--include-terminated",
+    ])));
+    assert_eq!(v["data"][0]["status"], "terminated", "{v}");
 }
