@@ -10,6 +10,7 @@ mod demo;
 mod doctor;
 mod fleet;
 mod hook;
+mod open;
 mod output;
 mod plugins;
 mod report;
@@ -61,6 +62,8 @@ enum Command {
     BatchSpawn(batch_spawn::Args),
     /// Send a message to a session's agent (waits for it to take the message)
     Send(send::Args),
+    /// Show a session (or --all) through the terminal plugin (tmux window, browser tab, ...)
+    Open(open::Args),
     /// Session commands
     Session(session::Args),
     /// Check that everything ao needs is in place
@@ -130,6 +133,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Spawn(args) => spawn::run(args, &globals),
         Command::BatchSpawn(args) => batch_spawn::run(args, &globals),
         Command::Send(args) => send::run(args, &globals),
+        Command::Open(args) => open::run(args, &globals),
         Command::Session(args) => session::run(args, &globals),
         Command::Doctor(args) => doctor::run(args, &globals),
         Command::Config(args) => config::run(args, &globals),

@@ -69,6 +69,9 @@ pub struct Defaults {
     /// Notifier aliases used for priorities without a route (default `[desktop]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifiers: Option<Vec<String>>,
+    /// Terminal plugin `ao open` uses (default `web`; `tmux` opens windows in your tmux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal: Option<String>,
 }
 
 /// One project.

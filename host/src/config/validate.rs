@@ -34,6 +34,8 @@ pub struct Config {
     pub workspace: String,
     /// Notifier aliases for unrouted priorities.
     pub default_notifiers: Vec<String>,
+    /// Terminal plugin for `ao open`.
+    pub terminal: String,
     /// Projects by id.
     pub projects: BTreeMap<String, Project>,
     /// Notifier instances by alias.
@@ -338,6 +340,11 @@ pub fn validate(
         agent,
         workspace,
         default_notifiers,
+        terminal: raw
+            .defaults
+            .terminal
+            .clone()
+            .unwrap_or_else(|| "web".into()),
         projects,
         notifiers,
         routing,

@@ -67,7 +67,14 @@ pub fn standard_rules() -> Value {
 
 /// The standard setup with changes.
 pub fn setup_with(opts: Opts) -> Setup {
-    let sb = Sandbox::new().with_libs(&[RUNTIME_TMUX, WORKTREE, GITHUB, SCRIPTED, WEBHOOK]);
+    let sb = Sandbox::new().with_libs(&[
+        RUNTIME_TMUX,
+        WORKTREE,
+        GITHUB,
+        SCRIPTED,
+        WEBHOOK,
+        TERMINAL_TMUX,
+    ]);
     let sim = ForgeSim::start();
     let bare = sim.repo(REPO);
     let dir = tempfile::tempdir().unwrap();

@@ -12,6 +12,7 @@ mod demo;
 mod engine;
 mod faults;
 mod lifecycle;
+mod open;
 mod plugin_calls;
 mod plugins_cli;
 mod plugins_install;

@@ -1,0 +1,148 @@
+//! `ao open` through the Terminal slot, with the real `terminal/tmux` plugin: the human's own
+//! tmux is a second tmux server on a private socket, and `ao open` runs "inside" it ($TMUX).
+
+use crate::engine::*;
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+struct Outer {
+    socket: PathBuf,
+    tmux_env: String,
+}
+
+impl Outer {
+    fn start(dir: &Path) -> Outer {
+        let socket = dir.join("human.sock");
+        let s = socket.to_str().unwrap();
+        let ok = Command::new("tmux")
+            .args([
+                "-S",
+                s,
+                "new-session",
+                "-d",
+                "-s",
+                "human",
+                "-x",
+                "120",
+                "-y",
+                "40",
+            ])
+            .args(["sleep", "3600"])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "the outer tmux did not start");
+        let pid = Self::tmux_at(&socket, &["display-message", "-p", "#{pid}"]);
+        Outer {
+            tmux_env: format!("{s},{pid},0"),
+            socket,
+        }
+    }
+
+    fn tmux_at(socket: &Path, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(socket)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        Self::tmux_at(&self.socket, args)
+    }
+
+    fn windows(&self) -> Vec<String> {
+        self.tmux(&["list-windows", "-a", "-F", "#{window_name}"])
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for Outer {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+#[test]
+fn ao_open_shows_sessions_as_windows_of_the_humans_tmux() {
+    let s = setup_with(Opts {
+        rules: Some(serde_json::json!([])),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "1"]));
+    succeed(s.ao().args(["spawn", "--prompt", "Tidy the README"]));
+    let dir = tempfile::tempdir().unwrap();
+    let outer = Outer::start(dir.path());
+
+    // One session: a new window attached to it, showing the agent's screen.
+    let out =
+        succeed(
+            s.ao()
+                .env("TMUX", &outer.tmux_env)
+                .args(["open", "app-1", "--terminal", "tmux"]),
+        );
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(stderr.contains("opened tmux window app-1"), "{stderr}");
+    assert!(
+        outer.windows().contains(&"app-1".to_string()),
+        "{:?}",
+        outer.windows()
+    );
+    let mut screen = String::new();
+    let shown = wait_until(Duration::from_secs(15), || {
+        screen = outer.tmux(&["capture-pane", "-p", "-t", "human:app-1"]);
+        screen.contains("[done 1]")
+    });
+    assert!(shown, "the window does not show the agent: {screen:?}");
+
+    // Again: the same window is selected, not a second one.
+    let out =
+        succeed(
+            s.ao()
+                .env("TMUX", &outer.tmux_env)
+                .args(["open", "app-1", "--terminal", "tmux"]),
+        );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("selected tmux window app-1"));
+    assert_eq!(outer.windows().iter().filter(|w| *w == "app-1").count(), 1);
+
+    // Everything: the missing one is added.
+    let out =
+        succeed(
+            s.ao()
+                .env("TMUX", &outer.tmux_env)
+                .args(["open", "--all", "--terminal", "tmux"]),
+        );
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        stderr.contains("1 new tmux window(s), 1 already open"),
+        "{stderr}"
+    );
+    let mut w = outer.windows();
+    w.sort();
+    // (The human's own window is named after its command.)
+    assert_eq!(w, ["app-1", "app-2", "sleep"]);
+
+    // Outside tmux, and with the default terminal not installed: one clear line each.
+    let out = s
+        .ao()
+        .args(["open", "app-1", "--terminal", "tmux"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success() && stderr.contains("$TMUX is not set"),
+        "{stderr}"
+    );
+    let out = s.ao().args(["open", "app-1"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success() && stderr.contains("web") && stderr.contains("--terminal tmux"),
+        "{stderr}"
+    );
+}
