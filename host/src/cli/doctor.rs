@@ -150,6 +150,10 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         for id in c.projects.keys() {
             store_checks(&mut checks, c, id)?;
         }
+        let plugins_ok = !checks.iter().any(|k| k.name == "config plugins");
+        if plugins_ok {
+            scm_checks(&mut checks, globals, c);
+        }
     }
 
     let worst = checks.iter().map(|c| c.level).max().unwrap_or(Level::Ok);
@@ -177,6 +181,65 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Each project's SCM: does its token work, and how much API budget is left (under 10% of
+/// a window is a warning: the engine then skips optional refreshes).
+fn scm_checks(checks: &mut Vec<Check>, globals: &Globals, c: &ao::config::Config) {
+    use ao_plugin_api::slots::scm::{Budget, RATE_LIMIT};
+    if c.projects.values().all(|p| p.scm.is_none()) {
+        return;
+    }
+    let opened = match crate::cli::fleet::open(globals) {
+        Ok(o) => o,
+        Err(e) => {
+            checks.push(check("scm", Level::Error, format!("{e:#}")));
+            return;
+        }
+    };
+    let ids: Vec<String> = c.projects.keys().cloned().collect();
+    let results = opened.run(async |f| {
+        let mut out = Vec::new();
+        for id in ids {
+            let Ok(p) = f.project(&id) else { continue };
+            let Some(inst) = &p.scm else { continue };
+            let name = format!("scm {id} ({})", inst.plugin);
+            let answer = match f.scm(p).await {
+                Ok(Some(scm)) if scm.implements(RATE_LIMIT) => Some(scm.rate_limit(&()).await),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            };
+            out.push((name, answer));
+        }
+        out
+    });
+    let now = ao::fleet::now_ms();
+    let show = |what: &str, b: &Budget| {
+        let mins = b.reset_at_ms.saturating_sub(now).div_ceil(60_000);
+        format!(
+            "{what} {}/{} left (resets in {mins}m)",
+            b.remaining, b.limit
+        )
+    };
+    for (name, answer) in results {
+        checks.push(match answer {
+            None => check(&name, Level::Ok, "loaded (it reports no API budget)"),
+            Some(Err(e)) => check(&name, Level::Error, e.to_string()),
+            Some(Ok(st)) => {
+                let budgets = [("REST", &st.rest), ("GraphQL", &st.graphql)];
+                let low = budgets
+                    .iter()
+                    .filter_map(|(_, b)| b.as_ref())
+                    .any(|b| b.remaining.saturating_mul(10) < b.limit);
+                let detail: Vec<String> = budgets
+                    .iter()
+                    .filter_map(|(w, b)| b.as_ref().map(|b| show(w, b)))
+                    .collect();
+                let level = if low { Level::Warn } else { Level::Ok };
+                check(&name, level, detail.join(", "))
+            }
+        });
+    }
 }
 
 /// Corrupt metadata, reservations whose spawn died, locks and temp files left behind.

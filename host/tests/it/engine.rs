@@ -36,7 +36,12 @@ pub struct Opts {
     pub reactions: Option<Value>,
     /// A webhook URL every notification goes to.
     pub notify: Option<String>,
+    /// `pollInterval` (default 1s).
+    pub poll: Option<&'static str>,
 }
+
+/// The secret the SCM checks webhook signatures with (`HOOK_SECRET` in ao's environment).
+pub const HOOK_SECRET: &str = "s3cret-hook";
 
 /// The standard setup: the forge with `acme/app` and issue #1, a checkout, the playbook.
 pub fn setup() -> Setup {
@@ -127,10 +132,11 @@ pub fn setup_with(opts: Opts) -> Setup {
     let socket = dir.path().join("tmux.sock");
     let receiver_dir = dir.path().join("notifications");
     std::fs::create_dir_all(&receiver_dir).unwrap();
-    let forge = json!({"plugin": "github", "apiUrl": sim.url(), "tokenEnv": "FORGE_TOKEN"});
+    let forge = json!({"plugin": "github", "apiUrl": sim.url(), "tokenEnv": "FORGE_TOKEN",
+                       "webhookSecretEnv": "HOOK_SECRET"});
     let config = json!({
         "port": 0,
-        "pollInterval": "1s",
+        "pollInterval": opts.poll.unwrap_or("1s"),
         "notifiers": {"inbox": {"plugin": "webhook", "url": opts.notify.clone().unwrap_or_else(|| "http://127.0.0.1:9/unused".into()), "retries": 0}},
         "defaults": {"notifiers": if opts.notify.is_some() { json!(["inbox"]) } else { json!([]) }},
         "projects": {"app": {
@@ -162,6 +168,7 @@ impl Setup {
     pub fn ao(&self) -> assert_cmd::Command {
         let mut c = self.sb.ao();
         c.env("FORGE_TOKEN", TOKEN)
+            .env("HOOK_SECRET", HOOK_SECRET)
             .arg("--config")
             .arg(&self.config);
         c

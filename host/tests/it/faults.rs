@@ -225,6 +225,7 @@ fn a_ci_failure_the_agent_never_fixes_escalates_to_an_urgent_notification() {
         rules: Some(rules),
         reactions: Some(json!({"ci-failed": {"retries": 2}})),
         notify: Some(inbox.url("/inbox")),
+        ..Opts::default()
     });
     succeed(s.ao().args(["spawn", "1"]));
     s.start();

@@ -11,6 +11,7 @@ mod config;
 mod demo;
 mod engine;
 mod faults;
+mod forge_cli;
 mod lifecycle;
 mod open;
 mod plugin_calls;

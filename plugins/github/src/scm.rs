@@ -267,8 +267,29 @@ impl Scm for GithubScm {
         Ok(ParsedWebhook { event: Some(event) })
     }
 
-    fn rate_limit(&self, _ctx: &Ctx, _req: ()) -> Result<RateLimitStatus, SdkError> {
-        Ok(self.client.status())
+    fn rate_limit(&self, ctx: &Ctx, _req: ()) -> Result<RateLimitStatus, SdkError> {
+        let known = self.client.status();
+        if known.rest.is_some() && known.graphql.is_some() {
+            return Ok(known);
+        }
+        // Nothing sent yet (`ao doctor` in a fresh process): `GET /rate_limit` is free, and it
+        // proves the token works.
+        let got = self
+            .client
+            .get(ctx, "/rate_limit", "the rate limit", false)?;
+        let budget = |v: &Value| {
+            Some(ao_plugin_api::slots::scm::Budget {
+                limit: v["limit"].as_u64()?,
+                remaining: v["remaining"].as_u64()?,
+                reset_at_ms: v["reset"].as_u64()?.saturating_mul(1000),
+            })
+        };
+        let mut st = self.client.status();
+        st.rest = st.rest.or_else(|| budget(&got.body["resources"]["core"]));
+        st.graphql = st
+            .graphql
+            .or_else(|| budget(&got.body["resources"]["graphql"]));
+        Ok(st)
     }
 }
 

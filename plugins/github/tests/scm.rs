@@ -648,3 +648,18 @@ fn enterprise_urls_and_long_pages_of_threads_and_checks() {
     assert_eq!(facts.unresolved_threads.len(), 70);
     assert_eq!(facts.unresolved_threads[69].body, "comment 69");
 }
+
+#[test]
+fn a_fresh_rate_limit_asks_github_for_free_and_proves_the_token() {
+    let w = World::new();
+    let status = w.scm().rate_limit(&ctx(), ()).unwrap();
+    let rest = status.rest.clone().expect("REST budget");
+    let graphql = status.graphql.clone().expect("GraphQL budget");
+    assert_eq!((rest.limit, graphql.limit), (5000, 5000), "{status:?}");
+    assert!(rest.reset_at_ms > 0);
+    assert_eq!(w.sim.counters().charged, 0, "GET /rate_limit is free");
+
+    w.host.set_secret("FORGE_TOKEN", "ghp_wrong");
+    let e = w.scm().rate_limit(&ctx(), ()).unwrap_err().to_string();
+    assert!(e.contains("token"), "{e}");
+}
