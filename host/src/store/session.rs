@@ -282,6 +282,9 @@ pub struct Session {
     pub extra: Vec<(String, String)>,
 }
 
+/// How far a stored observation time may lag behind the latest observation.
+pub const OBSERVED_SLACK_MS: u64 = 60_000;
+
 impl Session {
     /// A new session as `ao spawn` first writes it.
     pub fn new(id: &str, project: &str, now_ms: u64) -> Self {
@@ -314,9 +317,18 @@ impl Session {
         }
     }
 
-    /// Whether `self` equals `other` up to when the runtime and the PR were last observed:
-    /// re-observing the same facts is not a change worth writing.
+    /// Whether `self` equals `other` up to when the runtime and the PR were last observed,
+    /// within [`OBSERVED_SLACK_MS`]: re-observing the same facts is not a change worth writing
+    /// every tick, but the stored observation times never lag by more than the slack.
     pub fn same_but_observed(&self, other: &Session) -> bool {
+        let close = |a: u64, b: u64| a.abs_diff(b) < OBSERVED_SLACK_MS;
+        let times_close = match (&self.runtime_fact, &other.runtime_fact) {
+            (Some(a), Some(b)) => close(a.at, b.at),
+            _ => true,
+        } && match (&self.pr_fact, &other.pr_fact) {
+            (Some(a), Some(b)) => close(a.at, b.at),
+            _ => true,
+        };
         let strip = |s: &Session| {
             let mut s = s.clone();
             if let Some(r) = s.runtime_fact.as_mut() {
@@ -327,7 +339,7 @@ impl Session {
             }
             s
         };
-        strip(self) == strip(other)
+        times_close && strip(self) == strip(other)
     }
 
     /// The metadata pairs, known keys first, then the unknown ones as they were.
@@ -543,6 +555,12 @@ mod tests {
         again.runtime_fact.as_mut().unwrap().at += 5_000;
         again.pr_fact.as_mut().unwrap().at += 5_000;
         assert!(again.same_but_observed(&s));
+        let mut later = s.clone();
+        later.pr_fact.as_mut().unwrap().at += OBSERVED_SLACK_MS;
+        assert!(
+            !later.same_but_observed(&s),
+            "stored times lag by less than the slack"
+        );
         again.runtime_fact.as_mut().unwrap().process_running = Some(false);
         assert!(!again.same_but_observed(&s), "a changed fact is a change");
         let mut activity = s.clone();
