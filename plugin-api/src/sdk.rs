@@ -21,6 +21,8 @@ pub mod error;
 pub mod export;
 pub mod git;
 pub mod guard;
+#[cfg(feature = "http")]
+pub mod http;
 mod host;
 #[doc(hidden)]
 pub mod instance;
