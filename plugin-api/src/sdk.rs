@@ -21,12 +21,13 @@ pub mod error;
 pub mod export;
 pub mod git;
 pub mod guard;
+mod host;
 #[cfg(feature = "http")]
 pub mod http;
-mod host;
 #[doc(hidden)]
 pub mod instance;
 pub mod logging;
+pub mod notify;
 pub mod post_create;
 pub mod procs;
 pub mod testing;
