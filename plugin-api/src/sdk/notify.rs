@@ -13,6 +13,16 @@ pub fn emoji(p: Priority) -> &'static str {
     }
 }
 
+/// The same as [`emoji`], as a Unicode character (for services without shortcodes).
+pub fn emoji_char(p: Priority) -> &'static str {
+    match p {
+        Priority::Urgent => "\u{1F6A8}",
+        Priority::Action => "\u{1F449}",
+        Priority::Warning => "\u{26A0}\u{FE0F}",
+        Priority::Info => "\u{2139}\u{FE0F}",
+    }
+}
+
 /// The colour of a priority, `0xRRGGBB` (red, blurple, yellow, green).
 pub fn color(p: Priority) -> u32 {
     match p {
@@ -54,6 +64,14 @@ pub fn hint(n: &Notification) -> Option<String> {
         "merge.conflicts" => format!("ask the agent to rebase: `ao send {id} \"...\"`"),
         _ => return None,
     })
+}
+
+/// What makes two notifications the same one for de-duplication (not when it happened).
+pub fn identity(n: &Notification) -> String {
+    format!(
+        "{}\n{:?}\n{}\n{}\n{:?}\n{:?}",
+        n.event_type, n.priority, n.title, n.message, n.session_id, n.pr_url
+    )
 }
 
 /// `text` cut to `max` characters, with `…` when cut.

@@ -156,11 +156,7 @@ impl Slack {
         n: &Notification,
         actions: &[NotifyAction],
     ) -> Result<NotifyOutcome, SdkError> {
-        let key = format!(
-            "{}\n{:?}\n{}\n{}\n{:?}\n{:?}",
-            n.event_type, n.priority, n.title, n.message, n.session_id, n.pr_url
-        );
-        if !self.dedupe.first(&key) {
+        if !self.dedupe.first(&ao_plugin_api::sdk::notify::identity(n)) {
             ao_plugin_api::tracing::debug!("slack: {} already sent, skipped", n.event_type);
             return Ok(NotifyOutcome {
                 id: None,
