@@ -21,6 +21,7 @@ mod spawn;
 mod start;
 mod status;
 mod stop;
+mod watch;
 
 use anyhow::Result;
 use clap::{ArgAction, Parser, Subcommand};

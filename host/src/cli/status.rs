@@ -1,5 +1,5 @@
 //! `ao status [--json]`: every session grouped by project, from the stored facts (it spawns
-//! nothing and calls no plugin, so it is fast at any fleet size).
+//! nothing and calls no plugin, so it is fast at any fleet size). `--watch`: see `watch.rs`.
 
 use crate::cli::context::{self, ago, now_ms};
 use crate::cli::{Globals, output};
@@ -11,9 +11,15 @@ use std::process::ExitCode;
 pub(crate) struct Args {
     #[command(flatten)]
     list: context::ListFlags,
+    /// A full-screen view that keeps itself up to date (attach, send a message)
+    #[arg(long, conflicts_with = "json")]
+    watch: bool,
 }
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
+    if args.watch {
+        return crate::cli::watch::run(&globals.with(&args.list.cfg));
+    }
     let l = context::listing(&args.list, globals)?;
     if args.list.json {
         context::print_json(&l)?;

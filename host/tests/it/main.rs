@@ -23,3 +23,4 @@ mod runtime_workspace;
 mod sdk_template;
 mod store;
 mod support;
+mod watch;
