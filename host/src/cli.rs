@@ -6,6 +6,7 @@ mod completion;
 mod config;
 mod config_help;
 mod context;
+mod dashboard;
 mod demo;
 mod doctor;
 mod fleet;
@@ -65,6 +66,8 @@ enum Command {
     Send(send::Args),
     /// Show a session (or --all) through the terminal plugin (tmux window, browser tab, ...)
     Open(open::Args),
+    /// Print the dashboard's URL (with its token) of the running ao
+    Dashboard(dashboard::Args),
     /// Session commands
     Session(session::Args),
     /// Check that everything ao needs is in place
@@ -135,6 +138,7 @@ pub(crate) fn main() -> ExitCode {
         Command::BatchSpawn(args) => batch_spawn::run(args, &globals),
         Command::Send(args) => send::run(args, &globals),
         Command::Open(args) => open::run(args, &globals),
+        Command::Dashboard(args) => dashboard::run(args, &globals),
         Command::Session(args) => session::run(args, &globals),
         Command::Doctor(args) => doctor::run(args, &globals),
         Command::Config(args) => config::run(args, &globals),

@@ -1,5 +1,6 @@
 //! The daemon `ao start` runs: one poller task per project (ticks never overlap; a webhook or
-//! a wake-up runs the next one at once) and an HTTP server on 127.0.0.1 for forge webhooks.
+//! a wake-up runs the next one at once) and an HTTP server on 127.0.0.1 for forge webhooks and
+//! the dashboard (behind its token).
 //! Its pid file says where it runs, so `ao stop` and a second `ao start` find it.
 
 use crate::Error;
@@ -64,6 +65,11 @@ pub async fn run(
             ))
         })?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    // Before the pid file: whoever sees the daemon up can read the token.
+    let token = crate::dashboard::auth::load_or_create(&crate::dashboard::auth::token_file(
+        &fleet.data_dir,
+        &fleet.config.hash,
+    ))?;
     let info = DaemonInfo {
         pid: std::process::id(),
         port,
@@ -81,12 +87,24 @@ pub async fn run(
         fleet: fleet.clone(),
         wake: wake.clone(),
     });
+    let (events, _) = tokio::sync::broadcast::channel(1024);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let dash = Arc::new(crate::dashboard::Dash {
+        fleet: fleet.clone(),
+        tx: events.clone(),
+        token,
+        stop: stop_rx.clone(),
+    });
     let app = axum::Router::new()
         .route("/webhooks/github", axum::routing::post(webhook))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .with_state(shared);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut tasks = Vec::new();
+        .with_state(shared)
+        .merge(crate::dashboard::router(dash, port));
+    let mut tasks = vec![tokio::spawn(crate::dashboard::stream::follow(
+        fleet.clone(),
+        events,
+        stop_rx.clone(),
+    ))];
     for (project, notify) in wake {
         let fleet = fleet.clone();
         let mut stop = stop_rx.clone();

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod daemon;
+pub mod dashboard;
 pub mod error;
 pub mod fleet;
 pub mod lifecycle;

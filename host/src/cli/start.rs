@@ -111,11 +111,17 @@ fn background(config: &Path, data: &Path, hash: &str) -> Result<ExitCode> {
     loop {
         if let Some(info) = daemon::running(data, hash).filter(|i| i.pid == child.id()) {
             output::note(&format!(
-                "ao is running (pid {}, http://127.0.0.1:{}); log: {}",
+                "ao is running (pid {}); log: {}",
                 info.pid,
-                info.port,
                 log_path.display()
             ));
+            if let Ok(token) = std::fs::read_to_string(ao::dashboard::auth::token_file(data, hash))
+            {
+                output::note(&format!(
+                    "dashboard: {}",
+                    crate::cli::dashboard::url(info.port, token.trim())
+                ));
+            }
             return Ok(ExitCode::SUCCESS);
         }
         if let Some(status) = child.try_wait()? {

@@ -8,6 +8,7 @@
 mod agent_cli;
 mod batch;
 mod config;
+mod dashboard;
 mod demo;
 mod engine;
 mod faults;

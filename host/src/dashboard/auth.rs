@@ -1,0 +1,198 @@
+//! Who may use the dashboard: whoever holds the token `ao` printed. The token lives in the data
+//! directory (0600) and survives restarts, so a bookmarked URL keeps working. It is accepted as
+//! `Authorization: Bearer`, as `?token=` (a page opened that way gets an HttpOnly, SameSite
+//! cookie and is redirected to the bare URL), or as that cookie for GETs. Changes (POST) need
+//! the header (`Authorization` or `X-AO-Token`): a cookie alone never acts, so another site
+//! cannot make the browser act. The `Host` must be loopback, against DNS rebinding.
+
+use crate::Error;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::path::{Path, PathBuf};
+
+/// The cookie a page gets.
+pub const COOKIE: &str = "ao_token";
+
+/// `{data}/dashboard-{hash}.token`.
+pub fn token_file(data_dir: &Path, hash: &str) -> PathBuf {
+    data_dir.join(format!("dashboard-{hash}.token"))
+}
+
+/// The token in `file`, made (32 random bytes, hex) when missing.
+pub fn load_or_create(file: &Path) -> Result<String, Error> {
+    if let Ok(t) = std::fs::read_to_string(file) {
+        let t = t.trim().to_string();
+        if t.len() >= 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(t);
+        }
+    }
+    let mut bytes = [0u8; 32];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| Error::io("could not read", "/dev/urandom", e))?;
+    let token = hex::encode(bytes);
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("could not create", dir, e))?;
+    }
+    crate::store::metadata::write_atomic(file, token.as_bytes())?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io("could not protect", file, e))?;
+    Ok(token)
+}
+
+/// Equal without telling how much matched by how long it took.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn query_token(req: &Request) -> Option<String> {
+    req.uri().query()?.split('&').find_map(|kv| {
+        kv.strip_prefix("token=")
+            .map(|v| v.to_string())
+            .filter(|v| v.bytes().all(|b| b.is_ascii_hexdigit()))
+    })
+}
+
+fn header_token(h: &HeaderMap) -> Option<String> {
+    let bearer = h
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    bearer.or_else(|| {
+        h.get("x-ao-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    })
+}
+
+fn cookie_token(h: &HeaderMap) -> Option<String> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("ao_token=").map(str::to_owned))
+}
+
+/// Whether `host` (the Host header) names this loopback listener.
+pub fn loopback_host(host: &str, port: u16) -> bool {
+    [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ]
+    .iter()
+    .any(|h| h == host)
+}
+
+/// What the middleware knows.
+#[derive(Clone)]
+pub struct Guard {
+    /// The token.
+    pub token: String,
+    /// The port we listen on (for the Host check).
+    pub port: u16,
+}
+
+fn refuse(req: &Request, status: StatusCode, why: &str) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        (status, axum::Json(serde_json::json!({"error": why}))).into_response()
+    } else {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            format!(
+                "<!doctype html><title>ao</title><p>{why}</p><p>Open the dashboard with the URL \
+                 <code>ao dashboard</code> prints.</p>"
+            ),
+        )
+            .into_response()
+    }
+}
+
+/// The middleware in front of every dashboard route.
+pub async fn check(
+    axum::extract::State(g): axum::extract::State<Guard>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !loopback_host(host, g.port) {
+        return refuse(
+            &req,
+            StatusCode::FORBIDDEN,
+            "this dashboard answers on 127.0.0.1 only",
+        );
+    }
+    let from_header = header_token(req.headers());
+    let from_query = query_token(&req);
+    let ok = |t: &Option<String>| t.as_deref().is_some_and(|t| same(t, &g.token));
+    if req.method() != Method::GET {
+        if !ok(&from_header) {
+            return refuse(&req, StatusCode::UNAUTHORIZED, "missing or wrong token");
+        }
+        return next.run(req).await;
+    }
+    if ok(&from_query) && !req.uri().path().starts_with("/api/") {
+        // A page opened from the printed URL: keep the token in a cookie, not in the URL.
+        let path = req.uri().path().to_string();
+        return Response::builder()
+            .status(StatusCode::SEE_OTHER)
+            .header(header::LOCATION, path)
+            .header(
+                header::SET_COOKIE,
+                format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", g.token),
+            )
+            .body(Body::empty())
+            .unwrap_or_default();
+    }
+    if ok(&from_header) || ok(&from_query) || ok(&cookie_token(req.headers())) {
+        return next.run(req).await;
+    }
+    refuse(&req, StatusCode::UNAUTHORIZED, "missing or wrong token")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_kept_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = token_file(dir.path(), "abc");
+        let t = load_or_create(&f).unwrap();
+        assert_eq!(t.len(), 64);
+        assert_eq!(
+            load_or_create(&f).unwrap(),
+            t,
+            "the same token after a restart"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn only_loopback_hosts_and_equal_tokens_pass() {
+        assert!(loopback_host("127.0.0.1:3000", 3000));
+        assert!(loopback_host("localhost:3000", 3000));
+        assert!(!loopback_host("evil.example:3000", 3000));
+        assert!(!loopback_host("127.0.0.1:3001", 3000));
+        assert!(same("abcd", "abcd") && !same("abcd", "abce") && !same("abc", "abcd"));
+    }
+}
