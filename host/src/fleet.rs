@@ -201,12 +201,18 @@ impl Fleet {
         ))
     }
 
-    /// A terminal plugin by name.
+    /// A terminal plugin by name, with its `terminals.<name>` settings.
     pub async fn terminal(&self, name: &str) -> Result<TerminalClient, Error> {
+        let config = self
+            .config
+            .terminals
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Default::default()));
         Ok(TerminalClient(
             self.handle(
                 &format!("terminal/{name}"),
-                &Value::Object(Default::default()),
+                &config,
                 Duration::from_secs(30),
             )
             .await?,

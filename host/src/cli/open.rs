@@ -3,7 +3,7 @@
 //! runtime, the plugin decides how to show it (a tmux window, a browser tab, an iTerm2 tab).
 
 use crate::cli::{Globals, fleet, output};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use ao::fleet::Fleet;
 use ao::store::session::Session;
 use ao::store::sessions::Listed;
@@ -53,18 +53,21 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let all = args.session.is_none();
+    let dashboard = dashboard_base(&opened.fleet);
     let out = opened.run(
         async |f| -> Result<ao_plugin_api::slots::terminal::Opened> {
             let terminal = f.terminal(&name).await?;
             let mut views = Vec::new();
             for s in &sessions {
-                views.push(view(f, s).await);
+                views.push(view(f, s, dashboard.as_ref()).await);
             }
             let opened = if all {
                 terminal
                     .open_all(&OpenAllRequest {
                         sessions: views,
-                        dashboard_url: None,
+                        dashboard_url: dashboard
+                            .as_ref()
+                            .map(|(base, t)| format!("{base}/?token={t}")),
                     })
                     .await?
             } else {
@@ -77,7 +80,8 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
             Ok(opened)
         },
     );
-    let opened = out.with_context(|| format!("terminal/{name}"))?;
+    // The plugin's error already names `terminal/<name>`.
+    let opened = out?;
     if opened.opened == 0 {
         bail!("terminal/{name} opened nothing: {}", opened.detail);
     }
@@ -104,8 +108,22 @@ fn live(fleet: &Fleet, project: Option<&str>) -> Result<Vec<Session>> {
     Ok(out)
 }
 
+/// `(http://127.0.0.1:port, token)` of the running dashboard, if ao runs.
+fn dashboard_base(fleet: &Fleet) -> Option<(String, String)> {
+    let info = ao::daemon::running(&fleet.data_dir, &fleet.config.hash)?;
+    let token = std::fs::read_to_string(ao::dashboard::auth::token_file(
+        &fleet.data_dir,
+        &fleet.config.hash,
+    ))
+    .ok()?;
+    Some((
+        format!("http://127.0.0.1:{}", info.port),
+        token.trim().to_string(),
+    ))
+}
+
 /// The session as the terminal sees it; no attach command when its runtime has none.
-async fn view(fleet: &Fleet, s: &Session) -> SessionView {
+async fn view(fleet: &Fleet, s: &Session, dashboard: Option<&(String, String)>) -> SessionView {
     let mut attach = None;
     if let (Some(h), Ok(p)) = (&s.runtime_handle, fleet.project(&s.project))
         && let Ok(rt) = fleet.runtime(p, &h.runtime).await
@@ -120,6 +138,6 @@ async fn view(fleet: &Fleet, s: &Session) -> SessionView {
         session_id: s.id.clone(),
         project_id: s.project.clone(),
         attach,
-        dashboard_url: None,
+        dashboard_url: dashboard.map(|(base, t)| format!("{base}/sessions/{}?token={t}", s.id)),
     }
 }

@@ -30,6 +30,9 @@ pub struct RawConfig {
     /// Notifier instances by alias.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notifiers: BTreeMap<String, PluginSettings>,
+    /// Terminal plugins' own settings by plugin name (`web: {opener: [firefox]}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub terminals: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
     /// Which notifiers get which priority; unrouted priorities go to `defaults.notifiers`.
     #[serde(default)]
     pub notification_routing: Routing,

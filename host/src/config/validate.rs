@@ -36,6 +36,8 @@ pub struct Config {
     pub default_notifiers: Vec<String>,
     /// Terminal plugin for `ao open`.
     pub terminal: String,
+    /// Terminal plugins' settings by plugin name.
+    pub terminals: BTreeMap<String, serde_json::Value>,
     /// Projects by id.
     pub projects: BTreeMap<String, Project>,
     /// Notifier instances by alias.
@@ -346,6 +348,11 @@ pub fn validate(
             .clone()
             .unwrap_or_else(|| "web".into()),
         projects,
+        terminals: raw
+            .terminals
+            .iter()
+            .map(|(k, v)| (k.clone(), map_value(v)))
+            .collect(),
         notifiers,
         routing,
         plugin_dirs: raw

@@ -38,6 +38,8 @@ pub struct Opts {
     pub notify: Option<String>,
     /// `pollInterval` (default 1s).
     pub poll: Option<&'static str>,
+    /// Top-level config keys added as they are.
+    pub extra: Option<Value>,
 }
 
 /// The secret the SCM checks webhook signatures with (`HOOK_SECRET` in ao's environment).
@@ -79,6 +81,7 @@ pub fn setup_with(opts: Opts) -> Setup {
         SCRIPTED,
         WEBHOOK,
         TERMINAL_TMUX,
+        TERMINAL_WEB,
     ]);
     let sim = ForgeSim::start();
     let bare = sim.repo(REPO);
@@ -152,6 +155,17 @@ pub fn setup_with(opts: Opts) -> Setup {
             )
         }}
     });
+    let mut config = config;
+    for (k, v) in opts
+        .extra
+        .clone()
+        .unwrap_or_default()
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+    {
+        config[k] = v;
+    }
     let file = dir.path().join("agent-orchestrator.yaml");
     // YAML is a superset of JSON.
     std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();

@@ -128,7 +128,7 @@ fn ao_open_shows_sessions_as_windows_of_the_humans_tmux() {
     // (The human's own window is named after its command.)
     assert_eq!(w, ["app-1", "app-2", "sleep"]);
 
-    // Outside tmux, and with the default terminal not installed: one clear line each.
+    // Outside tmux, and the default terminal without a dashboard: one clear line each.
     let out = s
         .ao()
         .args(["open", "app-1", "--terminal", "tmux"])
@@ -139,10 +139,62 @@ fn ao_open_shows_sessions_as_windows_of_the_humans_tmux() {
         !out.status.success() && stderr.contains("$TMUX is not set"),
         "{stderr}"
     );
+    // The default terminal (web) needs the dashboard, which is not running here.
     let out = s.ao().args(["open", "app-1"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(
-        !out.status.success() && stderr.contains("web") && stderr.contains("--terminal tmux"),
+        !out.status.success() && stderr.contains("terminal/web") && stderr.contains("ao start"),
         "{stderr}"
     );
+}
+
+#[test]
+fn ao_open_with_the_web_terminal_opens_the_dashboard_page_of_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let opened = dir.path().join("opened.txt");
+    // The opener records the URL it is given (a browser stand-in; the script is fixed, the URL
+    // is its argument).
+    let recorder = serde_json::json!(["sh", "-c", "printf '%s\\n' \"$1\" >> \"$0\"", opened]);
+    let s = setup_with(Opts {
+        rules: Some(serde_json::json!([])),
+        extra: Some(serde_json::json!({"terminals": {"web": {"opener": recorder}}})),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "1"]));
+
+    // Without the dashboard there is no page to open.
+    let out = s.ao().args(["open", "app-1"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success() && stderr.contains("ao start"),
+        "{stderr}"
+    );
+
+    s.start();
+    let out = succeed(s.ao().args(["open", "app-1"]));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        stderr.contains("/sessions/app-1 in the browser"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("token"),
+        "the token is not shown: {stderr}"
+    );
+    succeed(s.ao().args(["open", "--all"]));
+    let urls = std::fs::read_to_string(&opened).unwrap();
+    let urls: Vec<&str> = urls.lines().collect();
+    assert_eq!(urls.len(), 2, "{urls:?}");
+    assert!(urls[0].contains("/sessions/app-1?token="), "{urls:?}");
+    assert!(urls[1].contains("/?token="), "{urls:?}");
+    // The URL really opens the session's page (the token turns into a cookie).
+    let http = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build(),
+    );
+    let resp = http.get(urls[0]).call().unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(resp.headers()["location"], "/sessions/app-1");
 }

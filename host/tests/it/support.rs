@@ -32,6 +32,7 @@ pub const WORKTREE: &str = "ao_plugin_workspace_worktree";
 pub const GITHUB: &str = "ao_plugin_github";
 pub const SCRIPTED: &str = "ao_plugin_agent_scripted";
 pub const TERMINAL_TMUX: &str = "ao_plugin_terminal_tmux";
+pub const TERMINAL_WEB: &str = "ao_plugin_terminal_web";
 pub const PANIC: &str = "ao_fixture_panic";
 pub const HANG: &str = "ao_fixture_hang";
 pub const ABORT: &str = "ao_fixture_abort";
