@@ -94,6 +94,7 @@ pub async fn run(
         tx: events.clone(),
         token,
         stop: stop_rx.clone(),
+        port,
     });
     let app = axum::Router::new()
         .route("/webhooks/github", axum::routing::post(webhook))

@@ -4,7 +4,9 @@
 mod api;
 pub mod auth;
 mod pages;
+pub mod pty;
 pub mod stream;
+mod terminal;
 
 use crate::fleet::Fleet;
 use axum::Router;
@@ -22,6 +24,8 @@ pub struct Dash {
     pub token: String,
     /// Changes when the daemon stops: live streams end then.
     pub stop: tokio::sync::watch::Receiver<bool>,
+    /// The port it listens on (the terminal's `Origin` check).
+    pub port: u16,
 }
 
 /// Every dashboard route, behind the token and loopback-Host check.
@@ -34,6 +38,8 @@ pub fn router(dash: Arc<Dash>, port: u16) -> Router {
     Router::new()
         .route("/", get(pages::fleet))
         .route("/sessions/{id}", get(pages::session))
+        .route("/sessions/{id}/terminal", get(pages::terminal))
+        .route("/api/sessions/{id}/terminal/ws", get(terminal::ws))
         .route("/assets/{file}", get(pages::asset))
         .route("/api/sessions", get(api::sessions))
         .route("/api/sessions/{id}", get(api::one))

@@ -218,3 +218,80 @@ fn the_api_needs_the_token_and_streams_events_live() {
         t.elapsed()
     );
 }
+
+#[test]
+fn the_terminal_websocket_is_the_agents_tmux_session() {
+    use tungstenite::client::IntoClientRequest;
+    let s = setup_with(Opts {
+        rules: Some(json!([])),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "1"]));
+    s.start();
+    let d = Dash::open(&s);
+    let port: u16 = d.base.rsplit(':').next().unwrap().parse().unwrap();
+    let url = format!("ws://127.0.0.1:{port}/api/sessions/app-1/terminal/ws");
+    let request = |origin: Option<&str>, token: bool| {
+        let mut r = url.as_str().into_client_request().unwrap();
+        if token {
+            r.headers_mut().insert(
+                "Authorization",
+                format!("Bearer {}", d.token).parse().unwrap(),
+            );
+        }
+        if let Some(o) = origin {
+            r.headers_mut().insert("Origin", o.parse().unwrap());
+        }
+        r
+    };
+    let status = |r| match tungstenite::connect(r) {
+        Err(tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("{e}"),
+        Ok(_) => 101,
+    };
+    assert_eq!(status(request(None, false)), 401, "no token");
+    assert_eq!(
+        status(request(Some("http://evil.example"), true)),
+        403,
+        "another site"
+    );
+
+    let origin = format!("http://127.0.0.1:{port}");
+    let (mut ws, _) = tungstenite::connect(request(Some(&origin), true)).unwrap();
+    if let tungstenite::stream::MaybeTlsStream::Plain(tcp) = ws.get_ref() {
+        tcp.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    }
+    let mut screen = String::new();
+    let mut read_until = |ws: &mut tungstenite::WebSocket<_>, want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !screen.contains(want) {
+            assert!(Instant::now() < deadline, "no {want:?} in {screen:?}");
+            match ws.read() {
+                Ok(tungstenite::Message::Binary(b)) => {
+                    screen.push_str(&String::from_utf8_lossy(&b))
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
+    // tmux attach draws the agent's screen.
+    read_until(&mut ws, "[done 1]");
+    ws.send(tungstenite::Message::text(
+        json!({"type": "resize", "cols": 120, "rows": 40}).to_string(),
+    ))
+    .unwrap();
+    // What is typed reaches the agent, as if at its keyboard.
+    ws.send(tungstenite::Message::text(
+        json!({"type": "input", "data": "typed in the browser\r"}).to_string(),
+    ))
+    .unwrap();
+    read_until(&mut ws, "[done 2]");
+    assert!(
+        s.conversation().contains("typed in the browser"),
+        "{}",
+        s.conversation()
+    );
+    ws.close(None).unwrap();
+}

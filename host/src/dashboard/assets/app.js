@@ -168,5 +168,28 @@ const ao = (() => {
     }
   }
 
-  return { fleetPage, sessionPage };
+  // The live terminal: xterm.js over a WebSocket to a pty attached to the session.
+  function terminalPage() {
+    const id = document.querySelector('meta[name="ao-session"]').content;
+    const term = new Terminal.Terminal({ cursorBlink: true, convertEol: false, scrollback: 5000 });
+    const fit = new FitAddon.FitAddon();
+    term.loadAddon(fit);
+    term.open(document.getElementById("term"));
+    fit.fit();
+    const mark = document.getElementById("live");
+    const ws = new WebSocket(`ws://${location.host}/api/sessions/${encodeURIComponent(id)}/terminal/ws`);
+    ws.binaryType = "arraybuffer";
+    const resize = () => {
+      fit.fit();
+      if (ws.readyState === 1) ws.send(JSON.stringify({ type: "resize", cols: term.cols, rows: term.rows }));
+    };
+    ws.onopen = () => { mark.textContent = "attached"; resize(); term.focus(); };
+    ws.onclose = () => { mark.textContent = "detached"; };
+    ws.onmessage = (m) => term.write(typeof m.data === "string" ? m.data : new Uint8Array(m.data));
+    term.onData((d) => { if (ws.readyState === 1) ws.send(JSON.stringify({ type: "input", data: d })); });
+    window.addEventListener("resize", resize);
+    window.aoTerm = term;
+  }
+
+  return { fleetPage, sessionPage, terminalPage };
 })();
