@@ -7,9 +7,11 @@
 //!   (raw mode, bracketed paste, status-file hooks), for runtime delivery tests;
 //! - [`forge`]: a stateful GitHub (REST, GraphQL, git-backed PRs, rate limits) and its
 //!   binary `ao-forge-sim`;
+//! - [`browser`]: headless Chromium through ChromeDriver (WebDriver), for the dashboard;
 //! - [`demo`]: the world `ao demo` runs in (a repository, CI, a reviewer, the agents' playbook);
 //! - [`git`]: throwaway repositories with a bare "origin", for workspace tests.
 
+pub mod browser;
 pub mod demo;
 pub mod forge;
 pub mod git;

@@ -7,6 +7,7 @@
 
 mod agent_cli;
 mod batch;
+mod browser;
 mod config;
 mod dashboard;
 mod demo;

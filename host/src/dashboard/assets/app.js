@@ -171,7 +171,8 @@ const ao = (() => {
   // The live terminal: xterm.js over a WebSocket to a pty attached to the session.
   function terminalPage() {
     const id = document.querySelector('meta[name="ao-session"]').content;
-    const term = new Terminal.Terminal({ cursorBlink: true, convertEol: false, scrollback: 5000 });
+    // xterm.js's bundle puts its exports on the global object; the fit addon nests them.
+    const term = new Terminal({ cursorBlink: true, convertEol: false, scrollback: 5000 });
     const fit = new FitAddon.FitAddon();
     term.loadAddon(fit);
     term.open(document.getElementById("term"));
