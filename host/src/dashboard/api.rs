@@ -73,10 +73,21 @@ fn events_of(d: &Dash, s: &Session, max: usize) -> Result<Vec<EventRecord>, Erro
     Ok(all.split_off(skip))
 }
 
-/// `GET /api/sessions/{id}`: the session, its prompt and its latest events.
-pub(super) async fn one(State(d): State<Arc<Dash>>, Path(id): Path<String>) -> Answer {
+/// `GET /api/sessions/{id}`: the session, its prompt and its latest events (`?brief`: the
+/// session alone, for a page that only refreshes one row).
+pub(super) async fn one(
+    State(d): State<Arc<Dash>>,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+) -> Answer {
     let s = session(&d, &id)?;
     let mut v = session_json(&s);
+    if uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "brief"))
+    {
+        return data(v);
+    }
     let prompt = d
         .fleet
         .store(&s.project)

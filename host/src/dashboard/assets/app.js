@@ -58,11 +58,37 @@ const ao = (() => {
     return p ? `#${n} ci:${p.ci} review:${p.review}` : `#${n}`;
   };
 
+  // What the fleet page shows now: status per session id (for the summary and re-sorting).
+  const shown = new Map();
+
+  function fleetRow(s) {
+    const a = attention(s.status);
+    const r = el("tr", null, "a" + a);
+    r.id = "s-" + s.id;
+    const link = el("a", s.id); link.href = "/sessions/" + encodeURIComponent(s.id);
+    const c = el("td"); c.append(link); r.append(c);
+    const st = el("td", s.status, "st"); st.title = s.statusReason || ""; r.append(st);
+    r.append(el("td", s.activity ? `${s.activity.state} ${ago(s.activity.at)}` : "-"));
+    const pr = el("td");
+    if (s.pr) { const l = el("a", prText(s)); l.href = s.pr; pr.append(l); } else pr.textContent = "-";
+    r.append(pr);
+    r.append(el("td", s.cost && s.cost.usd != null ? "$" + Number(s.cost.usd).toFixed(2) : "-"));
+    r.append(el("td", s.summary || ""));
+    return r;
+  }
+
+  function fleetSummary() {
+    let urgent = 0;
+    for (const st of shown.values()) if (attention(st) === 0) urgent++;
+    document.getElementById("summary").textContent =
+      `${shown.size} session(s)` + (urgent ? ` · ${urgent} need you` : "");
+  }
+
   async function renderFleet() {
     const { data, meta } = await get("/api/sessions");
     const root = document.getElementById("fleet");
     root.replaceChildren();
-    let urgent = 0;
+    shown.clear();
     for (const p of meta.projects) {
       const mine = data.filter((s) => s.projectId === p.id)
         .sort((a, b) => attention(a.status) - attention(b.status) || a.id.localeCompare(b.id, undefined, { numeric: true }));
@@ -73,25 +99,23 @@ const ao = (() => {
       t.append(head);
       if (!mine.length) { const r = el("tr"); r.append(el("td", "no sessions", "muted")); t.append(r); }
       for (const s of mine) {
-        const a = attention(s.status);
-        if (a === 0) urgent++;
-        const r = el("tr", null, "a" + a);
-        r.id = "s-" + s.id;
-        const link = el("a", s.id); link.href = "/sessions/" + encodeURIComponent(s.id);
-        const c = el("td"); c.append(link); r.append(c);
-        const st = el("td", s.status, "st"); st.title = s.statusReason || ""; r.append(st);
-        r.append(el("td", s.activity ? `${s.activity.state} ${ago(s.activity.at)}` : "-"));
-        const pr = el("td");
-        if (s.pr) { const l = el("a", prText(s)); l.href = s.pr; pr.append(l); } else pr.textContent = "-";
-        r.append(pr);
-        r.append(el("td", s.cost && s.cost.usd != null ? "$" + Number(s.cost.usd).toFixed(2) : "-"));
-        r.append(el("td", s.summary || ""));
-        t.append(r);
+        shown.set(s.id, s.status);
+        t.append(fleetRow(s));
       }
       root.append(t);
     }
-    document.getElementById("summary").textContent =
-      `${data.length} session(s)` + (urgent ? ` · ${urgent} need you` : "");
+    fleetSummary();
+  }
+
+  // One session changed: replace its row in place; a new session, or one whose attention
+  // changed (it moves), re-renders the list. A 500-session page stays responsive this way.
+  async function updateRow(id) {
+    const { data: s } = await get("/api/sessions/" + encodeURIComponent(id) + "?brief");
+    const old = document.getElementById("s-" + id);
+    if (!old || attention(shown.get(id)) !== attention(s.status)) return renderFleet();
+    shown.set(id, s.status);
+    old.replaceWith(fleetRow(s));
+    fleetSummary();
   }
 
   function addEvent(tbody, e, withSession) {
@@ -108,7 +132,11 @@ const ao = (() => {
     const refresh = debounce(() => renderFleet().catch(console.error), 50);
     renderFleet().catch((e) => { document.getElementById("summary").textContent = e.message; });
     const events = document.getElementById("events");
-    live((e) => { if (e) addEvent(events, e, true); refresh(); });
+    live((e) => {
+      if (!e) return refresh();
+      addEvent(events, e, true);
+      if (e.session) updateRow(e.session).catch(console.error); else refresh();
+    });
     document.getElementById("spawn").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const issue = document.getElementById("issue");
