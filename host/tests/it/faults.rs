@@ -255,3 +255,48 @@ fn a_ci_failure_the_agent_never_fixes_escalates_to_an_urgent_notification() {
     let msg = req.json()["event"]["message"].as_str().unwrap().to_string();
     assert!(msg.contains("ci-failed"), "{msg}");
 }
+
+#[test]
+fn a_hanging_notifier_delays_no_other_and_is_cut_off_at_its_timeout() {
+    use ao_testkit::receiver::Reply;
+    let fast = Receiver::start();
+    let slow = Receiver::start();
+    slow.push(Reply::status(200).delay(Duration::from_secs(30)));
+    let s = setup_with(Opts {
+        rules: Some(json!([{"when": "Work on issue #1", "steps": [{"ask": "Which one?"}]}])),
+        extra: Some(json!({
+            "notifiers": {
+                "slow": {"plugin": "webhook", "url": slow.url("/hang"), "retries": 0, "timeoutMs": 30000},
+                "fast": {"plugin": "webhook", "url": fast.url("/ok"), "retries": 0}
+            },
+            "defaults": {"notifiers": ["slow", "fast"]}
+        })),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "1"]));
+    s.start();
+    s.wait_event("session.needs_input", 30);
+    let asked = Instant::now();
+    // The fast one hears at once, while the slow one hangs.
+    fast.wait_for(1, Duration::from_secs(5));
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(
+        fast.requests()[0].json()["event"]["type"],
+        "session.needs_input"
+    );
+    // The slow one is given up on at the host's timeout (10 s), and that is recorded.
+    s.wait_event("notify.failed", 20);
+    let failed = s
+        .events()
+        .into_iter()
+        .find(|e| e["type"] == "notify.failed")
+        .unwrap();
+    assert!(
+        failed["message"].as_str().unwrap().contains("slow"),
+        "{failed}"
+    );
+}
