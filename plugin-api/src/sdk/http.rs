@@ -2,13 +2,10 @@
 //! deadline, retries on network errors, 5xx and 429 (doubling back-off, honouring
 //! `Retry-After` up to a minute), and errors a person can act on. URLs of webhooks often embed
 //! their token, so messages and logs show only `scheme://host[:port]` ([`origin`]).
-//! [`Dedupe`] drops a notification identical to one sent within a window.
 
 use crate::sdk::{Ctx, SdkError};
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// Longest `Retry-After` honoured; a longer one fails the call instead of parking a thread.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -255,41 +252,6 @@ pub fn origin(url: &str) -> Option<String> {
     Some(format!("{scheme}://{host}"))
 }
 
-/// Remembers what was sent recently, to drop an identical notification within a window (a
-/// flapping status should not page a human twice in a minute).
-pub struct Dedupe {
-    window: Duration,
-    seen: Mutex<HashMap<u64, Instant>>,
-}
-
-impl Dedupe {
-    /// Identical keys within `window` are duplicates; a zero window keeps nothing.
-    pub fn new(window: Duration) -> Self {
-        Self {
-            window,
-            seen: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// True the first time `key` is seen within the window (and records it).
-    pub fn first(&self, key: &str) -> bool {
-        if self.window.is_zero() {
-            return true;
-        }
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut h);
-        let k = h.finish();
-        let now = Instant::now();
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.retain(|_, at| now.duration_since(*at) < self.window);
-        if seen.contains_key(&k) {
-            return false;
-        }
-        seen.insert(k, now);
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,17 +268,5 @@ mod tests {
         );
         assert_eq!(origin("ftp://x/y"), None);
         assert_eq!(origin("not a url"), None);
-    }
-
-    #[test]
-    fn dedupe_drops_repeats_within_the_window_only() {
-        let d = Dedupe::new(Duration::from_millis(200));
-        assert!(d.first("a"));
-        assert!(!d.first("a"));
-        assert!(d.first("b"));
-        std::thread::sleep(Duration::from_millis(250));
-        assert!(d.first("a"), "the window passed");
-        let none = Dedupe::new(Duration::ZERO);
-        assert!(none.first("a") && none.first("a"));
     }
 }

@@ -1,7 +1,12 @@
-//! What every chat notifier says the same way: a priority's emoji and colour, a one-line
-//! headline, and a hint of what the human can do about the event (the command to run).
+//! What every notifier says and does the same way: a priority's emoji and colour, a one-line
+//! headline, a hint of what the human can do about the event (the command to run), and
+//! [`Dedupe`], which drops a notification identical to one sent within a window.
 
 use crate::slots::notifier::{Notification, Priority};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Slack-style emoji shortcode of a priority.
 pub fn emoji(p: Priority) -> &'static str {
@@ -84,6 +89,41 @@ pub fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// Remembers what was sent recently, to drop an identical notification within a window (a
+/// flapping status should not page a human twice in a minute).
+pub struct Dedupe {
+    window: Duration,
+    seen: Mutex<HashMap<u64, Instant>>,
+}
+
+impl Dedupe {
+    /// Identical keys within `window` are duplicates; a zero window keeps nothing.
+    pub fn new(window: Duration) -> Self {
+        Self {
+            window,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// True the first time `key` is seen within the window (and records it).
+    pub fn first(&self, key: &str) -> bool {
+        if self.window.is_zero() {
+            return true;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        let k = h.finish();
+        let now = Instant::now();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.retain(|_, at| now.duration_since(*at) < self.window);
+        if seen.contains_key(&k) {
+            return false;
+        }
+        seen.insert(k, now);
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +161,17 @@ mod tests {
         assert_eq!(hint(&n("session.needs_input", None)), None);
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("abc", 4), "abc");
+    }
+
+    #[test]
+    fn dedupe_drops_repeats_within_the_window_only() {
+        let d = Dedupe::new(Duration::from_millis(200));
+        assert!(d.first("a"));
+        assert!(!d.first("a"));
+        assert!(d.first("b"));
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(d.first("a"), "the window passed");
+        let none = Dedupe::new(Duration::ZERO);
+        assert!(none.first("a") && none.first("a"));
     }
 }

@@ -9,7 +9,8 @@
 //! API key is a secret by reference (`apiKeyEnv`). Retries, errors and de-duplication as every
 //! ao notifier.
 
-use ao_plugin_api::sdk::http::{Dedupe, PostSettings, Poster};
+use ao_plugin_api::sdk::http::{PostSettings, Poster};
+use ao_plugin_api::sdk::notify::Dedupe;
 use ao_plugin_api::sdk::notify::{clip, emoji, headline, hint, identity};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::notifier::{

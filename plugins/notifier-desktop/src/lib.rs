@@ -4,7 +4,7 @@
 //! the text escaped for AppleScript and passed as one argument (no shell), a sound for urgent
 //! events. An identical notification within `dedupeSecs` is shown once.
 
-use ao_plugin_api::sdk::notify::{clip, hint};
+use ao_plugin_api::sdk::notify::{Dedupe, clip, hint};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::notifier::{
     self, Notification, Notifier, NotifyAction, NotifyOutcome, NotifyRequest,
@@ -12,9 +12,7 @@ use ao_plugin_api::slots::notifier::{
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The component's configuration (`notifiers.desktop` in `agent-orchestrator.yaml`).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -117,28 +115,17 @@ pub fn osascript_argv(s: &Shown, sound: bool) -> Vec<String> {
 /// The notifier.
 pub struct Desktop {
     config: Config,
-    recent: Mutex<HashMap<String, Instant>>,
+    dedupe: Dedupe,
 }
 
 impl Desktop {
-    fn first(&self, key: String) -> bool {
-        let window = Duration::from_secs(self.config.dedupe_secs);
-        if window.is_zero() {
-            return true;
-        }
-        let now = Instant::now();
-        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        recent.retain(|_, at| now.duration_since(*at) < window);
-        recent.insert(key, now).is_none()
-    }
-
     fn show(
         &self,
         ctx: &Ctx,
         n: &Notification,
         actions: &[NotifyAction],
     ) -> Result<NotifyOutcome, SdkError> {
-        if !self.first(ao_plugin_api::sdk::notify::identity(n)) {
+        if !self.dedupe.first(&ao_plugin_api::sdk::notify::identity(n)) {
             return Ok(NotifyOutcome {
                 id: None,
                 attempts: 0,
@@ -224,8 +211,8 @@ impl Notifier for Desktop {
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
         Ok(Desktop {
+            dedupe: Dedupe::new(Duration::from_secs(config.dedupe_secs)),
             config,
-            recent: Mutex::new(HashMap::new()),
         })
     }
 

@@ -7,7 +7,8 @@
 //! is returned. Retries on 5xx, 429 (Discord's `Retry-After`) and network errors; identical
 //! notifications within `dedupeSecs` are sent once; no message or log shows the URL's path.
 
-use ao_plugin_api::sdk::http::{Dedupe, PostSettings, Poster};
+use ao_plugin_api::sdk::http::{PostSettings, Poster};
+use ao_plugin_api::sdk::notify::Dedupe;
 use ao_plugin_api::sdk::notify::{clip, color, emoji_char, headline, hint, priority_name};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::notifier::{

@@ -11,7 +11,8 @@
 
 mod blocks;
 
-use ao_plugin_api::sdk::http::{Dedupe, PostSettings, Poster};
+use ao_plugin_api::sdk::http::{PostSettings, Poster};
+use ao_plugin_api::sdk::notify::Dedupe;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::notifier::{
     self, Notification, Notifier, NotifyAction, NotifyOutcome, NotifyRequest,
