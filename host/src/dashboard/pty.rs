@@ -107,9 +107,19 @@ impl Pty {
 
 impl Drop for Pty {
     fn drop(&mut self) {
-        // tmux attach detaches on hangup; the session it showed lives on.
-        // SAFETY: a signal to our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) };
+        // tmux attach detaches on hangup; the session it showed lives on. A program that
+        // ignores the hangup is killed after half a second: this runs on an async worker.
+        let pid = self.child.id() as i32;
+        // SAFETY: signals to our own child.
+        unsafe { libc::kill(pid, libc::SIGHUP) };
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // SAFETY: as above.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
         let _ = self.child.wait();
     }
 }
