@@ -287,3 +287,30 @@ fn the_config_flag_works_before_and_after_the_command() {
         "error: config file /nope.yaml does not exist"
     );
 }
+
+#[test]
+fn a_relative_home_is_an_error_not_a_data_dir_under_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("repo")).unwrap();
+    std::fs::write(
+        dir.path().join("agent-orchestrator.yaml"),
+        "projects:\n  app:\n    path: repo\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::new(ao_exe())
+        .env_clear()
+        .env("HOME", "relative/home")
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AO_NO_DEFAULT_PLUGINS", "1")
+        .current_dir(dir.path())
+        .args(["status"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("is HOME set?"), "{stderr}");
+    assert!(
+        !dir.path().join("relative").exists(),
+        "nothing may be written under the current directory"
+    );
+}
