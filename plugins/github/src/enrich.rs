@@ -88,6 +88,47 @@ fn listed(repo: &str, v: &Value) -> Option<Listed> {
 
 /// Conditional GETs of a head's check runs and statuses. `true` when CI may differ from
 /// `facts`: an answer changed and, when the facts are about this head, says something else.
+/// How many CI probes run at once when a cold tick probes every PR's head (against GitHub's
+/// ~100 ms per request, 500 sequential probes would take over a minute).
+const PROBE_THREADS: usize = 8;
+
+/// Fewer probes than this run on the calling thread: a steady tick's handful is not worth
+/// threads, whose allocator arenas would stay in the host's memory.
+const PARALLEL_FROM: usize = 64;
+
+/// What one CI probe looks at: repository, head, the facts cached for it.
+type Probe = (String, String, Option<PrFacts>);
+
+/// One probe per item, [`PROBE_THREADS`] at a time when there are many; answers in order.
+fn probe_all(ctx: &Ctx, client: &Client, items: &[Probe]) -> Vec<Result<bool, SdkError>> {
+    let one = |(repo, sha, f): &Probe| ci_probe(ctx, client, repo, sha, f.as_ref());
+    if items.len() < PARALLEL_FROM {
+        return items.iter().map(one).collect();
+    }
+    let per = items.len().div_ceil(PROBE_THREADS);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(per)
+            .map(|chunk| {
+                (
+                    chunk.len(),
+                    scope.spawn(move || chunk.iter().map(one).collect()),
+                )
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|(len, w)| {
+                w.join().unwrap_or_else(|_| {
+                    (0..len)
+                        .map(|_| Err(SdkError::Internal("a CI probe panicked".into())))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect()
+    })
+}
+
 fn ci_probe(
     ctx: &Ctx,
     client: &Client,
@@ -263,15 +304,24 @@ impl Enricher {
         }
         // Heads learnt only now: prime their CI guards, and if CI moved since the read, read
         // again next tick (the comparison closes the gap between the two requests).
-        for (repo, n) in unprimed {
-            let key = format!("{repo}#{n}");
-            let Some(f) = self.cache().prs.get(&key).map(|e| e.facts.clone()) else {
-                continue;
-            };
-            if f.state == PrState::Open
-                && ci_probe(ctx, client, &repo, &f.head_sha.clone(), Some(&f)).unwrap_or(true)
+        let prime: Vec<Probe> = unprimed
+            .into_iter()
+            .filter_map(|(repo, n)| {
+                let f = self
+                    .cache()
+                    .prs
+                    .get(&format!("{repo}#{n}"))
+                    .map(|e| e.facts.clone())?;
+                (f.state == PrState::Open).then(|| (repo, f.head_sha.clone(), Some(f)))
+            })
+            .collect();
+        for ((repo, _, f), moved) in prime.iter().zip(probe_all(ctx, client, &prime)) {
+            if moved.unwrap_or(true)
+                && let Some(f) = f
             {
-                self.cache().dirty.insert(key);
+                self.cache()
+                    .dirty
+                    .insert(format!("{repo}#{}", f.info.key.number));
             }
         }
         let c = self.cache();
@@ -461,8 +511,9 @@ impl Enricher {
             }
         }
 
-        // Guard 3: CI of heads that may still change.
+        // Guard 3: CI of heads that may still change (probed in parallel below).
         let mut unprimed = Vec::new();
+        let mut probes: Vec<(u64, bool, Probe)> = Vec::new();
         for &n in numbers {
             let key = format!("{repo}#{n}");
             let (sha, settled, open, dirty_sha) = {
@@ -497,10 +548,19 @@ impl Enricher {
             if !due {
                 continue;
             }
+            if dirty_sha {
+                if !fetching {
+                    levels.insert(n, Level::Ci);
+                }
+                continue;
+            }
             let cached = self.cache().prs.get(&key).map(|e| e.facts.clone());
-            let changed = dirty_sha || ci_probe(ctx, client, repo, &sha, cached.as_ref())?;
-            if changed && !fetching {
-                levels.insert(n, Level::Ci);
+            probes.push((n, fetching, (repo.to_string(), sha, cached)));
+        }
+        let work: Vec<_> = probes.iter().map(|(_, _, w)| w.clone()).collect();
+        for ((n, fetching, _), changed) in probes.iter().zip(probe_all(ctx, client, &work)) {
+            if changed? && !fetching {
+                levels.insert(*n, Level::Ci);
             }
         }
         self.cache().dirty_shas.retain(|(r, _)| r != repo);
