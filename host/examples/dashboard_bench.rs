@@ -6,7 +6,7 @@
 //! Arguments: config file, data dir (already filled by `store_fill`), sessions, events.
 #![allow(clippy::print_stdout)]
 
-#[allow(dead_code)] // only target_dir is used here
+#[allow(dead_code)] // plugin_dir is not used here
 mod support;
 
 use ao_testkit::browser::Browser;
@@ -14,19 +14,6 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn rss_mb(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -70,7 +57,7 @@ fn main() {
     );
     // Let the first tick's transitions settle.
     std::thread::sleep(Duration::from_secs(3));
-    let (rss_loaded, _) = rss_mb(daemon.id());
+    let (rss_loaded, _) = support::rss_mb(&daemon.id().to_string());
 
     let log = ao::store::ProjectStore::new(data, &hash, "app").events_file();
     for i in 0..events {
@@ -105,7 +92,7 @@ fn main() {
         .filter_map(Value::as_f64)
         .collect();
     lat.sort_by(f64::total_cmp);
-    let (rss_after, hwm) = rss_mb(daemon.id());
+    let (rss_after, hwm) = support::rss_mb(&daemon.id().to_string());
     println!(
         "dashboard with {sessions} sessions: fleet page loaded in {:.0} ms; daemon RSS {rss_loaded:.1} MB with the page open, {rss_after:.1} MB after {events} events (peak {hwm:.1} MB)",
         load.as_secs_f64() * 1000.0

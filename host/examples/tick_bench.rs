@@ -46,20 +46,6 @@ fn cpu() -> (f64, f64) {
     (get(libc::RUSAGE_SELF), get(libc::RUSAGE_CHILDREN))
 }
 
-/// `VmHWM` and `VmRSS` of this process, in MB.
-fn rss() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
-}
-
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
@@ -231,7 +217,7 @@ fn main() {
         let report = rt.block_on(tick(&fleet, "app")).unwrap();
         let wall = t.elapsed().as_secs_f64() * 1000.0;
         let (self1, child1) = cpu();
-        let (hwm, now_rss) = rss();
+        let (now_rss, hwm) = support::rss_mb("self");
         assert_eq!(report.checked, n, "{:?}", report.errors);
         assert!(report.errors.is_empty(), "{:?}", report.errors);
         println!(

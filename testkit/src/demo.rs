@@ -8,7 +8,6 @@ use crate::forge::actors::{Actors, Ci, Reviewer, Running};
 use crate::forge::{ForgeSim, TOKEN};
 use crate::playbook::{Forge, Playbook, Rule, Step};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 /// The repository.
@@ -45,26 +44,11 @@ fi
 "#;
 
 fn git(dir: &Path, args: &[&str]) -> Result<(), String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Maintainer")
-        .env("GIT_AUTHOR_EMAIL", "maintainer@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Maintainer")
-        .env("GIT_COMMITTER_EMAIL", "maintainer@example.invalid")
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+    crate::git::try_git(
+        dir,
+        args,
+        Some(("Maintainer", "maintainer@example.invalid")),
+    )
 }
 
 fn commit(msg: &str) -> Step {

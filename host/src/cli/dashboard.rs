@@ -5,6 +5,7 @@ use crate::cli::{Globals, context, output};
 use anyhow::{Result, anyhow, bail};
 use ao::daemon;
 use ao::dashboard::auth;
+use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -16,18 +17,36 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     let config = context::load_config(&globals.with(&args.cfg))?;
     let data = ao::paths::data_dir().ok_or_else(|| anyhow!("HOME is not set"))?;
-    let Some(info) = daemon::running(&data, &config.hash) else {
+    let Some(d) = Running::find(&data, &config.hash) else {
         bail!(
             "ao is not running for {}: `ao start` runs the dashboard",
             config.file.display()
         );
     };
-    let token = std::fs::read_to_string(auth::token_file(&data, &config.hash))?;
-    output::out(&url(info.port, token.trim()))?;
+    output::out(&d.url("/"))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The URL that opens the dashboard (the token moves to a cookie on first load).
-pub(crate) fn url(port: u16, token: &str) -> String {
-    format!("http://127.0.0.1:{port}/?token={token}")
+/// The dashboard of a running daemon.
+pub(crate) struct Running {
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) base: String,
+    token: String,
+}
+
+impl Running {
+    /// The daemon's dashboard for a config (by its store hash), if it runs.
+    pub(crate) fn find(data: &Path, hash: &str) -> Option<Running> {
+        let info = daemon::running(data, hash)?;
+        let token = std::fs::read_to_string(auth::token_file(data, hash)).ok()?;
+        Some(Running {
+            base: format!("http://127.0.0.1:{}", info.port),
+            token: token.trim().to_string(),
+        })
+    }
+
+    /// The URL that opens `path` (the token moves to a cookie on arrival).
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}?token={}", self.base, self.token)
+    }
 }

@@ -53,7 +53,8 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let all = args.session.is_none();
-    let dashboard = dashboard_base(&opened.fleet);
+    let dashboard =
+        crate::cli::dashboard::Running::find(&opened.fleet.data_dir, &opened.fleet.config.hash);
     let out = opened.run(
         async |f| -> Result<ao_plugin_api::slots::terminal::Opened> {
             let terminal = f.terminal(&name).await?;
@@ -65,9 +66,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
                 terminal
                     .open_all(&OpenAllRequest {
                         sessions: views,
-                        dashboard_url: dashboard
-                            .as_ref()
-                            .map(|(base, t)| format!("{base}/?token={t}")),
+                        dashboard_url: dashboard.as_ref().map(|d| d.url("/")),
                     })
                     .await?
             } else {
@@ -108,22 +107,12 @@ fn live(fleet: &Fleet, project: Option<&str>) -> Result<Vec<Session>> {
     Ok(out)
 }
 
-/// `(http://127.0.0.1:port, token)` of the running dashboard, if ao runs.
-fn dashboard_base(fleet: &Fleet) -> Option<(String, String)> {
-    let info = ao::daemon::running(&fleet.data_dir, &fleet.config.hash)?;
-    let token = std::fs::read_to_string(ao::dashboard::auth::token_file(
-        &fleet.data_dir,
-        &fleet.config.hash,
-    ))
-    .ok()?;
-    Some((
-        format!("http://127.0.0.1:{}", info.port),
-        token.trim().to_string(),
-    ))
-}
-
 /// The session as the terminal sees it; no attach command when its runtime has none.
-async fn view(fleet: &Fleet, s: &Session, dashboard: Option<&(String, String)>) -> SessionView {
+async fn view(
+    fleet: &Fleet,
+    s: &Session,
+    dashboard: Option<&crate::cli::dashboard::Running>,
+) -> SessionView {
     let mut attach = None;
     if let (Some(h), Ok(p)) = (&s.runtime_handle, fleet.project(&s.project))
         && let Ok(rt) = fleet.runtime(p, &h.runtime).await
@@ -138,6 +127,6 @@ async fn view(fleet: &Fleet, s: &Session, dashboard: Option<&(String, String)>) 
         session_id: s.id.clone(),
         project_id: s.project.clone(),
         attach,
-        dashboard_url: dashboard.map(|(base, t)| format!("{base}/sessions/{}?token={t}", s.id)),
+        dashboard_url: dashboard.map(|d| d.url(&format!("/sessions/{}", s.id))),
     }
 }

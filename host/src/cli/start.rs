@@ -115,12 +115,8 @@ fn background(config: &Path, data: &Path, hash: &str) -> Result<ExitCode> {
                 info.pid,
                 log_path.display()
             ));
-            if let Ok(token) = std::fs::read_to_string(ao::dashboard::auth::token_file(data, hash))
-            {
-                output::note(&format!(
-                    "dashboard: {}",
-                    crate::cli::dashboard::url(info.port, token.trim())
-                ));
+            if let Some(d) = crate::cli::dashboard::Running::find(data, hash) {
+                output::note(&format!("dashboard: {}", d.url("/")));
             }
             return Ok(ExitCode::SUCCESS);
         }

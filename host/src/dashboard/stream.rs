@@ -4,11 +4,10 @@
 //! (`ao spawn`, `ao send`) arrive as the engine's own do.
 
 use crate::fleet::Fleet;
+use crate::store::events::Tail;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -25,25 +24,24 @@ pub async fn follow(
     tx: broadcast::Sender<Line>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let projects: Vec<String> = fleet.config.projects.keys().cloned().collect();
     // Only what happens from now on: history is in the API.
-    let mut at: BTreeMap<String, (u64, String)> = projects
-        .iter()
+    let mut logs: Vec<(String, std::path::PathBuf, Tail)> = fleet
+        .config
+        .projects
+        .keys()
         .map(|p| {
-            let len = std::fs::metadata(fleet.store(p).events_file())
-                .map(|m| m.len())
-                .unwrap_or(0);
-            (p.clone(), (len, String::new()))
+            let path = fleet.store(p).events_file();
+            let tail = Tail::at_end(&path);
+            (p.clone(), path, tail)
         })
         .collect();
     loop {
-        for p in &projects {
-            let (offset, partial) = at.get_mut(p).expect("every project has a cursor");
-            for line in read_new(&fleet.store(p).events_file(), offset, partial) {
+        for (project, path, tail) in &mut logs {
+            for line in tail.new_lines(path) {
                 let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&line) else {
                     continue;
                 };
-                v["projectId"] = serde_json::json!(p);
+                v["projectId"] = serde_json::json!(project);
                 // Nobody listening is fine.
                 let _ = tx.send(Arc::new(v.to_string()));
             }
@@ -53,35 +51,6 @@ pub async fn follow(
             _ = stop.changed() => return,
         }
     }
-}
-
-/// Complete lines appended since `offset` (a rotated, shorter file starts over).
-fn read_new(path: &std::path::Path, offset: &mut u64, partial: &mut String) -> Vec<String> {
-    let Ok(len) = std::fs::metadata(path).map(|m| m.len()) else {
-        return Vec::new();
-    };
-    if len < *offset {
-        *offset = 0;
-        partial.clear();
-    }
-    if len == *offset {
-        return Vec::new();
-    }
-    let mut text = String::new();
-    let read = std::fs::File::open(path).and_then(|mut f| {
-        f.seek(SeekFrom::Start(*offset))?;
-        f.take(len - *offset).read_to_string(&mut text)
-    });
-    if read.is_err() {
-        return Vec::new();
-    }
-    *offset += text.len() as u64;
-    partial.push_str(&text);
-    let Some(end) = partial.rfind('\n') else {
-        return Vec::new();
-    };
-    let complete: String = partial.drain(..=end).collect();
-    complete.lines().map(str::to_owned).collect()
 }
 
 /// `GET /api/events/stream`: one SSE `ao` event per new event, until the daemon stops (an
@@ -106,25 +75,4 @@ pub fn sse(
         Some((Ok(event), (rx, stop)))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_complete_new_lines_are_read_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("events.jsonl");
-        std::fs::write(&f, "{\"a\":1}\n{\"b\"").unwrap();
-        let (mut off, mut partial) = (0, String::new());
-        assert_eq!(super::read_new(&f, &mut off, &mut partial), ["{\"a\":1}"]);
-        assert!(super::read_new(&f, &mut off, &mut partial).is_empty());
-        std::fs::write(&f, "{\"a\":1}\n{\"b\":2}\n").unwrap();
-        assert_eq!(super::read_new(&f, &mut off, &mut partial), ["{\"b\":2}"]);
-        std::fs::write(&f, "{\"c\":3}\n").unwrap();
-        assert_eq!(
-            super::read_new(&f, &mut off, &mut partial),
-            ["{\"c\":3}"],
-            "rotated"
-        );
-    }
 }

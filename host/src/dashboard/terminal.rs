@@ -17,9 +17,9 @@ use std::sync::Arc;
 pub(super) fn same_origin(headers: &HeaderMap, port: u16) -> bool {
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         None => true,
-        Some(o) => {
-            o == format!("http://127.0.0.1:{port}") || o == format!("http://localhost:{port}")
-        }
+        Some(o) => o
+            .strip_prefix("http://")
+            .is_some_and(|host| super::auth::loopback_host(host, port)),
     }
 }
 

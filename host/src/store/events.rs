@@ -133,9 +133,74 @@ impl EventLog {
     }
 }
 
+/// Follows an event log for a live view (the dashboard's stream, `ao demo`'s timeline): each
+/// call returns the complete lines appended since the last one, each read once; a shorter file
+/// (rotated) starts over.
+#[derive(Debug, Default)]
+pub struct Tail {
+    offset: u64,
+    partial: String,
+}
+
+impl Tail {
+    /// A tail that starts at the file's current end: only what is appended from now on.
+    pub fn at_end(path: &Path) -> Tail {
+        Tail {
+            offset: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            partial: String::new(),
+        }
+    }
+
+    /// The complete lines appended since the last call.
+    pub fn new_lines(&mut self, path: &Path) -> Vec<String> {
+        let Ok(len) = std::fs::metadata(path).map(|m| m.len()) else {
+            return Vec::new();
+        };
+        if len < self.offset {
+            self.offset = 0;
+            self.partial.clear();
+        }
+        if len == self.offset {
+            return Vec::new();
+        }
+        let mut text = String::new();
+        let read = std::fs::File::open(path).and_then(|mut f| {
+            use std::io::{Read, Seek, SeekFrom};
+            f.seek(SeekFrom::Start(self.offset))?;
+            f.take(len - self.offset).read_to_string(&mut text)
+        });
+        if read.is_err() {
+            return Vec::new();
+        }
+        self.offset += text.len() as u64;
+        self.partial.push_str(&text);
+        let Some(end) = self.partial.rfind('\n') else {
+            return Vec::new();
+        };
+        let complete: String = self.partial.drain(..=end).collect();
+        complete.lines().map(str::to_owned).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tail_reads_only_complete_new_lines_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("events.jsonl");
+        std::fs::write(&f, "{\"a\":1}\n{\"b\"").unwrap();
+        let mut t = Tail::default();
+        assert_eq!(t.new_lines(&f), ["{\"a\":1}"]);
+        assert!(t.new_lines(&f).is_empty());
+        std::fs::write(&f, "{\"a\":1}\n{\"b\":2}\n").unwrap();
+        assert_eq!(t.new_lines(&f), ["{\"b\":2}"]);
+        std::fs::write(&f, "{\"c\":3}\n").unwrap();
+        assert_eq!(t.new_lines(&f), ["{\"c\":3}"], "rotated");
+        let mut from_now = Tail::at_end(&f);
+        assert!(from_now.new_lines(&f).is_empty());
+    }
 
     fn rec(i: u64) -> EventRecord {
         EventRecord {

@@ -222,17 +222,42 @@ impl Setup {
         succeed(self.ao().args(["start", "--no-orchestrator"]));
     }
 
+    /// Files `daemon-*<suffix>` in the data dir.
+    fn daemon_files(&self, suffix: &str) -> Vec<PathBuf> {
+        let data = self.sb.home.path().join(".agent-orchestrator");
+        std::fs::read_dir(&data)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|d| d.path())
+            .filter(|p| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                name.starts_with("daemon-") && name.ends_with(suffix)
+            })
+            .collect()
+    }
+
     /// The daemon's log (for failure messages).
     pub fn daemon_log(&self) -> String {
-        let data = self.sb.home.path().join(".agent-orchestrator");
-        let mut out = String::new();
-        for d in std::fs::read_dir(&data).into_iter().flatten().flatten() {
-            let name = d.file_name().to_string_lossy().to_string();
-            if name.starts_with("daemon-") && name.ends_with(".log") {
-                out.push_str(&std::fs::read_to_string(d.path()).unwrap_or_default());
-            }
-        }
-        out
+        self.daemon_files(".log")
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect()
+    }
+
+    /// What the running daemon's pid file says (`pid`, `port`), waiting up to 10 s for it.
+    pub fn daemon(&self) -> Value {
+        let mut info = Value::Null;
+        let found = wait_until(Duration::from_secs(10), || {
+            info = self
+                .daemon_files(".json")
+                .first()
+                .and_then(|p| serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok())
+                .unwrap_or(Value::Null);
+            info["port"].as_u64().is_some()
+        });
+        assert!(found, "no daemon pid file");
+        info
     }
 
     pub fn head(&self) -> Option<String> {

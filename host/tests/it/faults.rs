@@ -35,16 +35,7 @@ fn status_of(s: &Setup, id: &str) -> String {
 }
 
 fn daemon_pid(s: &Setup) -> i32 {
-    let data = s.sb.home.path().join(".agent-orchestrator");
-    for d in std::fs::read_dir(&data).unwrap().flatten() {
-        let name = d.file_name().to_string_lossy().to_string();
-        if name.starts_with("daemon-") && name.ends_with(".json") {
-            let v: Value =
-                serde_json::from_str(&std::fs::read_to_string(d.path()).unwrap()).unwrap();
-            return v["pid"].as_i64().unwrap() as i32;
-        }
-    }
-    panic!("no daemon pid file in {}", data.display());
+    s.daemon()["pid"].as_i64().unwrap() as i32
 }
 
 /// Notifications the inbox got, as (type, priority).

@@ -5,25 +5,11 @@
 use crate::engine::*;
 use crate::support::*;
 use ao_testkit::forge::sign_webhook;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 
 fn daemon_port(s: &Setup) -> u16 {
-    let data = s.sb.home.path().join(".agent-orchestrator");
-    let mut port = 0;
-    let found = wait_until(Duration::from_secs(10), || {
-        for d in std::fs::read_dir(&data).into_iter().flatten().flatten() {
-            let name = d.file_name().to_string_lossy().to_string();
-            if name.starts_with("daemon-") && name.ends_with(".json") {
-                let v: Value = serde_json::from_str(&std::fs::read_to_string(d.path()).unwrap())
-                    .unwrap_or_default();
-                port = v["port"].as_u64().unwrap_or(0) as u16;
-            }
-        }
-        port != 0
-    });
-    assert!(found, "no daemon pid file");
-    port
+    s.daemon()["port"].as_u64().unwrap() as u16
 }
 
 fn deliver(port: u16, body: &str, signature: &str) -> u16 {

@@ -339,6 +339,25 @@ pub fn find_program(program: &str, path: Option<&str>) -> Option<PathBuf> {
         .find(|p| executable(p))
 }
 
+/// An AppleScript string literal for `osascript -e` (macOS plugins): quoted, `\\` and `"`
+/// escaped, newlines as `\n`, other control characters dropped, so no text can end the string
+/// and run as script.
+pub fn applescript_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

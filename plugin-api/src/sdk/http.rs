@@ -10,6 +10,21 @@ use std::time::Duration;
 /// Longest `Retry-After` honoured; a longer one fails the call instead of parking a thread.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// Extra attempts after the first, unless a plugin's config says otherwise (serde `default`).
+pub fn default_retries() -> u32 {
+    2
+}
+
+/// Delay before the first retry, in ms (doubles each time).
+pub fn default_retry_delay_ms() -> u64 {
+    1000
+}
+
+/// Per-attempt timeout, in ms.
+pub fn default_timeout_ms() -> u64 {
+    10_000
+}
+
 /// How to post.
 #[derive(Debug, Clone)]
 pub struct PostSettings {

@@ -89,6 +89,11 @@ pub fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// The de-duplication window of notifier configs, in seconds (serde `default`).
+pub fn default_dedupe_secs() -> u64 {
+    60
+}
+
 /// Remembers what was sent recently, to drop an identical notification within a window (a
 /// flapping status should not page a human twice in a minute).
 pub struct Dedupe {

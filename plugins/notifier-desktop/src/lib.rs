@@ -4,6 +4,7 @@
 //! the text escaped for AppleScript and passed as one argument (no shell), a sound for urgent
 //! events. An identical notification within `dedupeSecs` is shown once.
 
+use ao_plugin_api::sdk::command::applescript_string;
 use ao_plugin_api::sdk::notify::{Dedupe, clip, hint};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::notifier::{
@@ -25,7 +26,7 @@ pub struct Config {
     #[serde(default = "default_app_name")]
     pub app_name: String,
     /// An identical notification within this many seconds is shown once (0: always).
-    #[serde(default = "default_dedupe_secs")]
+    #[serde(default = "ao_plugin_api::sdk::notify::default_dedupe_secs")]
     pub dedupe_secs: u64,
 }
 
@@ -34,9 +35,6 @@ fn yes() -> bool {
 }
 fn default_app_name() -> String {
     "Agent Orchestrator".into()
-}
-fn default_dedupe_secs() -> u64 {
-    60
 }
 
 /// What a desktop notification shows.
@@ -78,24 +76,6 @@ pub fn shown(n: &Notification, actions: &[NotifyAction]) -> Shown {
         body: clip(&body, 1000),
         urgent,
     }
-}
-
-/// An AppleScript string literal: quoted, with `\` and `"` escaped.
-pub fn applescript_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            // A notification is one paragraph per line; other control characters are dropped.
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The `osascript` argv that shows `s` on macOS (one `-e` argument; nothing goes through a

@@ -36,33 +36,21 @@ pub struct Config {
     #[serde(default)]
     pub thread_id: Option<String>,
     /// Extra attempts after the first on 5xx, 429 and network errors.
-    #[serde(default = "default_retries")]
+    #[serde(default = "ao_plugin_api::sdk::http::default_retries")]
     pub retries: u32,
     /// Delay before the first retry; doubles each time.
-    #[serde(default = "default_retry_delay_ms")]
+    #[serde(default = "ao_plugin_api::sdk::http::default_retry_delay_ms")]
     pub retry_delay_ms: u64,
     /// Per-attempt timeout.
-    #[serde(default = "default_timeout_ms")]
+    #[serde(default = "ao_plugin_api::sdk::http::default_timeout_ms")]
     pub timeout_ms: u64,
     /// An identical notification within this many seconds is not sent again (0: always send).
-    #[serde(default = "default_dedupe_secs")]
+    #[serde(default = "ao_plugin_api::sdk::notify::default_dedupe_secs")]
     pub dedupe_secs: u64,
 }
 
 fn default_username() -> String {
     "Agent Orchestrator".into()
-}
-fn default_retries() -> u32 {
-    2
-}
-fn default_retry_delay_ms() -> u64 {
-    1000
-}
-fn default_timeout_ms() -> u64 {
-    10_000
-}
-fn default_dedupe_secs() -> u64 {
-    60
 }
 
 /// The notifier.

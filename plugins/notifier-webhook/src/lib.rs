@@ -35,24 +35,14 @@ pub struct Config {
     #[serde(default)]
     pub secret_env: Option<String>,
     /// Extra attempts after the first on 5xx, 429 and network errors.
-    #[serde(default = "default_retries")]
+    #[serde(default = "ao_plugin_api::sdk::http::default_retries")]
     pub retries: u32,
     /// Delay before the first retry; doubles each time.
-    #[serde(default = "default_retry_delay_ms")]
+    #[serde(default = "ao_plugin_api::sdk::http::default_retry_delay_ms")]
     pub retry_delay_ms: u64,
     /// Per-attempt timeout.
-    #[serde(default = "default_timeout_ms")]
+    #[serde(default = "ao_plugin_api::sdk::http::default_timeout_ms")]
     pub timeout_ms: u64,
-}
-
-fn default_retries() -> u32 {
-    2
-}
-fn default_retry_delay_ms() -> u64 {
-    1000
-}
-fn default_timeout_ms() -> u64 {
-    10_000
 }
 
 /// The notifier.

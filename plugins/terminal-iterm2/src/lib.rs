@@ -4,7 +4,7 @@
 //! argv is shell-quoted (iTerm2 types it into a shell) and then escaped as an AppleScript string,
 //! so no session name or path can break out of either.
 
-use ao_plugin_api::sdk::command::Command;
+use ao_plugin_api::sdk::command::{Command, applescript_string};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::terminal::{
     OpenAllRequest, OpenSessionRequest, Opened, SessionView, Terminal,
@@ -32,21 +32,6 @@ pub fn shell_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
-}
-
-/// An AppleScript string literal.
-pub fn applescript_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The AppleScript that selects or opens the tab of `view`.

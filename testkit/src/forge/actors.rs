@@ -147,18 +147,7 @@ fn ci_round(app: &App, a: &Actors, ci: &Ci, st: &mut State) -> Result<(), String
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<(), String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
-    }
+    crate::git::try_git(dir, args, None)
 }
 
 fn checkout(git_dir: &Path, workdir: &Path, sha: &str, cloned: &mut bool) -> Result<(), String> {

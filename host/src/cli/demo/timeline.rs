@@ -2,11 +2,10 @@
 //! the engine's events (tailed from `events.jsonl`) and the notifications the human got (as the
 //! webhook notifier delivered them to the demo's inbox). One line each, time since the start.
 
-use ao::store::events::EventRecord;
+use ao::store::events::{EventRecord, Tail};
 use ao::store::session::{Session, Status};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -15,8 +14,7 @@ pub(crate) struct Timeline {
     start: Instant,
     color: bool,
     events: PathBuf,
-    offset: u64,
-    partial: String,
+    tail: Tail,
     statuses: BTreeMap<String, Status>,
     /// Every notification received, as posted.
     pub(crate) notified: Vec<Value>,
@@ -28,8 +26,7 @@ impl Timeline {
             start: Instant::now(),
             color,
             events,
-            offset: 0,
-            partial: String::new(),
+            tail: Tail::default(),
             statuses: BTreeMap::new(),
             notified: Vec::new(),
         }
@@ -87,26 +84,9 @@ impl Timeline {
 
     /// The events appended to the log since the last call, with their lines.
     pub(crate) fn events(&mut self) -> Vec<(EventRecord, String)> {
-        let Ok(mut f) = std::fs::File::open(&self.events) else {
-            return Vec::new();
-        };
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        if len < self.offset {
-            // Rotated (not in a demo's lifetime, but a tail must not misread it).
-            self.offset = 0;
-        }
-        let mut text = String::new();
-        if f.seek(SeekFrom::Start(self.offset)).is_err() || f.read_to_string(&mut text).is_err() {
-            return Vec::new();
-        }
-        self.offset += text.len() as u64;
-        self.partial.push_str(&text);
-        let Some(end) = self.partial.rfind('\n') else {
-            return Vec::new();
-        };
-        let complete: String = self.partial.drain(..=end).collect();
-        complete
-            .lines()
+        self.tail
+            .new_lines(&self.events)
+            .iter()
             .filter_map(|l| serde_json::from_str::<EventRecord>(l).ok())
             .map(|e| {
                 let who = e.session.clone().unwrap_or_else(|| "ao".into());
