@@ -16,6 +16,7 @@ use crate::plugins::slots::{
 use crate::plugins::{CallOptions, ComponentHandle, Registry};
 use crate::store::ProjectStore;
 use crate::store::events::{EventLog, EventRecord};
+use ao_plugin_api::slots::agent::ScreenRules;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ pub struct Fleet {
     pub ao_exe: PathBuf,
     registry: Registry,
     handles: tokio::sync::Mutex<HashMap<String, Arc<ComponentHandle>>>,
+    /// Each agent's screen grammar, asked once per (project, agent).
+    screen_rules: std::sync::Mutex<HashMap<String, Option<ScreenRules>>>,
 }
 
 impl Fleet {
@@ -47,6 +50,7 @@ impl Fleet {
             ao_exe,
             registry,
             handles: tokio::sync::Mutex::new(HashMap::new()),
+            screen_rules: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -149,6 +153,32 @@ impl Fleet {
             self.handle(&format!("agent/{name}"), &config, Duration::from_secs(30))
                 .await?,
         ))
+    }
+
+    /// The screen grammar of agent `name` (`None` when its plugin has none, or cannot say):
+    /// delivery refuses at its dialogs with it, and the tick reads its screens with it.
+    pub async fn screen_rules(&self, p: &Project, name: &str) -> Option<ScreenRules> {
+        let key = format!("{}\n{name}", p.id);
+        if let Some(r) = self.screen_rules.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return r.clone();
+        }
+        let agent = self.agent(p, name).await.ok()?;
+        let rules = if agent.implements(ao_plugin_api::slots::agent::SCREEN_RULES) {
+            match agent.screen_rules(&Value::Object(Default::default())).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!("agent/{name} screen_rules: {e}");
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        self.screen_rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, rules.clone());
+        rules
     }
 
     /// The project's workspace plugin (post-create steps may take minutes).

@@ -9,12 +9,15 @@
 //!   binary `ao-forge-sim`;
 //! - [`browser`]: headless Chromium through ChromeDriver (WebDriver), for the dashboard;
 //! - [`demo`]: the world `ao demo` runs in (a repository, CI, a reviewer, the agents' playbook);
+//! - [`model`]: a model server (Anthropic Messages, OpenAI Responses and Chat Completions)
+//!   scripted by `@sim` lines in prompts, for the real agent CLIs, and its binary `ao-model-sim`;
 //! - [`git`]: throwaway repositories with a bare "origin", for workspace tests.
 
 pub mod browser;
 pub mod demo;
 pub mod forge;
 pub mod git;
+pub mod model;
 pub mod playbook;
 pub mod receiver;
 pub mod screens;

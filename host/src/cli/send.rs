@@ -1,10 +1,15 @@
 //! `ao send <session> <message|--file F>`: acknowledged delivery; exits 1 when the agent did
-//! not take the message.
+//! not take the message, and 3 when nothing was typed because the agent shows a dialog that
+//! only the human may answer (`ao answer`).
 
 use crate::cli::{Globals, fleet, output};
 use anyhow::{Context, Result, bail};
 use ao::fleet::send::{find, send};
 use std::process::ExitCode;
+
+/// The exit code of a send refused at a dialog: distinct from 1 (not acknowledged), so a
+/// script can tell "ask the human" from "try again".
+pub(crate) const DIALOG_EXIT: u8 = 3;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -36,6 +41,21 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         let s = find(f, &args.session)?;
         send(f, &s, &text).await
     })?;
+    if let Some(d) = &outcome.dialog {
+        output::error(&format!(
+            "{} is asking the human, so nothing was sent ({}): {}{}; answer with `ao answer {} <choice>`",
+            args.session,
+            d.kind,
+            d.question,
+            if d.options.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", d.options.join(" | "))
+            },
+            args.session,
+        ));
+        return Ok(ExitCode::from(DIALOG_EXIT));
+    }
     if outcome.acknowledged {
         output::note(&format!(
             "delivered to {} ({})",

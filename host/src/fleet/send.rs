@@ -1,5 +1,6 @@
 //! `ao send`: a message to a session's agent, acknowledged (the runtime waits until the agent
-//! is ready, pastes, presses Enter, and confirms the agent took it).
+//! is ready, pastes, presses Enter, and confirms the agent took it), and refused while the
+//! agent shows a dialog (the agent's screen grammar goes with the request).
 
 use crate::Error;
 use crate::fleet::Fleet;
@@ -44,12 +45,16 @@ pub async fn send(fleet: &Fleet, s: &Session, text: &str) -> Result<SendOutcome,
     })?;
     let p = fleet.project(&s.project)?;
     let runtime = fleet.runtime(p, &handle.runtime).await?;
+    let screen = fleet
+        .screen_rules(p, s.agent.as_deref().unwrap_or(&p.agent))
+        .await;
     runtime
         .send_message(&SendMessageRequest {
             handle,
             text: text.to_string(),
             delivery: DeliveryOptions {
                 status_file: Some(fleet.status_file(&s.project, &s.id).display().to_string()),
+                screen,
                 ..DeliveryOptions::default()
             },
         })

@@ -130,6 +130,19 @@ impl ReactionCtx<'_> {
             ReactionAction::SendToAgent => {
                 let text = self.message(key, r, s).await;
                 let outcome = crate::fleet::send::send(fleet, s, &text).await;
+                if let Ok(o) = &outcome
+                    && let Some(d) = &o.dialog
+                {
+                    // Never typed into a dialog: the message waits until the human answered it
+                    // (the same trigger is tried again next tick).
+                    let e = log(Event::new(
+                        EventKind::ReactionSkipped,
+                        &s.id,
+                        format!("{key}: held back: the agent is asking the human ({}): {}", d.kind, d.question),
+                    )
+                    .with_data(data(serde_json::json!({"action": "send-to-agent", "delivered": false, "dialog": d}))));
+                    return (vec![e], false);
+                }
                 let (ok, why) = match &outcome {
                     Ok(o) if o.acknowledged => (true, String::new()),
                     Ok(o) => (false, format!("not acknowledged: {}", o.evidence)),

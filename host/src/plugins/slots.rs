@@ -65,6 +65,8 @@ client!(
         restore_command(agent::RestoreRequest) -> Option<agent::LaunchSpec> = agent::RESTORE_COMMAND;
         /// Install hooks.
         setup_workspace_hooks(agent::SetupHooksRequest) -> agent::SetupHooksResponse = agent::SETUP_WORKSPACE_HOOKS;
+        /// How its screen reads.
+        screen_rules(serde_json::Value) -> agent::ScreenRules = agent::SCREEN_RULES;
     }
 );
 

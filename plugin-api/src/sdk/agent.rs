@@ -4,6 +4,7 @@
 
 pub mod pricing;
 pub mod resolve;
+pub mod screen;
 pub mod tail;
 
 use crate::sdk::SdkError;
@@ -23,13 +24,32 @@ pub fn now_ms(req_now: Option<u64>) -> u64 {
 
 /// The layered answer for one agent: the hook status file (if hooks were installed), the
 /// transcript signal the adapter found, and the screen the host captured (classified by
-/// `detect`), combined by [`resolve::resolve`].
+/// `detect`, usually [`screen::classify`] with the agent's rules), combined by
+/// [`resolve::resolve`].
+///
+/// The host captures every live session's screen each tick, because some moments reach no
+/// hook: a dialog or an API error on screen wins whatever the hooks said before. Otherwise the
+/// screen only speaks when nothing else does, or to contradict a hook's stale "waiting" (the
+/// dialog it reported is no longer on screen).
 pub fn activity(
     req: &ActivityRequest,
     transcript: Option<Signal>,
-    detect: impl Fn(&str) -> Option<ActivityState>,
+    detect: impl Fn(&str) -> Option<screen::Seen>,
 ) -> Option<Activity> {
     let now = now_ms(req.now_ms);
+    let seen = req.screen.as_deref().and_then(&detect);
+    let screen_at = req.screen_at_ms.unwrap_or(now);
+    if req.process_running != Some(false)
+        && let Some(s) = &seen
+        && matches!(s.state, ActivityState::WaitingInput | ActivityState::Blocked)
+    {
+        return Some(Activity {
+            state: s.state,
+            source: ActivitySource::Screen,
+            at_ms: Some(screen_at),
+            detail: s.detail.clone(),
+        });
+    }
     let mut signals = Vec::new();
     if let Some(record) = req
         .status_file
@@ -44,12 +64,17 @@ pub fn activity(
         });
     }
     signals.extend(transcript);
-    if let Some(state) = req.screen.as_deref().and_then(&detect) {
-        signals.push(Signal::new(
-            state,
-            ActivitySource::Screen,
-            req.screen_at_ms.unwrap_or(now),
-        ));
+    let newest_waits = signals
+        .iter()
+        .max_by_key(|s| s.at_ms)
+        .is_none_or(|s| s.state == ActivityState::WaitingInput);
+    if let Some(s) = seen.filter(|_| newest_waits) {
+        signals.push(Signal {
+            state: s.state,
+            source: ActivitySource::Screen,
+            at_ms: screen_at,
+            detail: s.detail,
+        });
     }
     resolve::resolve(
         req.process_running,

@@ -1,20 +1,27 @@
 //! Acknowledged delivery of a message to an agent's input (DESIGN §3 "Delivery").
 //!
 //! Upstream typed the text, slept 300 ms, pressed Enter and reported success whatever happened;
-//! its users' second complaint was messages left sitting in the input box. Here a message counts
-//! as delivered only when the agent is seen to start working on it:
+//! its users' second complaint was messages left sitting in the input box. The real CLIs taught
+//! a worse failure: an Enter pressed while a permission, trust or yes/no dialog is on screen
+//! *answers that dialog* for the human. So:
 //!
-//! 1. wait until the agent is ready: its hook says `ready`/`idle`/`waiting_input`, or the screen
-//!    stays unchanged for `stable_ms` (a working agent animates);
+//! 1. wait until the agent is ready: its hook says `ready`/`idle`, or the screen stays
+//!    unchanged for `stable_ms`; a dialog on screen (by the agent's [`ScreenRules`]) or a hook
+//!    saying `waiting_input` with nothing on screen to contradict it **refuses** the delivery,
+//!    naming the question: nothing is typed;
 //! 2. clear the input line and paste the text as one bracketed paste;
-//! 3. wait for the paste to land, press Enter;
-//! 4. acknowledged when the hook records `active` after Enter, or the screen changes beyond the
-//!    echoed text; otherwise press Enter again, a bounded number of times, then report failure.
+//! 3. wait for the paste to land; look for a dialog once more; press Enter;
+//! 4. acknowledged only on evidence that the text became a user turn: a prompt-submit hook
+//!    after Enter, or the text seen leaving the input line (the input line no longer holds
+//!    it, or output appeared below it). A screen that merely changed is no evidence. Enter is
+//!    pressed again (bounded) only while the text still sits in the input, since a second
+//!    Enter interrupts a turn in some CLIs.
 //!
 //! Runtimes supply the terminal operations ([`Terminal`]); the policy lives here, once.
 
+use crate::sdk::agent::screen;
 use crate::sdk::{Ctx, SdkError};
-use crate::slots::agent::ActivityState;
+use crate::slots::agent::{ActivityState, Dialog, ScreenRules};
 use crate::slots::runtime::{DeliveryOptions, SendOutcome};
 use crate::status_file;
 use std::collections::HashMap;
@@ -32,6 +39,10 @@ pub trait Terminal {
     fn paste(&self, ctx: &Ctx, text: &str) -> Result<(), SdkError>;
     /// Presses Enter.
     fn press_enter(&self, ctx: &Ctx) -> Result<(), SdkError>;
+    /// Types `keys` literally, without Enter (answering a dialog with `ao answer`).
+    fn type_keys(&self, _ctx: &Ctx, _keys: &str) -> Result<(), SdkError> {
+        Err(SdkError::Unsupported("typing keys".into()))
+    }
 }
 
 /// One delivery at a time per session: two interleaved pastes would garble both. Runtimes keep
@@ -53,6 +64,11 @@ impl SessionLocks {
 
 /// How often the screen and the status file are looked at.
 const POLL: Duration = Duration::from_millis(40);
+
+/// Hook events that mean "a user prompt was submitted" (Claude Code and Codex hooks, the
+/// scripted agent; OpenCode's session turning busy). Tool events are not: answering a dialog
+/// fires them too.
+const PROMPT_EVENTS: &[&str] = &["UserPromptSubmit", "session.status", "chat.message"];
 
 /// Removes what must never reach an agent's input: control characters other than newline and
 /// tab (an embedded `ESC [201~` would end the bracketed paste and type the rest as keys), and
@@ -80,9 +96,65 @@ fn hook_state(opts: &DeliveryOptions) -> Option<status_file::StatusRecord> {
         .and_then(|p| status_file::latest(Path::new(p)))
 }
 
+fn on_screen(screen: &str, opts: &DeliveryOptions) -> Option<Dialog> {
+    opts.screen.as_ref().and_then(|r| screen::dialog(screen, r))
+}
+
+/// The outcome of a refusal at a dialog: nothing was typed (or, when the dialog rose after the
+/// paste, the text sits unsent below it).
+pub fn refused(dialog: Dialog, typed: bool) -> SendOutcome {
+    let how = if dialog.options.is_empty() {
+        String::new()
+    } else {
+        format!(" (choices: {})", dialog.options.join(", "))
+    };
+    let evidence = format!(
+        "not delivered: the agent is asking the human ({}): {}{how}; answer it with \
+         `ao answer <session> <choice>`{}",
+        dialog.kind,
+        dialog.question,
+        if typed { "; the message was pasted but not submitted" } else { "" },
+    );
+    SendOutcome {
+        acknowledged: false,
+        attempts: 0,
+        evidence,
+        dialog: Some(dialog),
+    }
+}
+
+/// A short, distinctive piece of the message to look for on screen: its first non-blank
+/// line, cut at 24 characters (a TUI wraps and collapses the rest).
+fn fragment(text: &str) -> String {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    line.chars().take(24).collect::<String>().trim_end().to_owned()
+}
+
+/// Non-blank lines below the last line holding `frag`, `None` when it is not visible.
+fn lines_below(screen: &str, frag: &str) -> Option<usize> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines.iter().rposition(|l| l.contains(frag))?;
+    Some(lines[at + 1..].iter().filter(|l| !l.trim().is_empty()).count())
+}
+
+/// The evidence, on screen, that the text went from the input line into the conversation.
+fn left_input(pasted: &str, now: &str, frag: &str, rules: Option<&ScreenRules>) -> Option<String> {
+    if let Some(r) = rules.filter(|r| !r.prompt_prefixes.is_empty()) {
+        let before = screen::input_line(pasted, r)?;
+        let after = screen::input_line(now, r).unwrap_or_default();
+        if !before.is_empty() && after != before && (frag.is_empty() || !after.contains(frag)) {
+            return Some("the text left the input line".into());
+        }
+        return None;
+    }
+    // Without a grammar: a line editor prints below the submitted line.
+    let (b, a) = (lines_below(pasted, frag)?, lines_below(now, frag)?);
+    (a > b).then(|| "output appeared below the submitted text".into())
+}
+
 /// Delivers `text` through `term` and reports what was observed. `Err` only when the terminal
 /// itself fails (the session is gone); a message that was not taken up is `Ok` with
-/// `acknowledged: false` and the reason in `evidence`.
+/// `acknowledged: false` and the reason in `evidence` (and `dialog` when one is on screen).
 pub fn deliver(
     ctx: &Ctx,
     term: &dyn Terminal,
@@ -93,46 +165,62 @@ pub fn deliver(
     if text.trim().is_empty() {
         return Err(SdkError::InvalidParams("the message is empty".into()));
     }
-    if let Err(why) = wait_ready(ctx, term, opts)? {
-        return Ok(SendOutcome {
-            acknowledged: false,
-            attempts: 0,
-            evidence: why,
-        });
+    match wait_ready(ctx, term, opts)? {
+        Ready::Yes => {}
+        Ready::Dialog(d) => return Ok(refused(d, false)),
+        Ready::No(why) => {
+            return Ok(SendOutcome {
+                acknowledged: false,
+                attempts: 0,
+                evidence: why,
+                dialog: None,
+            });
+        }
     }
 
     let before = normalize_screen(&term.capture(ctx)?);
+    if let Some(d) = on_screen(&before, opts) {
+        return Ok(refused(d, false));
+    }
     term.clear_input(ctx)?;
     term.paste(ctx, &text)?;
     let pasted = settle(ctx, term, &before, opts)?;
+    let frag = fragment(&text);
+    let rules = opts.screen.as_ref();
 
     // Capped: a caller's `u32::MAX` must not mean "press Enter forever".
     let attempts_max = 1 + opts.max_enter_retries.min(20);
     let window = Duration::from_millis(opts.ack_timeout_ms / u64::from(attempts_max)).max(POLL * 5);
-    let entered_ms = status_file::now_ms();
     for attempt in 1..=attempts_max {
+        // The last look before the key: a dialog that rose during the paste takes this Enter.
+        let now = normalize_screen(&term.capture(ctx)?);
+        if let Some(d) = on_screen(&now, opts) {
+            return Ok(refused(d, true));
+        }
+        if attempt > 1 && now != pasted && left_input(&pasted, &now, &frag, rules).is_some() {
+            // Submitted by the previous Enter after its window closed.
+            return Ok(ack(attempt - 1, "the text left the input line".into()));
+        }
+        let entered_ms = status_file::now_ms();
         term.press_enter(ctx)?;
         let until = Instant::now() + window;
         loop {
             if let Some(rec) = hook_state(opts)
                 && rec.at_ms + 50 >= entered_ms
-                && matches!(rec.state, ActivityState::Active)
+                && rec.state == ActivityState::Active
+                && rec
+                    .event
+                    .as_deref()
+                    .is_some_and(|e| PROMPT_EVENTS.contains(&e))
             {
-                return Ok(SendOutcome {
-                    acknowledged: true,
-                    attempts: attempt,
-                    evidence: format!(
-                        "hook: active ({})",
-                        rec.event.as_deref().unwrap_or("status file")
-                    ),
-                });
+                return Ok(ack(
+                    attempt,
+                    format!("hook: {}", rec.event.as_deref().unwrap_or("prompt submitted")),
+                ));
             }
-            if normalize_screen(&term.capture(ctx)?) != pasted {
-                return Ok(SendOutcome {
-                    acknowledged: true,
-                    attempts: attempt,
-                    evidence: "screen changed after Enter".into(),
-                });
+            let now = normalize_screen(&term.capture(ctx)?);
+            if let Some(why) = left_input(&pasted, &now, &frag, rules) {
+                return Ok(ack(attempt, why));
             }
             if Instant::now() >= until {
                 break;
@@ -144,32 +232,58 @@ pub fn deliver(
         acknowledged: false,
         attempts: attempts_max,
         evidence: format!(
-            "not acknowledged: no sign of work within {} ms after {attempts_max} Enter presses \
-             (screen unchanged since the paste)",
+            "not acknowledged: no evidence within {} ms after {attempts_max} Enter presses that \
+             the text became a user turn (no prompt-submit hook; the text did not leave the \
+             input line)",
             opts.ack_timeout_ms
         ),
+        dialog: None,
     })
 }
 
-/// `Ok(Ok(()))` when ready, `Ok(Err(why))` when the agent never became ready in time.
-fn wait_ready(
-    ctx: &Ctx,
-    term: &dyn Terminal,
-    opts: &DeliveryOptions,
-) -> Result<Result<(), String>, SdkError> {
+fn ack(attempts: u32, evidence: String) -> SendOutcome {
+    SendOutcome {
+        acknowledged: true,
+        attempts,
+        evidence,
+        dialog: None,
+    }
+}
+
+enum Ready {
+    Yes,
+    No(String),
+    Dialog(Dialog),
+}
+
+fn wait_ready(ctx: &Ctx, term: &dyn Terminal, opts: &DeliveryOptions) -> Result<Ready, SdkError> {
     let deadline = Instant::now() + Duration::from_millis(opts.ready_timeout_ms);
     let stable = Duration::from_millis(opts.stable_ms);
     let mut last = normalize_screen(&term.capture(ctx)?);
     let mut since = Instant::now();
     loop {
+        if let Some(d) = on_screen(&last, opts) {
+            return Ok(Ready::Dialog(d));
+        }
         let hook = hook_state(opts);
-        if let Some(rec) = &hook
-            && matches!(
-                rec.state,
-                ActivityState::Ready | ActivityState::Idle | ActivityState::WaitingInput
-            )
-        {
-            return Ok(Ok(()));
+        match hook.as_ref().map(|r| r.state) {
+            Some(ActivityState::Ready | ActivityState::Idle) => return Ok(Ready::Yes),
+            // The hooks say a question is pending. With a grammar, the screen (which shows no
+            // dialog) is fresher evidence that it was answered; without one, nothing contradicts
+            // the hook, so nothing is typed.
+            Some(ActivityState::WaitingInput) if opts.screen.is_none() => {
+                let question = hook
+                    .and_then(|r| r.detail)
+                    .unwrap_or_else(|| "a question or a permission".into());
+                return Ok(Ready::Dialog(Dialog {
+                    kind: "hook".into(),
+                    fingerprint: screen::fingerprint(&question, &[]),
+                    question,
+                    options: Vec::new(),
+                    answer: String::new(),
+                }));
+            }
+            _ => {}
         }
         // A hook that says "active" may be stale (the agent died mid-turn): trust a quiet
         // screen then too, but only after a longer silence.
@@ -178,10 +292,10 @@ fn wait_ready(
             _ => stable,
         };
         if since.elapsed() >= needed {
-            return Ok(Ok(()));
+            return Ok(Ready::Yes);
         }
         if Instant::now() >= deadline {
-            return Ok(Err(format!(
+            return Ok(Ready::No(format!(
                 "not delivered: the agent was not ready for input within {} ms \
                  (its screen kept changing)",
                 opts.ready_timeout_ms
@@ -224,34 +338,39 @@ fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slots::agent::DialogRule;
     use std::cell::RefCell;
 
-    /// A fake terminal: a line editor whose behaviour on Enter is scripted.
+    /// A fake terminal: a line editor whose behaviour on Enter is scripted. A submitted line
+    /// stays on screen with the agent's output below it, as in a REPL.
     struct Fake {
         screen: RefCell<Vec<String>>,
         input: RefCell<String>,
         enters_ignored: RefCell<u32>,
         deaf: bool,
         submitted: RefCell<Vec<String>>,
+        enters: RefCell<u32>,
+        /// Shown above the prompt once the paste lands (a dialog rising mid-delivery).
+        after_paste: Option<String>,
     }
 
     impl Fake {
         fn new(enters_ignored: u32, deaf: bool) -> Self {
             Self {
-                screen: RefCell::new(vec!["> ".into()]),
+                screen: RefCell::new(vec!["welcome".into()]),
                 input: RefCell::default(),
                 enters_ignored: RefCell::new(enters_ignored),
                 deaf,
                 submitted: RefCell::default(),
+                enters: RefCell::default(),
+                after_paste: None,
             }
         }
     }
 
     impl Terminal for Fake {
         fn capture(&self, _: &Ctx) -> Result<String, SdkError> {
-            let mut s = self.screen.borrow().join("\n");
-            s.push_str(&self.input.borrow());
-            Ok(s)
+            Ok(format!("{}\n> {}", self.screen.borrow().join("\n"), self.input.borrow()))
         }
         fn clear_input(&self, _: &Ctx) -> Result<(), SdkError> {
             if !self.deaf {
@@ -263,9 +382,13 @@ mod tests {
             if !self.deaf {
                 self.input.borrow_mut().push_str(text);
             }
+            if let Some(d) = &self.after_paste {
+                self.screen.borrow_mut().push(d.clone());
+            }
             Ok(())
         }
         fn press_enter(&self, _: &Ctx) -> Result<(), SdkError> {
+            *self.enters.borrow_mut() += 1;
             if self.deaf {
                 return Ok(());
             }
@@ -275,7 +398,8 @@ mod tests {
                 return Ok(());
             }
             let msg = std::mem::take(&mut *self.input.borrow_mut());
-            self.screen.borrow_mut().push(format!("working on: {msg}"));
+            self.screen.borrow_mut().push(format!("> {msg}"));
+            self.screen.borrow_mut().push("working on it".into());
             self.submitted.borrow_mut().push(msg);
             Ok(())
         }
@@ -288,22 +412,40 @@ mod tests {
             ack_timeout_ms: 800,
             max_enter_retries: 3,
             status_file: None,
+            screen: None,
+        }
+    }
+
+    fn with_rules() -> DeliveryOptions {
+        DeliveryOptions {
+            screen: Some(ScreenRules {
+                dialogs: vec![DialogRule {
+                    marker: "Do you want to proceed?".into(),
+                    kind: "permission".into(),
+                    answer: "digit".into(),
+                }],
+                prompt_prefixes: vec!["> ".into(), ">".into()],
+                ..ScreenRules::default()
+            }),
+            ..quick()
         }
     }
 
     #[test]
-    fn a_message_is_acknowledged_when_the_screen_moves_after_enter() {
-        let term = Fake::new(0, false);
-        let out = deliver(&Ctx::detached(), &term, "fix the test", &quick()).unwrap();
-        assert!(out.acknowledged, "{out:?}");
-        assert_eq!(out.attempts, 1);
-        assert_eq!(term.submitted.borrow().as_slice(), ["fix the test"]);
+    fn a_message_is_acknowledged_when_it_leaves_the_input_line() {
+        for opts in [quick(), with_rules()] {
+            let term = Fake::new(0, false);
+            let out = deliver(&Ctx::detached(), &term, "fix the test", &opts).unwrap();
+            assert!(out.acknowledged, "{out:?}");
+            assert_eq!(out.attempts, 1);
+            assert_eq!(term.submitted.borrow().as_slice(), ["fix the test"]);
+        }
     }
 
     #[test]
     fn a_swallowed_enter_is_pressed_again() {
         let term = Fake::new(2, false);
-        let out = deliver(&Ctx::detached(), &term, "x", &quick()).unwrap();
+        let out = deliver(&Ctx::detached(), &term, "x", &with_rules()).unwrap();
         assert!(out.acknowledged);
         assert_eq!(out.attempts, 3);
     }
@@ -323,8 +465,55 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(5));
     }
 
-    /// A terminal whose screen never moves, beside a hook that reports work.
-    struct Quiet(std::path::PathBuf);
+    #[test]
+    fn nothing_is_typed_into_a_dialog() {
+        let term = Fake::new(0, false);
+        term.screen.borrow_mut().extend([
+            "Bash command".into(),
+            " rm -rf build".into(),
+            "Do you want to proceed?".into(),
+            " ❯ 1. Yes".into(),
+            "   2. No".into(),
+        ]);
+        let out = deliver(&Ctx::detached(), &term, "fix the test", &with_rules()).unwrap();
+        assert!(!out.acknowledged);
+        let d = out.dialog.expect("the dialog is reported");
+        assert_eq!(d.options, ["1. Yes", "2. No"]);
+        assert!(d.question.contains("rm -rf build"), "{}", d.question);
+        assert!(out.evidence.contains("ao answer"), "{}", out.evidence);
+        assert_eq!(*term.enters.borrow(), 0, "no Enter at a dialog");
+        assert!(term.input.borrow().is_empty(), "nothing typed");
+    }
+
+    #[test]
+    fn a_dialog_that_rises_after_the_paste_gets_no_enter() {
+        let mut term = Fake::new(0, false);
+        term.after_paste = Some("Do you want to proceed?".into());
+        let out = deliver(&Ctx::detached(), &term, "fix the test", &with_rules()).unwrap();
+        assert!(!out.acknowledged);
+        assert!(out.dialog.is_some());
+        assert!(out.evidence.contains("pasted but not submitted"), "{}", out.evidence);
+        assert_eq!(*term.enters.borrow(), 0);
+    }
+
+    #[test]
+    fn a_hook_saying_waiting_input_refuses_without_a_screen_grammar() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let mut rec = status_file::StatusRecord::now(ActivityState::WaitingInput, Some("PermissionRequest"));
+        rec.detail = Some("Bash: rm -rf build".into());
+        status_file::append(&path, &rec).unwrap();
+        let mut opts = quick();
+        opts.status_file = Some(path.display().to_string());
+        let term = Fake::new(0, false);
+        let out = deliver(&Ctx::detached(), &term, "x", &opts).unwrap();
+        assert!(!out.acknowledged);
+        assert_eq!(out.dialog.unwrap().question, "Bash: rm -rf build");
+        assert_eq!(*term.enters.borrow(), 0);
+    }
+
+    /// A terminal whose screen never moves, beside a hook that writes `event` on Enter.
+    struct Quiet(std::path::PathBuf, &'static str);
 
     impl Terminal for Quiet {
         fn capture(&self, _: &Ctx) -> Result<String, SdkError> {
@@ -337,30 +526,31 @@ mod tests {
             Ok(())
         }
         fn press_enter(&self, _: &Ctx) -> Result<(), SdkError> {
-            let rec =
-                status_file::StatusRecord::now(ActivityState::Active, Some("UserPromptSubmit"));
+            let rec = status_file::StatusRecord::now(ActivityState::Active, Some(self.1));
             status_file::append(&self.0, &rec).map_err(|e| SdkError::Internal(e.to_string()))
         }
     }
 
     #[test]
-    fn a_hook_saying_active_after_enter_is_an_acknowledgement() {
-        let path = std::env::temp_dir().join(format!("ao-delivery-hook-{}", std::process::id()));
-        let _ = std::fs::remove_file(&path);
+    fn only_a_prompt_submit_hook_after_enter_is_an_acknowledgement() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
         let old = status_file::StatusRecord {
             at_ms: 1,
             state: ActivityState::Active,
-            event: Some("stale".into()),
+            event: Some("UserPromptSubmit".into()),
             detail: None,
             session: None,
         };
         status_file::append(&path, &old).unwrap();
         let mut opts = quick();
         opts.status_file = Some(path.display().to_string());
-        let out = deliver(&Ctx::detached(), &Quiet(path.clone()), "x", &opts).unwrap();
+        let out = deliver(&Ctx::detached(), &Quiet(path.clone(), "UserPromptSubmit"), "x", &opts).unwrap();
         assert!(out.acknowledged, "{out:?}");
-        assert_eq!(out.evidence, "hook: active (UserPromptSubmit)");
-        std::fs::remove_file(&path).unwrap();
+        assert_eq!(out.evidence, "hook: UserPromptSubmit");
+        // A tool starting is what answering a dialog looks like: not evidence.
+        let out = deliver(&Ctx::detached(), &Quiet(path, "PreToolUse"), "x", &opts).unwrap();
+        assert!(!out.acknowledged, "{out:?}");
     }
 
     #[test]

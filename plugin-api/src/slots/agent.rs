@@ -22,6 +22,9 @@ pub const SESSION_INFO: &str = "session_info";
 pub const RESTORE_COMMAND: &str = "restore_command";
 /// [`SetupHooksRequest`] → [`SetupHooksResponse`] (optional).
 pub const SETUP_WORKSPACE_HOOKS: &str = "setup_workspace_hooks";
+/// `{}` → [`ScreenRules`] (optional): how this agent's screen shows dialogs, work, errors and
+/// its input line, so a runtime's delivery can refuse to type into a dialog.
+pub const SCREEN_RULES: &str = "screen_rules";
 
 /// How permission prompts are handled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +140,65 @@ pub enum ActivitySource {
     Process,
     /// `ao report` by the agent.
     SelfReport,
+}
+
+/// One kind of dialog an agent shows: while `marker` is on screen, the agent waits for the
+/// human and nothing may be typed into it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DialogRule {
+    /// Text that identifies the dialog (case-insensitive, within the screen's tail).
+    pub marker: String,
+    /// What it asks for: `permission`, `trust`, `api_key`, `yes_no`, `bypass`, `modal`.
+    pub kind: String,
+    /// How a choice is entered: `digit` (the digit selects and confirms), `select_enter` (the
+    /// digit selects, Enter confirms), `letter` (the option's own `(y)` key), `yes_no` (`y` or
+    /// `n` then Enter).
+    #[serde(default = "default_answer")]
+    pub answer: String,
+}
+
+fn default_answer() -> String {
+    "select_enter".into()
+}
+
+/// How an agent's screen reads: the one description its activity detector and every runtime's
+/// delivery share (`sdk::agent::screen`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ScreenRules {
+    /// Dialogs, most specific first.
+    pub dialogs: Vec<DialogRule>,
+    /// Markers of a running turn (`esc to interrupt`).
+    pub working: Vec<String>,
+    /// Markers of an API error when it is the latest message (`API Error:`).
+    pub errors: Vec<String>,
+    /// How a conversation entry's first line starts (`● `, `✻ `): an error counts only when
+    /// it is the newest entry.
+    pub message_prefixes: Vec<String>,
+    /// How the input line starts (`❯`, `›`, `diff>`), after any box border.
+    pub prompt_prefixes: Vec<String>,
+    /// Lines from the bottom that are looked at (0: 25).
+    pub tail: u32,
+    /// The input line shows a ready agent only this close to the bottom (non-blank lines,
+    /// 0: anywhere in the tail): in a line-based REPL the submitted line stays above the output.
+    pub prompt_within: u32,
+}
+
+/// A dialog as it stands on screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dialog {
+    /// The rule's kind.
+    pub kind: String,
+    /// The question with its context (the command, the file), on one line.
+    pub question: String,
+    /// The choices offered, by number (`1. Yes`), in order.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// How a choice is entered (the rule's `answer`).
+    pub answer: String,
+    /// A short hash of the question and options, so an answer can check it is answering the
+    /// dialog the human saw.
+    pub fingerprint: String,
 }
 
 /// Ask what the agent is doing now.
@@ -338,6 +400,11 @@ pub trait Agent: Sized + Send + Sync + 'static {
     ) -> Result<SetupHooksResponse, SdkError> {
         Err(super::unsupported(SETUP_WORKSPACE_HOOKS))
     }
+    /// How the agent's screen reads (optional; without it delivery relies on hooks and on
+    /// the text visibly leaving the input).
+    fn screen_rules(&self, _ctx: &Ctx, _req: serde_json::Value) -> Result<ScreenRules, SdkError> {
+        Err(super::unsupported(SCREEN_RULES))
+    }
     /// Stops background work.
     fn shutdown(&self) {}
 }
@@ -348,5 +415,8 @@ crate::__slot_adapter! {
         LAUNCH => launch, ACTIVITY => activity, DETECT_ACTIVITY => detect_activity,
         SESSION_INFO => session_info,
     ],
-    optional: [RESTORE_COMMAND => restore_command, SETUP_WORKSPACE_HOOKS => setup_workspace_hooks],
+    optional: [
+        RESTORE_COMMAND => restore_command, SETUP_WORKSPACE_HOOKS => setup_workspace_hooks,
+        SCREEN_RULES => screen_rules,
+    ],
 }

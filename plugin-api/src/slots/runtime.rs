@@ -79,6 +79,9 @@ pub struct DeliveryOptions {
     /// A file the agent's hooks append state records to; `ready`/`active` there are the best
     /// evidence of readiness and acknowledgement.
     pub status_file: Option<String>,
+    /// The agent's screen grammar: with it, delivery refuses while a dialog is on screen and
+    /// reads the input line for evidence that the text was submitted.
+    pub screen: Option<crate::slots::agent::ScreenRules>,
 }
 
 impl Default for DeliveryOptions {
@@ -89,6 +92,7 @@ impl Default for DeliveryOptions {
             ack_timeout_ms: 10_000,
             max_enter_retries: 3,
             status_file: None,
+            screen: None,
         }
     }
 }
@@ -112,8 +116,13 @@ pub struct SendOutcome {
     pub acknowledged: bool,
     /// Enter presses used.
     pub attempts: u32,
-    /// What was observed: `hook: active`, `screen changed`, or why it was not acknowledged.
+    /// What was observed (`hook: UserPromptSubmit`, `the text left the input line`), or why it
+    /// was not acknowledged.
     pub evidence: String,
+    /// Set when nothing was typed because the agent is showing a dialog: the human must answer
+    /// it (`ao answer`), and a message would have answered it for them.
+    #[serde(default)]
+    pub dialog: Option<crate::slots::agent::Dialog>,
 }
 
 /// Read the last lines of the session's screen.

@@ -1,5 +1,5 @@
 //! The argv that starts or resumes Claude Code (flags checked against `claude --help` of
-//! 2.1.197; see the README).
+//! 2.1.197 and the real 2.1.332; see the README).
 
 use ao_plugin_api::sdk::{SdkError, agent};
 use ao_plugin_api::slots::agent::{LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery};
@@ -25,12 +25,15 @@ const SUBCOMMANDS: &[&str] = &[
 
 fn common(binary: &str, req: &LaunchRequest) -> Result<Vec<String>, SdkError> {
     let mut argv = vec![binary.to_owned()];
-    match req.permissions {
-        PermissionMode::Default => {}
-        PermissionMode::Skip => argv.push("--dangerously-skip-permissions".into()),
-        PermissionMode::AutoEdit => argv.extend(["--permission-mode".into(), "acceptEdits".into()]),
-        PermissionMode::Suggest => argv.extend(["--permission-mode".into(), "plan".into()]),
-    }
+    // Always explicit: with no flag, 2.1.332 runs in "auto" mode and asks for nothing, so
+    // `permissions: default` would silently stop meaning "it asks".
+    let mode = match req.permissions {
+        PermissionMode::Default => "default",
+        PermissionMode::Skip => "bypassPermissions",
+        PermissionMode::AutoEdit => "acceptEdits",
+        PermissionMode::Suggest => "plan",
+    };
+    argv.extend(["--permission-mode".into(), mode.into()]);
     if let Some(model) = &req.model {
         argv.extend(["--model".into(), model.clone()]);
     }
@@ -150,7 +153,8 @@ mod tests {
             spec.argv,
             [
                 "claude",
-                "--dangerously-skip-permissions",
+                "--permission-mode",
+                "bypassPermissions",
                 "--model",
                 "opus",
                 "--verbose",

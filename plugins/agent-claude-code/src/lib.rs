@@ -6,6 +6,10 @@
 //!   same system prompt.
 //! - **Hooks** in the workspace's `.claude/settings.local.json` run `ao hook` on the events
 //!   that change what the agent is doing (see [`hooks`]); the user's own hooks stay.
+//! - **Trust**: the workspace is pre-trusted in Claude's user config ([`trust`]), so a new
+//!   worktree never stops at the folder-trust dialog (whose default since 2.1.332 is "No, exit").
+//! - **Screen**: one grammar ([`screen::rules`]) for the detector and for delivery, which
+//!   refuses to type while a dialog is up.
 //! - **Activity** layers the hook record, the transcript's newest entry and the screen.
 //! - **Session info** reads the transcript's head (first task) and tail (latest message,
 //!   model), and follows the file forwards for tokens and cost, reading each byte once.
@@ -14,12 +18,13 @@ mod hooks;
 mod launch;
 mod screen;
 mod transcript;
+mod trust;
 
 use ao_plugin_api::sdk::agent::{self, pricing::Price, pricing::PriceTable};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::agent::{
     self as slot, Activity, ActivityRequest, Agent, DetectActivityRequest, DetectedActivity,
-    LaunchRequest, LaunchSpec, RestoreRequest, SessionInfo, SessionInfoRequest, SetupHooksRequest,
+    LaunchRequest, LaunchSpec, RestoreRequest, ScreenRules, SessionInfo, SessionInfoRequest, SetupHooksRequest,
     SetupHooksResponse,
 };
 use schemars::JsonSchema;
@@ -76,8 +81,11 @@ impl ClaudeCode {
 
 impl Agent for ClaudeCode {
     type Config = Config;
-    const IMPLEMENTS: &'static [&'static str] =
-        &[slot::RESTORE_COMMAND, slot::SETUP_WORKSPACE_HOOKS];
+    const IMPLEMENTS: &'static [&'static str] = &[
+        slot::RESTORE_COMMAND,
+        slot::SETUP_WORKSPACE_HOOKS,
+        slot::SCREEN_RULES,
+    ];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
         Ok(Self {
@@ -97,7 +105,7 @@ impl Agent for ClaudeCode {
         let signal = self
             .transcript(&req.workspace_path, id.as_deref())
             .and_then(|t| transcript::activity_signal(&t));
-        Ok(agent::activity(&req, signal, detect))
+        Ok(agent::activity(&req, signal, screen::classify))
     }
 
     fn detect_activity(
@@ -138,12 +146,26 @@ impl Agent for ClaudeCode {
         }
     }
 
+    fn screen_rules(&self, _ctx: &Ctx, _req: serde_json::Value) -> Result<ScreenRules, SdkError> {
+        Ok(screen::rules())
+    }
+
     fn setup_workspace_hooks(
         &self,
         ctx: &Ctx,
         req: SetupHooksRequest,
     ) -> Result<SetupHooksResponse, SdkError> {
-        hooks::install(ctx, &req)
+        let mut out = hooks::install(ctx, &req)?;
+        // Without trust, 2.1.332 stops at "No, exit" in every new worktree.
+        let file = match &self.config.config_dir {
+            Some(d) => Some(PathBuf::from(d).join(".claude.json")),
+            None => trust::config_file(),
+        };
+        if let Some(file) = file {
+            out.changed |= trust::trust(&file, std::path::Path::new(&req.workspace_path))?;
+            out.files.push(file.display().to_string());
+        }
+        Ok(out)
     }
 }
 

@@ -1,38 +1,78 @@
-//! Reading Claude Code's screen: the weakest signal, used when hooks are missing or late.
-//! Only conclusive screens get an answer; anything else is `None`, never a guess of "active".
+//! Claude Code's screen grammar (texts checked against the real 2.1.332 in tmux; 2.1.197's
+//! kept): the dialogs that wait for the human, the running turn, an API error as the newest
+//! entry, and the `❯` input box. The detector and every runtime's delivery read it through
+//! `sdk::agent::screen`.
 
-use ao_plugin_api::sdk::agent::{any_contains, last_lines};
-use ao_plugin_api::slots::agent::ActivityState;
+use ao_plugin_api::sdk::agent::screen::{self, Seen};
+use ao_plugin_api::slots::agent::{ActivityState, DialogRule, ScreenRules};
 
-/// Dialogs that wait for the human: tool permissions, edits, workspace trust.
-const WAITING: &[&str] = &[
-    "do you want to proceed?",
-    "do you want to make this edit",
-    "do you want to create",
-    "do you want to allow",
-    "do you trust the files in this folder",
-    "yes, and don't ask again",
-    "yes, proceed",
-];
-/// The status line while a turn runs.
-const WORKING: &[&str] = &["esc to interrupt", "ctrl+c to interrupt"];
+fn rule(marker: &str, kind: &str, answer: &str) -> DialogRule {
+    DialogRule {
+        marker: marker.into(),
+        kind: kind.into(),
+        answer: answer.into(),
+    }
+}
+
+/// The grammar.
+pub fn rules() -> ScreenRules {
+    ScreenRules {
+        dialogs: vec![
+            // Folder trust: 2.1.332 selects "No, exit" first; 2.1.197 "1. Yes, I trust".
+            rule("Yes, I trust this folder", "trust", "select_enter"),
+            rule("Do you trust the files in this folder", "trust", "digit"),
+            rule("Detected a custom API key", "api_key", "digit"),
+            rule("Bypass Permissions mode", "bypass", "digit"),
+            rule("Make auto mode your default", "modal", "digit"),
+            // Tool permissions: Bash, Write, Edit, MCP tools, web fetches.
+            rule("Do you want to proceed?", "permission", "digit"),
+            rule("Do you want to create", "permission", "digit"),
+            rule("Do you want to make this edit", "permission", "digit"),
+            rule("Do you want to allow", "permission", "digit"),
+        ],
+        working: vec!["esc to interrupt".into(), "ctrl+c to interrupt".into()],
+        errors: vec![
+            "API Error:".into(),
+            "Failed to authenticate".into(),
+            "Credit balance is too low".into(),
+            "Please run /login".into(),
+        ],
+        message_prefixes: vec!["● ".into(), "✻ ".into()],
+        prompt_prefixes: vec!["❯".into(), ">".into()],
+        tail: 40,
+        prompt_within: 6,
+    }
+}
+
+/// What a capture shows, with the dialog's question or the error line.
+pub fn classify(screen: &str) -> Option<Seen> {
+    screen::classify(screen, &rules())
+}
 
 /// The state a capture shows, if it shows one.
 pub fn detect(screen: &str) -> Option<ActivityState> {
-    let tail = last_lines(screen, 15);
-    if tail.is_empty() {
-        return None;
+    classify(screen).map(|s| s.state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Captured from Claude Code 2.1.332 in tmux against the model simulator.
+    const PERMISSION: &str = " ▐▛███▛█   Claude Code v2.1.332\n❯ Please do it.\n  Running a command the task asks for\n  ⎿  $ echo hi > perm.txt\n────────────────────────\n Bash command\n Tip: auto mode handles these prompts for you — choose \"switch to auto mode\" below\n Run a command the task asks for\n╌╌╌╌╌╌╌╌╌╌╌╌\n echo hi > perm.txt\n╌╌╌╌╌╌╌╌╌╌╌╌\n Do you want to proceed?\n ❯ 1. Yes\n   2. Yes, and always allow access to /tmp/cc/ws from this project\n   3. Yes, and switch to auto mode · auto mode handles these prompts for you\n   4. No\n Esc to cancel · Tab to amend\n";
+    const ERROR: &str = "✻ Worked for 0s · done 8:37 PM\n❯ Now fail.\n  @sim error 529\n● API Error: 529 Overloaded. This is a server-side issue, usually temporary — try again in a moment.\n  (127.0.0.1:44775).\n     tmux focus-events off\n────────────────────────\n❯ Resend your message to try again\n────────────────────────\n  ⏸ manual mode on · ? for shortcuts\n";
+    const IDLE: &str = " ▐▛███▛█   Claude Code v2.1.332\n▝▜██████▀  Opus 5.5 · API Usage Billing\n────────────────────────\n❯ \n────────────────────────\n  ⏸ manual mode on · ? for shortcuts · ← for agents\n";
+
+    #[test]
+    fn real_screens() {
+        let seen = classify(PERMISSION).unwrap();
+        assert_eq!(seen.state, ActivityState::WaitingInput);
+        let d = seen.dialog.unwrap();
+        assert_eq!(d.question, "Bash command · Run a command the task asks for · echo hi > perm.txt · Do you want to proceed?");
+        assert_eq!(d.options.len(), 4);
+        let seen = classify(ERROR).unwrap();
+        assert_eq!(seen.state, ActivityState::Blocked);
+        assert!(seen.detail.unwrap().starts_with("API Error: 529 Overloaded"));
+        assert_eq!(detect(IDLE), Some(ActivityState::Ready));
     }
-    if any_contains(&tail, WAITING) {
-        return Some(ActivityState::WaitingInput);
-    }
-    if any_contains(&tail, WORKING) {
-        return Some(ActivityState::Active);
-    }
-    // The input box's prompt with nothing running above it.
-    let prompt = tail.iter().any(|l| {
-        let t = l.trim_start_matches(['│', '|', ' ']).trim_start();
-        t.starts_with('>') || t.starts_with('❯')
-    });
-    prompt.then_some(ActivityState::Ready)
 }

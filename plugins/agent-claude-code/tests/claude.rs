@@ -381,7 +381,10 @@ fn restore_resumes_the_recorded_conversation() {
         )
         .unwrap()
         .unwrap();
-    assert_eq!(spec.argv, ["claude", "--resume", ID]);
+    assert_eq!(
+        spec.argv,
+        ["claude", "--permission-mode", "default", "--resume", ID]
+    );
 }
 
 #[test]
