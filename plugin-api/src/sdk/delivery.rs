@@ -138,7 +138,13 @@ fn lines_below(screen: &str, frag: &str) -> Option<usize> {
 }
 
 /// The evidence, on screen, that the text went from the input line into the conversation.
-fn left_input(pasted: &str, now: &str, frag: &str, rules: Option<&ScreenRules>) -> Option<String> {
+fn left_input(
+    pasted: &str,
+    now: &str,
+    full: &str,
+    frag: &str,
+    rules: Option<&ScreenRules>,
+) -> Option<String> {
     if let Some(r) = rules.filter(|r| !r.prompt_prefixes.is_empty()) {
         let before = screen::input_line(pasted, r)?;
         let after = screen::input_line(now, r).unwrap_or_default();
@@ -147,7 +153,16 @@ fn left_input(pasted: &str, now: &str, frag: &str, rules: Option<&ScreenRules>) 
         }
         return None;
     }
-    // Without a grammar: a line editor prints below the submitted line.
+    // Without a grammar: a line editor prints below the submitted line. A long paste may
+    // have scrolled its first line away, so its last characters stand in for it.
+    let tail: String = {
+        let last = full.lines().map(str::trim_end).rfind(|l| !l.trim().is_empty()).unwrap_or("");
+        let n = last.chars().count();
+        last.chars().skip(n.saturating_sub(10)).collect()
+    };
+    let frag = [frag, tail.as_str()]
+        .into_iter()
+        .find(|f| !f.is_empty() && lines_below(pasted, f).is_some())?;
     let (b, a) = (lines_below(pasted, frag)?, lines_below(now, frag)?);
     (a > b).then(|| "output appeared below the submitted text".into())
 }
@@ -197,7 +212,7 @@ pub fn deliver(
         if let Some(d) = on_screen(&now, opts) {
             return Ok(refused(d, true));
         }
-        if attempt > 1 && now != pasted && left_input(&pasted, &now, &frag, rules).is_some() {
+        if attempt > 1 && now != pasted && left_input(&pasted, &now, &text, &frag, rules).is_some() {
             // Submitted by the previous Enter after its window closed.
             return Ok(ack(attempt - 1, "the text left the input line".into()));
         }
@@ -205,21 +220,22 @@ pub fn deliver(
         term.press_enter(ctx)?;
         let until = Instant::now() + window;
         loop {
-            if let Some(rec) = hook_state(opts)
-                && rec.at_ms + 50 >= entered_ms
-                && rec.state == ActivityState::Active
-                && rec
-                    .event
-                    .as_deref()
-                    .is_some_and(|e| PROMPT_EVENTS.contains(&e))
-            {
+            // Any prompt-submit record since Enter, not only the newest: a quick agent has
+            // already written its next event (a tool, or `Stop`) by the time we look.
+            if let Some(rec) = opts.status_file.as_deref().and_then(|p| {
+                status_file::latest_where(Path::new(p), |r| {
+                    r.at_ms + 50 >= entered_ms
+                        && r.state == ActivityState::Active
+                        && r.event.as_deref().is_some_and(|e| PROMPT_EVENTS.contains(&e))
+                })
+            }) {
                 return Ok(ack(
                     attempt,
                     format!("hook: {}", rec.event.as_deref().unwrap_or("prompt submitted")),
                 ));
             }
             let now = normalize_screen(&term.capture(ctx)?);
-            if let Some(why) = left_input(&pasted, &now, &frag, rules) {
+            if let Some(why) = left_input(&pasted, &now, &text, &frag, rules) {
                 return Ok(ack(attempt, why));
             }
             if Instant::now() >= until {

@@ -14,11 +14,12 @@
 
 mod history;
 
-use ao_plugin_api::sdk::agent::{self, any_contains, last_lines, shell_join};
+use ao_plugin_api::sdk::agent::screen::{self, Seen};
+use ao_plugin_api::sdk::agent::{self, shell_join};
 use ao_plugin_api::sdk::git::Git;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::agent::{
-    self as slot, Activity, ActivityRequest, ActivityState, Agent, DetectActivityRequest,
+    self as slot, Activity, ActivityRequest, ActivityState, Agent, DetectActivityRequest, DialogRule, ScreenRules,
     DetectedActivity, LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery, RestoreRequest,
     SessionInfo, SessionInfoRequest, SetupHooksRequest, SetupHooksResponse,
 };
@@ -41,33 +42,47 @@ pub struct Aider {
     costs: history::CostCache,
 }
 
-const WAITING: &[&str] = &[
-    "(y)es/(n)o",
-    "[yes]:",
-    "allow creation of",
-    "to the chat?",
-    "proceed?",
-    "run shell command?",
-];
+/// Aider's screen grammar. It is a line REPL: its yes/no questions are the last line while
+/// pending (an answered one scrolls up with its answer), and the `<mode>>` prompt is the last
+/// line when it waits for a message; delivery refuses at a question, where typed text is lost
+/// ("Please answer with one of: yes, no").
+pub fn rules() -> ScreenRules {
+    let ask = |marker: &str| DialogRule {
+        marker: marker.into(),
+        kind: "yes_no".into(),
+        answer: "yes_no".into(),
+    };
+    ScreenRules {
+        dialogs: vec![
+            ask("(Y)es/(N)o"),
+            ask("Run shell command?"),
+            ask("to the chat?"),
+            ask("Allow creation of"),
+        ],
+        working: vec!["Waiting for ".into(), "Retrying in".into()],
+        errors: vec![
+            "litellm.AuthenticationError".into(),
+            "litellm.APIError".into(),
+            "litellm.RateLimitError".into(),
+            "Not set".into(),
+        ],
+        message_prefixes: Vec::new(),
+        prompt_prefixes: ["diff multi>", "diff>", "whole>", "udiff>", "architect>", "ask>", "code>", "editor-diff>", "> "]
+            .map(String::from)
+            .to_vec(),
+        tail: 3,
+        prompt_within: 1,
+    }
+}
+
+/// What a capture shows, with the question or the error line.
+pub fn classify(screen: &str) -> Option<Seen> {
+    screen::classify(screen, &rules())
+}
 
 /// The state a capture shows, if it shows one.
 pub fn detect(screen: &str) -> Option<ActivityState> {
-    let tail = last_lines(screen, 10);
-    let last = tail.last()?.trim();
-    if any_contains(&tail[tail.len().saturating_sub(3)..], WAITING) {
-        return Some(ActivityState::WaitingInput);
-    }
-    if any_contains(&tail, &["waiting for "]) {
-        return Some(ActivityState::Active);
-    }
-    // The input prompt: `>`, or the chat mode's (`architect>`, `ask>`, `code>`, `diff>`).
-    let prompt = last.split_once('>').is_some_and(|(mode, rest)| {
-        rest.trim().is_empty()
-            && mode
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ')
-    });
-    prompt.then_some(ActivityState::Ready)
+    classify(screen).map(|s| s.state)
 }
 
 impl Aider {
@@ -133,8 +148,11 @@ impl Aider {
 
 impl Agent for Aider {
     type Config = Config;
-    const IMPLEMENTS: &'static [&'static str] =
-        &[slot::RESTORE_COMMAND, slot::SETUP_WORKSPACE_HOOKS];
+    const IMPLEMENTS: &'static [&'static str] = &[
+        slot::RESTORE_COMMAND,
+        slot::SETUP_WORKSPACE_HOOKS,
+        slot::SCREEN_RULES,
+    ];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
         Ok(Self {
@@ -149,7 +167,11 @@ impl Agent for Aider {
 
     fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
         let signal = history::activity_signal(&Path::new(&req.workspace_path).join(history::FILE));
-        Ok(agent::activity(&req, signal, detect))
+        Ok(agent::activity(&req, signal, classify))
+    }
+
+    fn screen_rules(&self, _ctx: &Ctx, _req: serde_json::Value) -> Result<ScreenRules, SdkError> {
+        Ok(rules())
     }
 
     fn detect_activity(

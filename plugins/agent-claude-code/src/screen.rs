@@ -15,7 +15,7 @@ fn rule(marker: &str, kind: &str, answer: &str) -> DialogRule {
 }
 
 /// The grammar.
-pub fn rules() -> ScreenRules {
+pub(crate) fn rules() -> ScreenRules {
     ScreenRules {
         dialogs: vec![
             // Folder trust: 2.1.332 selects "No, exit" first; 2.1.197 "1. Yes, I trust".
@@ -45,7 +45,7 @@ pub fn rules() -> ScreenRules {
 }
 
 /// What a capture shows, with the dialog's question or the error line.
-pub fn classify(screen: &str) -> Option<Seen> {
+pub(crate) fn classify(screen: &str) -> Option<Seen> {
     screen::classify(screen, &rules())
 }
 

@@ -17,7 +17,7 @@ mod screen;
 use ao_plugin_api::sdk::agent::{self, pricing::Price, pricing::PriceTable};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::agent::{
-    self as slot, Activity, ActivityRequest, Agent, DetectActivityRequest, DetectedActivity,
+    self as slot, Activity, ActivityRequest, Agent, DetectActivityRequest, DetectedActivity, ScreenRules,
     LaunchRequest, LaunchSpec, RestoreRequest, SessionInfo, SessionInfoRequest, SetupHooksRequest,
     SetupHooksResponse,
 };
@@ -92,8 +92,11 @@ impl Codex {
 
 impl Agent for Codex {
     type Config = Config;
-    const IMPLEMENTS: &'static [&'static str] =
-        &[slot::RESTORE_COMMAND, slot::SETUP_WORKSPACE_HOOKS];
+    const IMPLEMENTS: &'static [&'static str] = &[
+        slot::RESTORE_COMMAND,
+        slot::SETUP_WORKSPACE_HOOKS,
+        slot::SCREEN_RULES,
+    ];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
         Ok(Self {
@@ -116,7 +119,11 @@ impl Agent for Codex {
                 req.created_at_ms,
             )
             .and_then(|p| rollout::activity_signal(&p));
-        Ok(agent::activity(&req, signal, detect))
+        Ok(agent::activity(&req, signal, screen::classify))
+    }
+
+    fn screen_rules(&self, _ctx: &Ctx, _req: serde_json::Value) -> Result<ScreenRules, SdkError> {
+        Ok(screen::rules())
     }
 
     fn detect_activity(

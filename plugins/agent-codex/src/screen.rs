@@ -1,29 +1,44 @@
-//! Reading Codex's screen. Approval prompts reach no hook, so the screen is how they are seen.
+//! Codex's screen grammar. Approval prompts reach no hook and no notify (the title turn's
+//! notify can even read like a finished turn while one waits), so the screen is how they are
+//! seen; delivery reads the same grammar to refuse while one is up (a bare Enter approves).
 
-use ao_plugin_api::sdk::agent::{any_contains, last_lines};
-use ao_plugin_api::slots::agent::ActivityState;
+use ao_plugin_api::sdk::agent::screen::{self, Seen};
+use ao_plugin_api::slots::agent::{ActivityState, DialogRule, ScreenRules};
 
-const WAITING: &[&str] = &[
-    "would you like to run the following command",
-    "would you like to make the following edits",
-    "allow command?",
-    "approval required",
-    "yes, proceed",
-    "press enter to confirm",
-];
-const WORKING: &[&str] = &["esc to interrupt"];
+fn rule(marker: &str, kind: &str, answer: &str) -> DialogRule {
+    DialogRule {
+        marker: marker.into(),
+        kind: kind.into(),
+        answer: answer.into(),
+    }
+}
+
+/// The grammar (0.169.0 and 0.171.0 texts).
+pub(crate) fn rules() -> ScreenRules {
+    ScreenRules {
+        dialogs: vec![
+            rule("Would you like to run the following command", "permission", "letter"),
+            rule("Would you like to make the following edits", "permission", "letter"),
+            rule("Trust this folder?", "trust", "select_enter"),
+            rule("Hooks need review", "modal", "digit"),
+            rule("Allow command?", "permission", "letter"),
+            rule("Approval required", "permission", "letter"),
+        ],
+        working: vec!["esc to interrupt".into()],
+        errors: vec!["unexpected status".into(), "stream error".into()],
+        message_prefixes: vec!["• ".into(), "■ ".into()],
+        prompt_prefixes: vec!["›".into()],
+        tail: 30,
+        prompt_within: 5,
+    }
+}
+
+/// What a capture shows, with the dialog's question or the error line.
+pub(crate) fn classify(screen: &str) -> Option<Seen> {
+    screen::classify(screen, &rules())
+}
 
 /// The state a capture shows, if it shows one.
 pub fn detect(screen: &str) -> Option<ActivityState> {
-    let tail = last_lines(screen, 15);
-    if any_contains(&tail, WAITING) {
-        return Some(ActivityState::WaitingInput);
-    }
-    if any_contains(&tail, WORKING) {
-        return Some(ActivityState::Active);
-    }
-    // The composer (`›`) and its footer, with nothing running.
-    let prompt = tail.iter().any(|l| l.trim_start().starts_with('›'));
-    (prompt && any_contains(&tail, &["to send", "for shortcuts", "context left"]))
-        .then_some(ActivityState::Ready)
+    classify(screen).map(|s| s.state)
 }

@@ -184,7 +184,7 @@ impl Agent for OpenCode {
     }
 
     fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
-        Ok(agent::activity(&req, None, detect))
+        Ok(agent::activity(&req, None, |s| detect(s).map(Into::into)))
     }
 
     fn detect_activity(

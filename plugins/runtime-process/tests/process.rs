@@ -79,6 +79,7 @@ impl World {
                     ack_timeout_ms: 2_000,
                     max_enter_retries: 3,
                     status_file: status.map(|p| p.display().to_string()),
+                    screen: None,
                 },
             },
         )

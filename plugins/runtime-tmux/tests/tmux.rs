@@ -109,6 +109,7 @@ fn quick(status: Option<&Path>) -> DeliveryOptions {
         ack_timeout_ms: 2_000,
         max_enter_retries: 3,
         status_file: status.map(|p| p.display().to_string()),
+        screen: None,
     }
 }
 
@@ -167,7 +168,7 @@ fn without_hooks_the_screen_decides_readiness_and_acknowledgement() {
     for m in ["first\nmessage", "second `one`"] {
         let out = w.send(&h, m, None);
         assert!(out.acknowledged, "{out:?}");
-        assert_eq!(out.evidence, "screen changed after Enter");
+        assert_eq!(out.evidence, "output appeared below the submitted text");
     }
     wait_for("two messages", || received(&log).len() == 2);
     assert_eq!(received(&log), ["first\nmessage", "second `one`"]);

@@ -15,6 +15,17 @@ pub struct Seen {
     pub dialog: Option<Dialog>,
 }
 
+impl From<ActivityState> for Seen {
+    /// A bare state from a detector that has no grammar.
+    fn from(state: ActivityState) -> Self {
+        Self {
+            state,
+            detail: None,
+            dialog: None,
+        }
+    }
+}
+
 /// Lines that only draw: rules, box edges, blank.
 fn decorative(line: &str) -> bool {
     line.trim()
