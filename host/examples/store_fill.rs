@@ -39,6 +39,7 @@ fn main() {
             source: ActivitySource::Hook,
             at: 1_700_000_000_000,
             detail: None,
+            dialog: None,
         });
         if i % 2 == 0 {
             s.pr = Some(format!("https://github.com/acme/app/pull/{i}"));

@@ -1,6 +1,7 @@
 //! The command layer: one clap tree, one file per subcommand. Commands return
 //! `anyhow::Result<ExitCode>`; errors are printed once, here, as `error: …` with their context.
 
+mod answer;
 mod batch_spawn;
 mod completion;
 mod config;
@@ -64,6 +65,8 @@ enum Command {
     BatchSpawn(batch_spawn::Args),
     /// Send a message to a session's agent (waits for it to take the message)
     Send(send::Args),
+    /// Answer the dialog a session's agent shows (a permission, trust or yes/no question)
+    Answer(answer::Args),
     /// Show a session (or --all) through the terminal plugin (tmux window, browser tab, ...)
     Open(open::Args),
     /// Print the dashboard's URL (with its token) of the running ao
@@ -137,6 +140,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Spawn(args) => spawn::run(args, &globals),
         Command::BatchSpawn(args) => batch_spawn::run(args, &globals),
         Command::Send(args) => send::run(args, &globals),
+        Command::Answer(args) => answer::run(args, &globals),
         Command::Open(args) => open::run(args, &globals),
         Command::Dashboard(args) => dashboard::run(args, &globals),
         Command::Session(args) => session::run(args, &globals),

@@ -45,6 +45,7 @@ pub fn router(dash: Arc<Dash>, port: u16) -> Router {
         .route("/api/sessions/{id}", get(api::one))
         .route("/api/sessions/{id}/events", get(api::events))
         .route("/api/sessions/{id}/send", post(api::send_message))
+        .route("/api/sessions/{id}/answer", post(api::answer_dialog))
         .route("/api/sessions/{id}/kill", post(api::kill_session))
         .route("/api/sessions/{id}/restore", post(api::restore_session))
         .route("/api/sessions/{id}/merge", post(api::merge))

@@ -2,6 +2,7 @@
 //! sessions built from them (spawn, send, kill, restore, cleanup). The CLI commands, the daemon's
 //! lifecycle engine and `ao demo` all go through here, so each operation exists once.
 
+pub mod answer;
 pub mod kill;
 pub mod orchestrator;
 pub mod send;

@@ -14,6 +14,7 @@
 //! (transcript tails, activity layering, prices: agent plugins).
 
 pub mod agent;
+pub mod answer;
 pub mod command;
 pub mod delivery;
 pub mod error;

@@ -46,7 +46,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
             continue;
         }
         let table = output::table(
-            &["SESSION", "STATUS", "ACTIVITY", "BRANCH", "PR", "SUMMARY"],
+            &["SESSION", "STATUS", "ACTIVITY", "BRANCH", "PR", "COST", "DETAIL"],
             rows,
         );
         for line in table.lines() {
@@ -82,24 +82,42 @@ fn row(s: &Session, now: u64, color: bool) -> Vec<String> {
         (Some(url), None) => format!("#{}", pr_number(url)),
         _ => "-".into(),
     };
-    let summary: String = s
-        .summary
-        .as_deref()
-        .unwrap_or("")
-        .lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(60)
-        .collect();
+    // What needs a human shows why; everything else its summary.
+    let attention = matches!(
+        s.status,
+        Status::NeedsInput | Status::Errored | Status::Stuck | Status::Killed
+    );
+    let detail = if attention && !s.status_reason.is_empty() {
+        s.status_reason.as_str()
+    } else {
+        s.summary.as_deref().unwrap_or("")
+    };
+    let detail: String = detail.lines().next().unwrap_or("").chars().take(80).collect();
     vec![
         s.id.clone(),
         paint(s.status, color),
         activity,
         s.branch.clone().unwrap_or_else(|| "-".into()),
         pr,
-        summary,
+        s.cost.as_ref().map_or_else(|| "-".into(), cost_cell),
+        detail,
     ]
+}
+
+/// `12.3k tok $0.42`: every token the agent spent (cache included) and its price.
+pub(crate) fn cost_cell(c: &ao_plugin_api::slots::agent::Cost) -> String {
+    let tokens = c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens;
+    let t = if tokens >= 1_000_000 {
+        format!("{:.1}M", tokens as f64 / 1e6)
+    } else if tokens >= 1_000 {
+        format!("{:.1}k", tokens as f64 / 1e3)
+    } else {
+        tokens.to_string()
+    };
+    match c.usd {
+        Some(usd) => format!("{t} tok ${usd:.2}"),
+        None => format!("{t} tok"),
+    }
 }
 
 fn pr_number(url: &str) -> &str {

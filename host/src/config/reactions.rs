@@ -7,7 +7,7 @@
 use crate::config::model::{EscalateAfter, PriorityName, ReactionAction, ReactionConfig};
 
 /// Every reaction key, in the order `ao config-help` lists them.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 12] = [
     "ci-failed",
     "changes-requested",
     "bugbot-comments",
@@ -16,6 +16,8 @@ pub const KEYS: [&str; 10] = [
     "agent-stuck",
     "agent-needs-input",
     "agent-exited",
+    "agent-errored",
+    "agent-idle",
     "pr-closed",
     "all-complete",
 ];
@@ -56,6 +58,11 @@ pub fn default_for(key: &str) -> ReactionConfig {
         "agent-stuck" => ReactionConfig { threshold: Some("10m".into()), ..r(true, Notify, Urgent) },
         "agent-needs-input" => r(true, Notify, Urgent),
         "agent-exited" => r(true, Notify, Urgent),
+        // Auth, billing and quota errors at once; overloads and rate limits only when they
+        // outlast the threshold (they pass by themselves).
+        "agent-errored" => ReactionConfig { threshold: Some("5m".into()), ..r(true, Notify, Urgent) },
+        // Once per finished turn without a PR: the worker waits for the human.
+        "agent-idle" => r(true, Notify, Action),
         "pr-closed" => r(true, Notify, Action),
         "all-complete" => r(true, Notify, Info),
         _ => ReactionConfig::default(),

@@ -126,7 +126,26 @@ pub(super) async fn send_message(
         ));
     }
     let out = send(&d.fleet, &s, &m.message).await?;
-    data(json!({"acknowledged": out.acknowledged}))
+    data(json!({"acknowledged": out.acknowledged, "evidence": out.evidence, "dialog": out.dialog}))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Choice {
+    choice: String,
+    #[serde(default)]
+    fingerprint: Option<String>,
+}
+
+/// `POST /api/sessions/{id}/answer {"choice", "fingerprint"}`: the human's answer to the
+/// dialog on screen, as `ao answer` (the page sends the fingerprint of the dialog it showed).
+pub(super) async fn answer_dialog(
+    State(d): State<Arc<Dash>>,
+    Path(id): Path<String>,
+    Json(c): Json<Choice>,
+) -> Answer {
+    let s = session(&d, &id)?;
+    let out = crate::fleet::answer::answer(&d.fleet, &s, &c.choice, c.fingerprint.as_deref()).await?;
+    data(json!({"answered": out.answered, "evidence": out.evidence}))
 }
 
 /// `POST /api/sessions/{id}/kill`.

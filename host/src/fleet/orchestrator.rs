@@ -130,6 +130,7 @@ async fn runtime_alive(fleet: &Fleet, p: &Project, s: &Session) -> bool {
             handle: h.clone(),
             process_names: s.process_names.clone(),
         }],
+        capture_lines: None,
     };
     match rt.probe(&req).await {
         Ok(r) => r.results.get(&h.id).is_some_and(|l| l.alive),

@@ -5,10 +5,14 @@
 //! 2. runtime probes: a session or agent process seen gone on `confirmations` consecutive probes
 //!    is `killed`; fewer is "detecting" (the previous status stays, the reason says so);
 //! 3. the agent waits for a human → `needs_input`;
-//! 4. PR ground truth (merged, closed, CI, reviews, mergeability);
-//! 5. a fresh self-report (`ao report`);
-//! 6. idle or blocked past the stuck threshold → `stuck`;
-//! 7. otherwise working (or idle, or still spawning within its grace).
+//! 4. the agent's turn ended on an API error → `errored`, with the kind (auth, billing, quota,
+//!    rate-limited, overloaded) and the error's text: not terminal, the agent recovers when
+//!    asked again;
+//! 5. PR ground truth (merged, closed, CI, reviews, mergeability);
+//! 6. a fresh self-report (`ao report`);
+//! 7. the agent claims to work but neither its signals nor its screen moved past the stuck
+//!    threshold → `stuck`; an agent that finished its turn is `idle`, never stuck;
+//! 8. otherwise working (or idle, or still spawning within its grace).
 //!
 //! A signal older than a contrary one never wins: the agent plugin already resolved its layered
 //! signals into one `ActivityFact`, and self-reports only count while fresh and newer than it.
@@ -19,7 +23,7 @@ use ao_plugin_api::slots::agent::ActivityState;
 /// Tunables of the derivation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
-    /// Idle (or blocked) longer than this is stuck (`agent-stuck.threshold`).
+    /// Working with nothing moving for longer than this is stuck (`agent-stuck.threshold`).
     pub stuck_ms: Option<u64>,
     /// A self-report counts for this long.
     pub report_fresh_ms: u64,
@@ -83,10 +87,7 @@ fn done(status: Status, reason: impl Into<String>) -> Derived {
 /// Decides the status. See the module docs for the precedence.
 pub fn derive(f: &Facts<'_>, t: &Thresholds, now: u64) -> Derived {
     use Status::*;
-    if matches!(
-        f.previous,
-        Killed | Cleanup | Terminated | Done | Errored | Merged
-    ) {
+    if matches!(f.previous, Killed | Cleanup | Terminated | Done | Merged) {
         return Derived {
             status: f.previous,
             reason: String::new(),
@@ -110,12 +111,22 @@ pub fn derive(f: &Facts<'_>, t: &Thresholds, now: u64) -> Derived {
     }
     let activity = f.activity;
     if let Some(a) = activity.filter(|a| a.state == ActivityState::WaitingInput) {
-        let reason = match a.detail.as_deref() {
+        let mut reason = match a.detail.as_deref() {
             // The question itself is what the human needs to see, in one short line.
-            Some(q) => format!("the agent asks: {}", one_line(q, 200)),
+            Some(q) => format!("the agent asks: {}", one_line(q, 300)),
             None => format!("the agent waits for input ({})", source(a)),
         };
+        if let Some(d) = a.dialog.as_ref().filter(|d| !d.options.is_empty()) {
+            reason.push_str(&format!(" [{}]", one_line(&d.options.join(" · "), 200)));
+        }
         return done(NeedsInput, reason);
+    }
+    if let Some(a) = activity.filter(|a| a.state == ActivityState::Blocked) {
+        let text = a.detail.as_deref().unwrap_or("the agent stopped on an error");
+        return done(
+            Errored,
+            format!("{} error: {}", error_kind(text).as_str(), one_line(text, 300)),
+        );
     }
     if let Some(pr) = f.pr
         && let Some(d) = from_pr(pr)
@@ -128,29 +139,27 @@ pub fn derive(f: &Facts<'_>, t: &Thresholds, now: u64) -> Derived {
         return d;
     }
     if let Some(a) = activity {
-        let quiet = matches!(
-            a.state,
-            ActivityState::Ready | ActivityState::Idle | ActivityState::Blocked
-        );
-        if quiet {
-            let for_ms = now.saturating_sub(a.at);
-            if t.stuck_ms.is_some_and(|limit| for_ms >= limit) {
-                let what = if a.state == ActivityState::Blocked {
-                    "blocked"
-                } else {
-                    "idle"
-                };
-                return done(
-                    Stuck,
-                    format!("{what} for {} ({})", minutes(for_ms), source(a)),
-                );
-            }
-            if a.state == ActivityState::Blocked {
-                return done(Working, format!("blocked ({})", source(a)));
-            }
+        if matches!(a.state, ActivityState::Ready | ActivityState::Idle) {
             return done(Idle, format!("finished its turn ({})", source(a)));
         }
         if a.state == ActivityState::Active {
+            // Progress is a new signal or a screen that moved, whichever is newer.
+            let moved = f
+                .runtime
+                .and_then(|r| r.screen_changed_at)
+                .unwrap_or(0)
+                .max(a.at);
+            let still_ms = now.saturating_sub(moved);
+            if t.stuck_ms.is_some_and(|limit| still_ms >= limit) {
+                return done(
+                    Stuck,
+                    format!(
+                        "claims to be working, but nothing moved for {} ({})",
+                        minutes(still_ms),
+                        source(a)
+                    ),
+                );
+            }
             return done(Working, format!("active ({})", source(a)));
         }
     }
@@ -158,6 +167,61 @@ pub fn derive(f: &Facts<'_>, t: &Thresholds, now: u64) -> Derived {
         return done(Spawning, "starting; no activity signal yet");
     }
     done(Working, "no activity signal; assumed working")
+}
+
+/// What kind of API error a message describes, from the words the CLIs and the APIs use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The key is wrong or missing (401, `authentication_failed`).
+    Auth,
+    /// Out of credit (402, "credit balance is too low").
+    Billing,
+    /// A usage quota or limit window is used up.
+    Quota,
+    /// Too many requests for now (429).
+    RateLimited,
+    /// The provider is overloaded (529, 503).
+    Overloaded,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorKind {
+    /// Its name in reasons and event data.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Auth => "auth",
+            ErrorKind::Billing => "billing",
+            ErrorKind::Quota => "quota",
+            ErrorKind::RateLimited => "rate-limited",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::Other => "API",
+        }
+    }
+
+    /// Errors that pass by themselves: the human is told only if they last.
+    pub fn transient(self) -> bool {
+        matches!(self, ErrorKind::RateLimited | ErrorKind::Overloaded)
+    }
+}
+
+/// Reads an error message into its kind.
+pub fn error_kind(text: &str) -> ErrorKind {
+    let t = text.to_lowercase();
+    let any = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if any(&["401", "authenticat", "api key", "api_key", "unauthorized", "/login", "not set"]) {
+        ErrorKind::Auth
+    } else if any(&["402", "credit balance", "billing", "payment"]) {
+        ErrorKind::Billing
+    } else if any(&["429", "rate limit", "rate_limit", "ratelimit", "too many requests"]) {
+        ErrorKind::RateLimited
+    } else if any(&["quota", "usage limit", "limit reached", "insufficient_quota"]) {
+        ErrorKind::Quota
+    } else if any(&["529", "503", "overloaded", "server_error", "unavailable"]) {
+        ErrorKind::Overloaded
+    } else {
+        ErrorKind::Other
+    }
 }
 
 /// Why the agent looks gone, if it does.

@@ -12,6 +12,22 @@ fn alive() -> RuntimeFact {
         session_exists: true,
         process_running: Some(true),
         at: NOW,
+        screen_hash: None,
+        screen_changed_at: None,
+    }
+}
+fn moved(ago: u64) -> RuntimeFact {
+    RuntimeFact {
+        screen_hash: Some(7),
+        screen_changed_at: Some(NOW - ago),
+        ..alive()
+    }
+}
+fn failed(text: &str, ago: u64) -> ActivityFact {
+    ActivityFact {
+        detail: Some(text.into()),
+        source: ActivitySource::Screen,
+        ..act(ActivityState::Blocked, ago)
     }
 }
 fn gone() -> RuntimeFact {
@@ -19,6 +35,8 @@ fn gone() -> RuntimeFact {
         session_exists: false,
         process_running: None,
         at: NOW,
+        screen_hash: None,
+        screen_changed_at: None,
     }
 }
 fn exited_proc() -> RuntimeFact {
@@ -26,6 +44,8 @@ fn exited_proc() -> RuntimeFact {
         session_exists: true,
         process_running: Some(false),
         at: NOW,
+        screen_hash: None,
+        screen_changed_at: None,
     }
 }
 fn act(state: ActivityState, ago: u64) -> ActivityFact {
@@ -34,6 +54,7 @@ fn act(state: ActivityState, ago: u64) -> ActivityFact {
         source: ActivitySource::Hook,
         at: NOW - ago,
         detail: None,
+        dialog: None,
     }
 }
 fn pr(state: &str, ci: &str, review: &str, mergeable: bool) -> PrFact {
@@ -115,7 +136,7 @@ fn the_table() {
         Case { previous: Cleanup, ..case("cleanup stays", Cleanup, "") },
         Case { previous: Terminated, ..case("terminated stays", Terminated, "") },
         Case { previous: Done, ..case("done stays", Done, "") },
-        Case { previous: Errored, ..case("errored stays", Errored, "") },
+        Case { previous: Errored, activity: Some(failed("API Error: 529", 5 * MIN)), ..case("errored stays while the error is the latest news", Errored, "overloaded") },
         Case { previous: Merged, pr: Some(pr("open", "failing", "none", false)), ..case("merged stays", Merged, "") },
         // 2. Runtime probes, with the detecting grace.
         Case { runtime: Some(gone()), ..case("gone once: detecting", Working, "detecting: the runtime session is gone") },
@@ -148,11 +169,21 @@ fn the_table() {
         Case { report: Some(report("completed", 10 * MIN)), activity: Some(act(A::Active, 0)), ..case("a stale report is ignored", Working, "active (via hook)") },
         Case { report: Some(report("completed", 2 * MIN)), activity: Some(act(A::Active, MIN)), ..case("a report older than activity is ignored", Working, "active") },
         Case { role: Role::Orchestrator, report: Some(report("completed", MIN)), activity: Some(act(A::Active, 0)), ..case("orchestrators do not report", Working, "active") },
-        // 6. Stuck.
-        Case { activity: Some(act(A::Idle, 11 * MIN)), ..case("idle past the threshold", Stuck, "idle for 11m (via hook)") },
-        Case { activity: Some(act(A::Blocked, 12 * MIN)), ..case("blocked past the threshold", Stuck, "blocked for 12m") },
+        // 4. Errors.
+        Case { activity: Some(failed("API Error: 529 Overloaded. This is a server-side issue", MIN)), ..case("overloaded", Errored, "overloaded error: API Error: 529 Overloaded") },
+        Case { activity: Some(failed("authentication_failed", 0)), ..case("auth", Errored, "auth error: authentication_failed") },
+        Case { activity: Some(failed("Your credit balance is too low", 0)), ..case("billing", Errored, "billing error") },
+        Case { activity: Some(failed("You exceeded your current quota", 0)), ..case("quota", Errored, "quota error") },
+        Case { activity: Some(failed("unexpected status 429 Too Many Requests", 0)), ..case("rate limited", Errored, "rate-limited error") },
+        Case { activity: Some(act(A::Blocked, 12 * MIN)), ..case("blocked without text", Errored, "API error: the agent stopped on an error") },
+        Case { previous: Errored, activity: Some(act(A::Active, 0)), ..case("errored recovers when asked again", Working, "active") },
+        Case { pr: Some(pr("open", "failing", "none", false)), activity: Some(failed("API Error: 401", 0)), ..case("an error outranks the PR", Errored, "auth error") },
+        // 7. Stuck only for claimed work that does not move; a finished turn is idle.
+        Case { activity: Some(act(A::Idle, 60 * MIN)), ..case("idle for an hour is idle", Idle, "finished its turn (via hook)") },
         Case { activity: Some(act(A::Ready, 2 * MIN)), ..case("ready, recently", Idle, "finished its turn") },
-        Case { activity: Some(act(A::Blocked, MIN)), ..case("blocked, recently", Working, "blocked") },
+        Case { activity: Some(act(A::Active, 11 * MIN)), ..case("active, nothing moved", Stuck, "claims to be working, but nothing moved for 11m") },
+        Case { runtime: Some(moved(11 * MIN)), activity: Some(act(A::Active, 20 * MIN)), ..case("active, screen frozen", Stuck, "nothing moved for 11m") },
+        Case { runtime: Some(moved(MIN)), activity: Some(act(A::Active, 30 * MIN)), ..case("a long tool run that redraws", Working, "active") },
         Case { previous: Stuck, activity: Some(act(A::Active, 0)), ..case("stuck recovers when active", Working, "active") },
         Case { previous: NeedsInput, activity: Some(act(A::Active, 0)), ..case("answered questions clear", Working, "active") },
         // 7. Working / spawning.
@@ -183,6 +214,7 @@ fn the_table() {
         Status::Mergeable,
         Status::Merged,
         Status::NeedsInput,
+        Status::Errored,
         Status::Stuck,
         Status::Killed,
         Status::Idle,
@@ -211,8 +243,8 @@ fn the_gone_streak_resets_when_alive_again() {
 #[test]
 fn stuck_can_be_disabled() {
     let c = Case {
-        activity: Some(act(ActivityState::Idle, 100 * MIN)),
-        ..case("x", Status::Idle, "")
+        activity: Some(act(ActivityState::Active, 100 * MIN)),
+        ..case("x", Status::Working, "")
     };
     let f = Facts {
         role: c.role,
@@ -228,5 +260,22 @@ fn stuck_can_be_disabled() {
         stuck_ms: None,
         ..Thresholds::default()
     };
-    assert_eq!(derive(&f, &t, NOW).status, Status::Idle);
+    assert_eq!(derive(&f, &t, NOW).status, Status::Working);
+}
+
+#[test]
+fn error_kinds_and_which_pass_by_themselves() {
+    for (text, kind, transient) in [
+        ("API Error: 529 Overloaded", ErrorKind::Overloaded, true),
+        ("unexpected status 503 Service Unavailable", ErrorKind::Overloaded, true),
+        ("Rate limit reached for requests", ErrorKind::RateLimited, true),
+        ("Failed to authenticate. API Error: 401", ErrorKind::Auth, false),
+        ("OPENAI_API_KEY: Not set", ErrorKind::Auth, false),
+        ("5-hour limit reached", ErrorKind::Quota, false),
+        ("billing_error", ErrorKind::Billing, false),
+        ("something odd", ErrorKind::Other, false),
+    ] {
+        assert_eq!(error_kind(text), kind, "{text}");
+        assert_eq!(kind.transient(), transient, "{text}");
+    }
 }

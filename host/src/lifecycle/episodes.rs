@@ -25,8 +25,9 @@ pub enum Condition {
     Over,
 }
 
-/// The condition of `key` for a session (after this tick's derivation).
-pub fn condition(key: &str, s: &Session) -> Condition {
+/// The condition of `key` for a session (after this tick's derivation), `threshold_ms` the
+/// reaction's `threshold` (how long a passing error is waited out).
+pub fn condition(key: &str, s: &Session, threshold_ms: Option<u64>, now: u64) -> Condition {
     let pr = s.pr_fact.as_ref();
     let open = pr.is_some_and(|p| p.state == "open");
     let at = s.status_at.unwrap_or(0).to_string();
@@ -74,6 +75,20 @@ pub fn condition(key: &str, s: &Session) -> Condition {
         "agent-stuck" => when(s.status == Status::Stuck, at),
         "agent-needs-input" => when(s.status == Status::NeedsInput, at),
         "agent-exited" => when(s.status == Status::Killed, at),
+        "agent-errored" if s.status == Status::Errored => {
+            let text = s.activity_fact.as_ref().and_then(|a| a.detail.as_deref()).unwrap_or("");
+            let since = s.status_at.unwrap_or(now);
+            let waited = now.saturating_sub(since) >= threshold_ms.unwrap_or(0);
+            if crate::lifecycle::derive::error_kind(text).transient() && !waited {
+                Condition::Holding
+            } else {
+                Condition::Trigger(at)
+            }
+        }
+        "agent-idle" => when(
+            s.status == Status::Idle && s.role == crate::store::session::Role::Worker && s.pr.is_none(),
+            at,
+        ),
         "pr-closed" => match pr {
             Some(p) if p.state == "closed" => Condition::Trigger(p.number.to_string()),
             _ => Condition::Over,
@@ -238,7 +253,7 @@ mod tests {
         now: u64,
     ) -> Decision {
         let head = s.pr_fact.as_ref().map(|p| p.head_sha.as_str());
-        let (d, next) = decide(r, ep.as_ref(), &condition("ci-failed", s), agent, head, now);
+        let (d, next) = decide(r, ep.as_ref(), &condition("ci-failed", s, None, now), agent, head, now);
         *ep = next;
         d
     }
@@ -384,7 +399,7 @@ mod tests {
         let (d, ep) = decide(
             &r,
             None,
-            &condition("agent-stuck", &s),
+            &condition("agent-stuck", &s, None, 0),
             Some((ActivityState::Idle, 200)),
             None,
             300,
@@ -399,7 +414,7 @@ mod tests {
         let (d, ep) = decide(
             &r,
             ep.as_ref(),
-            &condition("agent-stuck", &s),
+            &condition("agent-stuck", &s, None, 0),
             Some((ActivityState::Idle, 400)),
             None,
             500,
@@ -410,7 +425,7 @@ mod tests {
             decide(
                 &r,
                 ep.as_ref(),
-                &condition("agent-stuck", &s),
+                &condition("agent-stuck", &s, None, 0),
                 None,
                 None,
                 600

@@ -18,6 +18,10 @@ pub enum EventKind {
     SessionNeedsInput,
     /// The agent or its runtime is gone.
     SessionKilled,
+    /// The agent's turn ended on an API error (auth, billing, quota, rate limit, overload).
+    SessionErrored,
+    /// A worker finished its turn with no PR: it waits for the human.
+    SessionIdle,
     /// A PR was found for the session.
     PrCreated,
     /// The PR's head moved.
@@ -62,12 +66,14 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 25] = [
+    pub const ALL: [EventKind; 27] = [
         EventKind::SessionSpawned,
         EventKind::SessionWorking,
         EventKind::SessionStuck,
         EventKind::SessionNeedsInput,
         EventKind::SessionKilled,
+        EventKind::SessionErrored,
+        EventKind::SessionIdle,
         EventKind::PrCreated,
         EventKind::PrUpdated,
         EventKind::PrMerged,
@@ -98,6 +104,8 @@ impl EventKind {
             SessionWorking => "session.working",
             SessionStuck => "session.stuck",
             SessionNeedsInput => "session.needs_input",
+            SessionErrored => "session.errored",
+            SessionIdle => "session.idle",
             SessionKilled => "session.killed",
             PrCreated => "pr.created",
             PrUpdated => "pr.updated",
@@ -127,9 +135,10 @@ impl EventKind {
         use EventKind::*;
         use PriorityName::*;
         match self {
-            SessionStuck | SessionNeedsInput | SessionKilled | ReactionEscalated => Urgent,
+            SessionStuck | SessionNeedsInput | SessionKilled | SessionErrored
+            | ReactionEscalated => Urgent,
             // A merge reaches the human once, as `pr.merged`, whoever merged it.
-            MergeReady | PrMerged | PrClosed | ReviewApproved => Action,
+            MergeReady | PrMerged | PrClosed | ReviewApproved | SessionIdle => Action,
             CiFailing | CiFixFailed | ReviewChangesRequested | MergeConflicts | NotifyFailed => {
                 Warning
             }
@@ -148,6 +157,8 @@ impl EventKind {
             SessionStuck => "agent-stuck",
             SessionNeedsInput => "agent-needs-input",
             SessionKilled => "agent-exited",
+            SessionErrored => "agent-errored",
+            SessionIdle => "agent-idle",
             PrClosed => "pr-closed",
             AllComplete => "all-complete",
             _ => return None,
@@ -249,6 +260,8 @@ pub fn transition_events(old: &Session, new: &Session) -> Vec<Event> {
             Status::Stuck => Some(SessionStuck),
             Status::NeedsInput => Some(SessionNeedsInput),
             Status::Killed => Some(SessionKilled),
+            Status::Errored => Some(SessionErrored),
+            Status::Idle if new.pr.is_none() => Some(SessionIdle),
             Status::CiFailed => Some(CiFailing),
             Status::ReviewPending => Some(ReviewPending),
             Status::ChangesRequested => Some(ReviewChangesRequested),

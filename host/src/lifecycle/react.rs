@@ -33,7 +33,8 @@ impl ReactionCtx<'_> {
             if key == "all-complete" || (s.role == Role::Orchestrator && key != "agent-exited") {
                 continue;
             }
-            let cond = condition(key, s);
+            let threshold = r.threshold.map(|d| d.as_millis() as u64);
+            let cond = condition(key, s, threshold, self.now);
             let head = s.pr_fact.as_ref().map(|f| f.head_sha.as_str());
             let (decision, ep) = decide(r, episodes.get(key), &cond, agent, head, self.now);
             match ep {

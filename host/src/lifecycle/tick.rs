@@ -1,5 +1,5 @@
-//! One poll of one project: gather facts (one runtime probe per runtime plugin, one SCM batch,
-//! agent activity per session with bounded concurrency), derive, log the transitions, run the
+//! One poll of one project: gather facts (one runtime probe per runtime plugin, bringing every
+//! live screen with it; one SCM batch; agent activity per session with bounded concurrency), derive, log the transitions, run the
 //! reactions, notify, clean up merged sessions, and notice when everything is done.
 
 use crate::Error;
@@ -13,8 +13,10 @@ use crate::lifecycle::react::ReactionCtx;
 use crate::lifecycle::{notify, record};
 use crate::store::session::{ActivityFact, PrFact, Role, RuntimeFact, Session, Status};
 use crate::store::sessions::Listed;
-use ao_plugin_api::slots::agent::{ActivityRequest, ActivityState};
-use ao_plugin_api::slots::runtime::{GetOutputRequest, IsAliveRequest, Liveness, ProbeRequest};
+use ao_plugin_api::slots::agent::{
+    ActivityRequest, ActivitySource, ActivityState, SessionInfo, SessionInfoRequest,
+};
+use ao_plugin_api::slots::runtime::{IsAliveRequest, Liveness, ProbeRequest};
 use ao_plugin_api::slots::scm::{
     CheckStatus, CiStatus, EnrichBatchRequest, Mergeable, PrFacts, PrInfo, PrKey, PrState,
     ReviewDecision,
@@ -24,6 +26,8 @@ use std::collections::{BTreeMap, HashMap};
 
 /// Sessions checked at once.
 const CONCURRENCY: usize = 8;
+/// Lines of each screen the probe brings back: enough for a dialog with its context.
+const SCREEN_LINES: u32 = 40;
 
 /// What one tick saw and did.
 #[derive(Debug, Default, Clone)]
@@ -136,8 +140,15 @@ async fn probe(
                 })
             })
             .collect();
+        // Every live screen too, in bulk: dialogs and API errors reach no hook.
         let answer = match fleet.runtime(p, &name).await {
-            Ok(rt) => rt.probe(&ProbeRequest { targets }).await,
+            Ok(rt) => {
+                rt.probe(&ProbeRequest {
+                    targets,
+                    capture_lines: Some(SCREEN_LINES),
+                })
+                .await
+            }
             Err(e) => Err(e),
         };
         match answer {
@@ -234,12 +245,44 @@ async fn check(
             events,
         });
     }
-    let runtime_fact = liveness.map(|l| RuntimeFact {
-        session_exists: l.session_exists,
-        process_running: l.process_running,
-        at: now,
+    let screen = liveness.and_then(|l| l.screen.clone());
+    let runtime_fact = liveness.map(|l| {
+        let hash = screen.as_deref().map(screen_hash);
+        let before = s.runtime_fact.as_ref();
+        let changed = match (hash, before.and_then(|r| r.screen_hash)) {
+            (Some(h), Some(old)) if h == old => before.and_then(|r| r.screen_changed_at),
+            (Some(_), _) => Some(now),
+            (None, _) => before.and_then(|r| r.screen_changed_at),
+        };
+        RuntimeFact {
+            session_exists: l.session_exists,
+            process_running: l.process_running,
+            at: now,
+            screen_hash: hash.or(before.and_then(|r| r.screen_hash)),
+            screen_changed_at: changed,
+        }
     });
-    let activity = activity(fleet, p, s, runtime_fact.as_ref(), now).await;
+    let mut activity = activity(fleet, p, s, runtime_fact.as_ref(), screen, now).await;
+    // The same thing seen on screen again is the same fact: it keeps the time it was first
+    // seen ("waiting since"), and an unchanged fact costs no write.
+    if let (Some(a), Some(old)) = (activity.as_mut(), s.activity_fact.as_ref())
+        && a.source == ActivitySource::Screen
+        && (a.state, a.source, &a.detail, &a.dialog) == (old.state, old.source, &old.detail, &old.dialog)
+    {
+        a.at = old.at;
+    }
+    // Tokens and cost: read when the agent did something since the last read (its activity
+    // moved), or when nothing is stored yet; a quiet agent costs no read.
+    let moved = match (&activity, &s.activity_fact) {
+        (Some(a), Some(old)) => (a.state, a.at) != (old.state, old.at),
+        (Some(_), None) => true,
+        _ => false,
+    };
+    let info = if moved || (s.cost.is_none() && activity.is_some()) {
+        session_info(fleet, p, s).await
+    } else {
+        None
+    };
     let detected = s
         .branch
         .as_ref()
@@ -263,6 +306,17 @@ async fn check(
         }
         if let Some(d) = detected {
             x.pr = Some(d.url.clone());
+        }
+        if let Some(i) = &info {
+            if i.cost.is_some() {
+                x.cost = i.cost.clone();
+            }
+            if let Some(sum) = i.summary.as_ref().filter(|_| !i.summary_is_fallback) {
+                x.summary = Some(sum.clone());
+            }
+            if x.agent_session_id.is_none() {
+                x.agent_session_id = i.agent_session_id.clone();
+            }
         }
         if let Some(f) = &pr_fact {
             x.pr_fact = Some(f.clone());
@@ -322,54 +376,71 @@ async fn check(
     Ok(Checked { transition, events })
 }
 
-/// The agent's activity, from its plugin (hooks, transcript), with the screen as a fallback.
+/// The agent's activity, from its plugin: hooks, transcript and this tick's screen (which
+/// alone shows dialogs and errors that reach no hook).
 async fn activity(
     fleet: &Fleet,
     p: &Project,
     s: &Session,
     runtime: Option<&RuntimeFact>,
+    screen: Option<String>,
     now: u64,
 ) -> Option<ActivityFact> {
     let agent = fleet
         .agent(p, s.agent.as_deref().unwrap_or(&p.agent))
         .await
         .ok()?;
-    let mut req = ActivityRequest {
+    let req = ActivityRequest {
         session_id: s.id.clone(),
         workspace_path: s.workspace.clone().unwrap_or_default(),
         status_file: Some(fleet.status_file(&p.id, &s.id).display().to_string()),
         agent_session_id: s.agent_session_id.clone(),
-        screen: None,
-        screen_at_ms: None,
+        screen_at_ms: screen.as_ref().map(|_| now),
+        screen,
         created_at_ms: Some(s.created_at),
         process_running: runtime.and_then(|r| r.process_running),
         idle_threshold_ms: None,
         now_ms: Some(now),
     };
-    let first = agent.activity(&req).await.ok().flatten();
-    let answer = match (first, &s.runtime_handle) {
-        (Some(a), _) => Some(a),
-        (None, Some(h)) if runtime.is_some_and(|r| r.session_exists) => {
-            let rt = fleet.runtime(p, &h.runtime).await.ok()?;
-            let out = rt
-                .get_output(&GetOutputRequest {
-                    handle: h.clone(),
-                    lines: 30,
-                })
-                .await
-                .ok()?;
-            req.screen = Some(out.text);
-            req.screen_at_ms = Some(now);
-            agent.activity(&req).await.ok().flatten()
-        }
-        _ => None,
-    }?;
+    let answer = agent.activity(&req).await.ok().flatten()?;
     Some(ActivityFact {
         state: answer.state,
         source: answer.source,
         at: answer.at_ms.unwrap_or(now),
         detail: answer.detail.filter(|d| !d.trim().is_empty()),
+        dialog: answer.dialog,
     })
+}
+
+/// The agent's own record of the session (tokens, cost, title); `None` when it cannot say.
+async fn session_info(fleet: &Fleet, p: &Project, s: &Session) -> Option<SessionInfo> {
+    let agent = fleet
+        .agent(p, s.agent.as_deref().unwrap_or(&p.agent))
+        .await
+        .ok()?;
+    agent
+        .session_info(&SessionInfoRequest {
+            session_id: s.id.clone(),
+            workspace_path: s.workspace.clone().unwrap_or_default(),
+            agent_session_id: s.agent_session_id.clone(),
+            status_file: Some(fleet.status_file(&p.id, &s.id).display().to_string()),
+            created_at_ms: Some(s.created_at),
+        })
+        .await
+        .inspect_err(|e| tracing::debug!("{}: session_info: {e}", s.id))
+        .ok()
+}
+
+/// FNV-1a of the screen with trailing blanks dropped: equal screens, equal hashes.
+fn screen_hash(screen: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for line in screen.lines().map(str::trim_end) {
+        for b in line.bytes().chain(std::iter::once(b'\n')) {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    h
 }
 
 /// The compact stored form of a PR's facts.

@@ -47,6 +47,8 @@ client!(
         attach_info(runtime::HandleRequest) -> runtime::AttachInfo = runtime::ATTACH_INFO;
         /// Resource use.
         metrics(runtime::HandleRequest) -> runtime::Metrics = runtime::METRICS;
+        /// Answer the dialog on screen with a human's choice.
+        answer_dialog(runtime::AnswerRequest) -> runtime::AnswerOutcome = runtime::ANSWER_DIALOG;
     }
 );
 

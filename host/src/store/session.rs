@@ -100,14 +100,11 @@ impl Status {
 
     /// Whether the session is over (hidden by `ao session ls` unless asked).
     pub fn is_terminal(self) -> bool {
+        // Not `errored`: an agent stopped by an API error is alive and recovers once the
+        // cause is fixed and it is asked again.
         matches!(
             self,
-            Status::Merged
-                | Status::Killed
-                | Status::Done
-                | Status::Cleanup
-                | Status::Terminated
-                | Status::Errored
+            Status::Merged | Status::Killed | Status::Done | Status::Cleanup | Status::Terminated
         )
     }
 }
@@ -133,6 +130,13 @@ pub struct RuntimeFact {
     pub process_running: Option<bool>,
     /// When probed (epoch ms).
     pub at: u64,
+    /// A hash of the screen the probe brought, to tell a moving screen from a frozen one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen_hash: Option<u32>,
+    /// When the screen was last seen to change (epoch ms): progress an agent's hooks may not
+    /// report (a long tool run redraws its timer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen_changed_at: Option<u64>,
 }
 
 /// What the agent's signals said, and which signal.
@@ -147,6 +151,9 @@ pub struct ActivityFact {
     /// What the agent said with it (the question it asks, the tool it runs), one line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The dialog on screen (options, fingerprint), when one is why the agent waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialog: Option<ao_plugin_api::slots::agent::Dialog>,
 }
 
 /// What the SCM said about the session's PR, and when.
@@ -496,11 +503,14 @@ mod tests {
             source: ActivitySource::Hook,
             at: 5,
             detail: None,
+            dialog: None,
         });
         s.runtime_fact = Some(RuntimeFact {
             session_exists: true,
             process_running: Some(true),
             at: 6,
+            screen_hash: Some(0xdead_beef),
+            screen_changed_at: Some(4),
         });
         s.pr_fact = Some(PrFact {
             state: "open".into(),

@@ -20,6 +20,7 @@ pub fn session_json(s: &Session) -> Value {
         "statusReason": s.status_reason,
         "activity": s.activity_fact.as_ref().map(|a| json!({
             "state": a.state, "source": a.source, "at": iso(a.at),
+            "detail": a.detail, "dialog": a.dialog,
         })),
         "agent": s.agent,
         "branch": s.branch,

@@ -42,6 +42,7 @@ impl Project {
                 source: ActivitySource::Hook,
                 at: now - 120_000,
                 detail: None,
+                dialog: None,
             });
             if status == Status::CiFailed {
                 s.pr = Some("https://github.example/acme/app/pull/12".into());

@@ -156,6 +156,7 @@ async fn ten_sessions_spawn_in_parallel_take_a_message_each_and_leave_git_clean(
                     process_names: vec!["ao-scripted-agent".into()],
                 })
                 .collect(),
+            capture_lines: None,
         })
         .await
         .unwrap();

@@ -48,6 +48,7 @@ pub fn activity(
             source: ActivitySource::Screen,
             at_ms: Some(screen_at),
             detail: s.detail.clone(),
+            dialog: s.dialog.clone(),
         });
     }
     let mut signals = Vec::new();

@@ -43,6 +43,10 @@ pub trait Terminal {
     fn type_keys(&self, _ctx: &Ctx, _keys: &str) -> Result<(), SdkError> {
         Err(SdkError::Unsupported("typing keys".into()))
     }
+    /// Presses one named key: `Up`, `Down`, `Enter`, `Escape`.
+    fn send_key(&self, _ctx: &Ctx, _key: &str) -> Result<(), SdkError> {
+        Err(SdkError::Unsupported("pressing keys".into()))
+    }
 }
 
 /// One delivery at a time per session: two interleaved pastes would garble both. Runtimes keep
@@ -297,6 +301,7 @@ fn wait_ready(ctx: &Ctx, term: &dyn Terminal, opts: &DeliveryOptions) -> Result<
                     question,
                     options: Vec::new(),
                     answer: String::new(),
+                    selected: None,
                 }));
             }
             _ => {}

@@ -199,6 +199,9 @@ pub struct Dialog {
     /// A short hash of the question and options, so an answer can check it is answering the
     /// dialog the human saw.
     pub fingerprint: String,
+    /// The option the selection mark (`❯`, `›`) is on, 1-based, when one is marked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected: Option<u32>,
 }
 
 /// Ask what the agent is doing now.
@@ -247,6 +250,10 @@ pub struct Activity {
     /// Free text (the question asked, the tool running).
     #[serde(default)]
     pub detail: Option<String>,
+    /// The dialog on screen, when the state is `waiting_input` because of one: its options
+    /// and fingerprint let a human answer it from anywhere (`ao answer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialog: Option<Dialog>,
 }
 
 /// Classify a screen capture.

@@ -25,6 +25,9 @@ pub const PROBE: &str = "probe";
 pub const ATTACH_INFO: &str = "attach_info";
 /// `HandleRequest` → [`Metrics`] (optional).
 pub const METRICS: &str = "metrics";
+/// [`AnswerRequest`] → [`AnswerOutcome`] (optional): answer the dialog on screen with the
+/// human's choice, after checking it is the dialog the human saw.
+pub const ANSWER_DIALOG: &str = "answer_dialog";
 
 /// An opaque reference to a running session, persisted in the session's metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,6 +128,32 @@ pub struct SendOutcome {
     pub dialog: Option<crate::slots::agent::Dialog>,
 }
 
+/// A human's answer to the dialog on a session's screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerRequest {
+    /// The session.
+    pub handle: RuntimeHandle,
+    /// The option: its number (`2`), the start of its label (`yes`), or `y`/`n`.
+    pub choice: String,
+    /// The fingerprint of the dialog the human saw; another dialog on screen is not answered.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// The agent's screen grammar (how its dialogs look and take an answer).
+    pub screen: crate::slots::agent::ScreenRules,
+}
+
+/// What happened to an answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerOutcome {
+    /// True only when the dialog was seen to close (or give way to another) after the keys.
+    pub answered: bool,
+    /// What was done and seen, or why nothing was.
+    pub evidence: String,
+    /// The dialog that was on screen.
+    #[serde(default)]
+    pub dialog: Option<crate::slots::agent::Dialog>,
+}
+
 /// Read the last lines of the session's screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GetOutputRequest {
@@ -164,6 +193,9 @@ pub struct Liveness {
     /// Free text for logs.
     #[serde(default)]
     pub detail: String,
+    /// The visible screen's last lines, when the probe asked for them and the session exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<String>,
 }
 
 /// Probe many sessions at once (one tick).
@@ -171,6 +203,11 @@ pub struct Liveness {
 pub struct ProbeRequest {
     /// The sessions to check.
     pub targets: Vec<IsAliveRequest>,
+    /// Also capture each live session's screen, this many lines from the bottom: the host
+    /// reads every screen each tick (dialogs and errors reach no hook), so a runtime should
+    /// fetch them in bulk, not one process per session.
+    #[serde(default)]
+    pub capture_lines: Option<u32>,
 }
 
 /// Results keyed by `RuntimeHandle::id`.
@@ -236,7 +273,15 @@ pub trait Runtime: Sized + Send + Sync + 'static {
         for target in req.targets {
             ctx.check()?;
             let id = target.handle.id.clone();
-            results.insert(id, self.is_alive(ctx, target)?);
+            let handle = target.handle.clone();
+            let mut l = self.is_alive(ctx, target)?;
+            if let Some(lines) = req.capture_lines.filter(|_| l.session_exists) {
+                l.screen = self
+                    .get_output(ctx, GetOutputRequest { handle, lines })
+                    .ok()
+                    .map(|o| o.text);
+            }
+            results.insert(id, l);
         }
         Ok(ProbeResponse { results })
     }
@@ -248,6 +293,10 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     fn metrics(&self, _ctx: &Ctx, _req: HandleRequest) -> Result<Metrics, SdkError> {
         Err(super::unsupported(METRICS))
     }
+    /// Answers the dialog on screen (optional; `sdk::delivery::answer` holds the policy).
+    fn answer_dialog(&self, _ctx: &Ctx, _req: AnswerRequest) -> Result<AnswerOutcome, SdkError> {
+        Err(super::unsupported(ANSWER_DIALOG))
+    }
     /// Stops background work before the host drops the instance.
     fn shutdown(&self) {}
 }
@@ -258,5 +307,5 @@ crate::__slot_adapter! {
         CREATE => create, DESTROY => destroy, SEND_MESSAGE => send_message,
         GET_OUTPUT => get_output, IS_ALIVE => is_alive, PROBE => probe,
     ],
-    optional: [ATTACH_INFO => attach_info, METRICS => metrics],
+    optional: [ATTACH_INFO => attach_info, METRICS => metrics, ANSWER_DIALOG => answer_dialog],
 }

@@ -20,7 +20,8 @@ mod session;
 use ao_plugin_api::sdk::procs::ProcessTable;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError, command, delivery, git::check_id};
 use ao_plugin_api::slots::runtime::{
-    self, AttachInfo, CreateRequest, GetOutputRequest, HandleRequest, IsAliveRequest, Liveness,
+    self, AnswerOutcome, AnswerRequest, AttachInfo, CreateRequest, GetOutputRequest, HandleRequest,
+    IsAliveRequest, Liveness,
     Metrics, Output, Runtime, RuntimeHandle, SendMessageRequest, SendOutcome,
 };
 use schemars::JsonSchema;
@@ -109,7 +110,8 @@ fn pid_alive(pid: u64) -> bool {
 
 impl Runtime for ProcessRuntime {
     type Config = Config;
-    const IMPLEMENTS: &'static [&'static str] = &[runtime::ATTACH_INFO, runtime::METRICS];
+    const IMPLEMENTS: &'static [&'static str] =
+        &[runtime::ATTACH_INFO, runtime::METRICS, runtime::ANSWER_DIALOG];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
         if config.width < 20 || config.height < 5 {
@@ -186,6 +188,19 @@ impl Runtime for ProcessRuntime {
         delivery::deliver(ctx, session.as_ref(), &req.text, &req.delivery)
     }
 
+    fn answer_dialog(&self, ctx: &Ctx, req: AnswerRequest) -> Result<AnswerOutcome, SdkError> {
+        let session = self.owned(&req.handle)?;
+        let lock = self.sending.get(&req.handle.id);
+        let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
+        ao_plugin_api::sdk::answer::answer(
+            ctx,
+            session.as_ref(),
+            &req.choice,
+            req.fingerprint.as_deref(),
+            &req.screen,
+        )
+    }
+
     fn get_output(&self, _ctx: &Ctx, req: GetOutputRequest) -> Result<Output, SdkError> {
         let session = self.owned(&req.handle)?;
         // Exit first, screen second: once it has exited, everything it wrote is readable.
@@ -207,6 +222,7 @@ impl Runtime for ProcessRuntime {
                 session_exists: alive,
                 process_running: Some(alive),
                 detail: "checked by pid only: the session belongs to another ao process".into(),
+                screen: None,
             });
         };
         if let Some(how) = session.exit_status() {
@@ -215,6 +231,7 @@ impl Runtime for ProcessRuntime {
                 session_exists: true,
                 process_running: Some(false),
                 detail: format!("the agent exited ({how})"),
+                screen: None,
             });
         }
         if req.process_names.is_empty() {
@@ -223,6 +240,7 @@ impl Runtime for ProcessRuntime {
                 session_exists: true,
                 process_running: None,
                 detail: format!("pid {}", session.pid),
+                screen: None,
             });
         }
         let table = ProcessTable::snapshot(Some(ctx))?;
@@ -239,6 +257,7 @@ impl Runtime for ProcessRuntime {
                     session.pid
                 ),
             },
+            screen: None,
         })
     }
 

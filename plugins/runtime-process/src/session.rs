@@ -255,6 +255,23 @@ impl Terminal for Session {
     fn press_enter(&self, ctx: &Ctx) -> Result<(), SdkError> {
         self.write(ctx, b"\r")
     }
+
+    fn type_keys(&self, ctx: &Ctx, keys: &str) -> Result<(), SdkError> {
+        let clean = ao_plugin_api::sdk::delivery::sanitize(keys);
+        self.write(ctx, clean.as_bytes())
+    }
+
+    fn send_key(&self, ctx: &Ctx, key: &str) -> Result<(), SdkError> {
+        // What a terminal sends for each key (cursor keys in normal mode).
+        let bytes: &[u8] = match key {
+            "Enter" => b"\r",
+            "Up" => b"\x1b[A",
+            "Down" => b"\x1b[B",
+            "Escape" => b"\x1b",
+            _ => return Err(SdkError::InvalidParams(format!("not a key ao presses: {key:?}"))),
+        };
+        self.write(ctx, bytes)
+    }
 }
 
 fn set_nonblocking(fd: &OwnedFd) -> std::io::Result<()> {

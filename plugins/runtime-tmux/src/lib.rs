@@ -7,16 +7,19 @@
 //!   read and liveness can tell "session there, agent gone" from "session gone".
 //! - Messages are delivered with acknowledgement (see `ao_plugin_api::sdk::delivery`): pasted
 //!   through a named tmux buffer loaded from stdin, never typed with `send-keys`.
-//! - `probe` answers for every session with one `list-panes -a` and one `ps`.
+//! - `probe` answers for every session with one `list-panes -a` and one `ps`, and when asked
+//!   captures every screen in a few chained `capture-pane` calls ([`screens`]).
 
 mod launch;
+mod screens;
 mod terminal;
 mod tmux;
 
 use ao_plugin_api::sdk::procs::ProcessTable;
-use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError, command, delivery, git::check_id};
+use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError, answer, command, delivery, git::check_id};
 use ao_plugin_api::slots::runtime::{
-    self, AttachInfo, CreateRequest, GetOutputRequest, HandleRequest, IsAliveRequest, Liveness,
+    self, AnswerOutcome, AnswerRequest, AttachInfo, CreateRequest, GetOutputRequest, HandleRequest,
+    IsAliveRequest, Liveness,
     Metrics, Output, ProbeRequest, ProbeResponse, Runtime, RuntimeHandle, SendMessageRequest,
     SendOutcome,
 };
@@ -63,6 +66,7 @@ pub struct TmuxRuntime {
 /// One pane of a session, from `list-panes -a`.
 #[derive(Debug, Clone)]
 struct Pane {
+    id: String,
     pid: u32,
     dead: bool,
     dead_status: Option<i32>,
@@ -99,7 +103,7 @@ impl TmuxRuntime {
                 "list-panes",
                 "-a",
                 "-F",
-                "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{session_created}",
+                "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{session_created}\t#{pane_id}",
             ],
         ) {
             Ok(t) => t,
@@ -109,10 +113,11 @@ impl TmuxRuntime {
         let mut out: HashMap<String, Vec<Pane>> = HashMap::new();
         for line in text.lines() {
             let f: Vec<&str> = line.split('\t').collect();
-            if f.len() < 5 {
+            if f.len() < 6 {
                 continue;
             }
             out.entry(f[0].to_string()).or_default().push(Pane {
+                id: f[5].to_string(),
                 pid: f[1].parse().unwrap_or(0),
                 dead: f[2] == "1",
                 dead_status: f[3].parse().ok(),
@@ -133,6 +138,7 @@ impl TmuxRuntime {
                 session_exists: false,
                 process_running: None,
                 detail: "tmux session not found".into(),
+                screen: None,
             };
         };
         let live: Vec<&Pane> = panes.iter().filter(|p| !p.dead).collect();
@@ -146,6 +152,7 @@ impl TmuxRuntime {
                     Some(s) => format!("the agent exited with status {s}"),
                     None => "the agent exited".into(),
                 },
+                screen: None,
             };
         }
         match procs {
@@ -154,6 +161,7 @@ impl TmuxRuntime {
                 session_exists: true,
                 process_running: None,
                 detail: String::new(),
+                screen: None,
             },
             Some(table) => {
                 let found = live.iter().find_map(|p| table.find_agent(p.pid, names));
@@ -165,6 +173,7 @@ impl TmuxRuntime {
                         Some(p) => format!("pid {}", p.pid),
                         None => format!("no `{}` process in the session", names.join("`/`")),
                     },
+                    screen: None,
                 }
             }
         }
@@ -178,7 +187,8 @@ fn target(handle: &RuntimeHandle) -> Result<String, SdkError> {
 
 impl Runtime for TmuxRuntime {
     type Config = Config;
-    const IMPLEMENTS: &'static [&'static str] = &[runtime::ATTACH_INFO, runtime::METRICS];
+    const IMPLEMENTS: &'static [&'static str] =
+        &[runtime::ATTACH_INFO, runtime::METRICS, runtime::ANSWER_DIALOG];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
         if config.width < 20 || config.height < 5 {
@@ -281,6 +291,15 @@ impl Runtime for TmuxRuntime {
         })
     }
 
+    fn answer_dialog(&self, ctx: &Ctx, req: AnswerRequest) -> Result<AnswerOutcome, SdkError> {
+        let tmux = self.tmux_for(&req.handle);
+        let target = target(&req.handle)?;
+        let lock = self.sending.get(&req.handle.id);
+        let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let term = terminal::TmuxTerminal::new(&tmux, &target, &req.handle.id);
+        answer::answer(ctx, &term, &req.choice, req.fingerprint.as_deref(), &req.screen)
+    }
+
     fn get_output(&self, ctx: &Ctx, req: GetOutputRequest) -> Result<Output, SdkError> {
         let tmux = self.tmux_for(&req.handle);
         let target = target(&req.handle)?;
@@ -308,12 +327,16 @@ impl Runtime for TmuxRuntime {
     }
 
     fn is_alive(&self, ctx: &Ctx, req: IsAliveRequest) -> Result<Liveness, SdkError> {
-        let mut out = self.probe(ctx, ProbeRequest { targets: vec![req] })?;
+        let mut out = self.probe(ctx, ProbeRequest {
+                targets: vec![req],
+                capture_lines: None,
+            })?;
         Ok(out.results.pop_first().map(|(_, l)| l).unwrap_or(Liveness {
             alive: false,
             session_exists: false,
             process_running: None,
             detail: String::new(),
+            screen: None,
         }))
     }
 
@@ -332,15 +355,34 @@ impl Runtime for TmuxRuntime {
         } else {
             None
         };
+        // Screens: the first pane of each session, in a few chained calls per server.
+        let mut screens: HashMap<String, String> = HashMap::new();
+        if let Some(lines) = req.capture_lines {
+            for (key, sessions) in &servers {
+                let ids: Vec<&str> = req
+                    .targets
+                    .iter()
+                    .filter(|t| self.tmux_for(&t.handle).socket().map(str::to_owned) == *key)
+                    .filter_map(|t| sessions.get(&t.handle.id)?.first())
+                    .map(|p| p.id.as_str())
+                    .collect();
+                let tmux = tmux::Tmux::new(
+                    key.clone(),
+                    Duration::from_millis(self.config.command_timeout_ms),
+                );
+                screens.extend(screens::capture(ctx, &tmux, &ids, lines.clamp(1, 500))?);
+            }
+        }
         let mut results = BTreeMap::new();
         for t in req.targets {
             let key = self.tmux_for(&t.handle).socket().map(str::to_owned);
             let panes = servers.get(&key).and_then(|s| s.get(&t.handle.id));
             let procs = table.as_ref().filter(|_| !t.process_names.is_empty());
-            results.insert(
-                t.handle.id.clone(),
-                Self::liveness(panes, &t.process_names, procs),
-            );
+            let mut l = Self::liveness(panes, &t.process_names, procs);
+            l.screen = panes
+                .and_then(|p| p.first())
+                .and_then(|p| screens.remove(&p.id));
+            results.insert(t.handle.id.clone(), l);
         }
         Ok(ProbeResponse { results })
     }

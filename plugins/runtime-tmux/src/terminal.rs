@@ -66,8 +66,22 @@ impl Terminal for TmuxTerminal<'_> {
     }
 
     fn press_enter(&self, ctx: &Ctx) -> Result<(), SdkError> {
+        self.send_key(ctx, "Enter")
+    }
+
+    fn type_keys(&self, ctx: &Ctx, keys: &str) -> Result<(), SdkError> {
+        // `-l`: the text is typed as characters, never read as key names.
         self.tmux
-            .run(ctx, &["send-keys", "-t", self.target, "Enter"])
+            .run(ctx, &["send-keys", "-t", self.target, "-l", "--", keys])
+            .map(drop)
+    }
+
+    fn send_key(&self, ctx: &Ctx, key: &str) -> Result<(), SdkError> {
+        if !matches!(key, "Enter" | "Up" | "Down" | "Escape") {
+            return Err(SdkError::InvalidParams(format!("not a key ao presses: {key:?}")));
+        }
+        self.tmux
+            .run(ctx, &["send-keys", "-t", self.target, key])
             .map(drop)
     }
 }

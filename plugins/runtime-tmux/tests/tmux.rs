@@ -324,6 +324,7 @@ fn names_are_exact_never_prefixes() {
                         process_names: vec!["sleep".into()],
                     },
                 ],
+                capture_lines: None,
             },
         )
         .unwrap();
@@ -331,6 +332,60 @@ fn names_are_exact_never_prefixes() {
     assert!(probe.results["ao-x-10"].alive, "{:?}", probe.results);
     let dup = w.create("ao-x-10", &ws, sleep()).unwrap_err();
     assert_eq!(dup.to_string(), "tmux session `ao-x-10` already exists");
+}
+
+#[test]
+fn probe_captures_every_screen_in_a_batch() {
+    let w = World::new();
+    let ws = w.path("ws");
+    // Enough sessions to need several chained calls (12 KiB of argv each), one of them gone.
+    let mut targets = Vec::new();
+    for i in 0..200 {
+        let text = format!("screen of {i}\nlast line {i}");
+        let h = w
+            .create(&format!("ao-s-{i}"), &ws, vec!["sh".into(), "-c".into(), "printf \"$0\"; sleep 60".into(), text])
+            .unwrap();
+        targets.push(IsAliveRequest {
+            handle: h,
+            process_names: vec![],
+        });
+    }
+    let gone = RuntimeHandle {
+        id: "ao-s-gone".into(),
+        ..targets[0].handle.clone()
+    };
+    targets.push(IsAliveRequest {
+        handle: gone,
+        process_names: vec![],
+    });
+    wait_for("the last screen", || {
+        let out = w
+            .rt
+            .get_output(
+                &Ctx::detached(),
+                ao_plugin_api::slots::runtime::GetOutputRequest {
+                    handle: targets[199].handle.clone(),
+                    lines: 5,
+                },
+            )
+            .unwrap();
+        out.text.contains("last line 199")
+    });
+    let probe = w
+        .rt
+        .probe(
+            &Ctx::detached(),
+            ProbeRequest {
+                targets,
+                capture_lines: Some(1),
+            },
+        )
+        .unwrap();
+    for i in 0..200 {
+        let l = &probe.results[&format!("ao-s-{i}")];
+        assert_eq!(l.screen.as_deref(), Some(format!("last line {i}").as_str()), "session {i}");
+    }
+    assert_eq!(probe.results["ao-s-gone"].screen, None);
 }
 
 #[test]

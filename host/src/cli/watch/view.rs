@@ -72,6 +72,11 @@ pub(crate) fn draw(f: &mut Frame, m: &Model) {
             Cell::from(s.status.as_str()).style(status_style(attention(s.status))),
             Cell::from(activity),
             Cell::from(pr),
+            Cell::from(
+                s.cost
+                    .as_ref()
+                    .map_or_else(|| "-".into(), crate::cli::status::cost_cell),
+            ),
             Cell::from(what),
         ])
     });
@@ -80,11 +85,12 @@ pub(crate) fn draw(f: &mut Frame, m: &Model) {
         Constraint::Length(18),
         Constraint::Length(18),
         Constraint::Length(30),
+        Constraint::Length(16),
         Constraint::Fill(1),
     ];
     let t = Table::new(rows, widths)
         .header(
-            Row::new(["SESSION", "STATUS", "ACTIVITY", "PR", "WHAT"])
+            Row::new(["SESSION", "STATUS", "ACTIVITY", "PR", "COST", "WHAT"])
                 .style(Style::new().add_modifier(Modifier::BOLD)),
         )
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))

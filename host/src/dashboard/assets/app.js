@@ -61,6 +61,14 @@ const ao = (() => {
   // What the fleet page shows now: status per session id (for the summary and re-sorting).
   const shown = new Map();
 
+  // Tokens (cache included) and price, as `ao status` shows them.
+  function costText(c) {
+    if (!c) return "-";
+    const t = (c.input_tokens || 0) + (c.output_tokens || 0) + (c.cache_read_tokens || 0) + (c.cache_write_tokens || 0);
+    const tok = t >= 1e6 ? (t / 1e6).toFixed(1) + "M" : t >= 1e3 ? (t / 1e3).toFixed(1) + "k" : String(t);
+    return tok + " tok" + (c.usd != null ? " $" + Number(c.usd).toFixed(2) : "");
+  }
+
   function fleetRow(s) {
     const a = attention(s.status);
     const r = el("tr", null, "a" + a);
@@ -72,7 +80,7 @@ const ao = (() => {
     const pr = el("td");
     if (s.pr) { const l = el("a", prText(s)); l.href = s.pr; pr.append(l); } else pr.textContent = "-";
     r.append(pr);
-    r.append(el("td", s.cost && s.cost.usd != null ? "$" + Number(s.cost.usd).toFixed(2) : "-"));
+    r.append(el("td", costText(s.cost)));
     r.append(el("td", s.summary || ""));
     return r;
   }
@@ -162,12 +170,39 @@ const ao = (() => {
     row("issue", s.issueId);
     if (s.pr) row("PR", prText(s), s.pr); else row("PR", "-");
     if (s.prState) row("CI / review", `${s.prState.ci} / ${s.prState.review}${s.prState.unresolvedThreads ? ` (${s.prState.unresolvedThreads} unresolved)` : ""}`);
-    row("cost", s.cost && s.cost.usd != null ? "$" + Number(s.cost.usd).toFixed(2) : "-");
+    row("cost", costText(s.cost));
     row("summary", s.summary);
+    showDialog(s);
     const tl = document.getElementById("timeline");
     tl.replaceChildren();
     for (const e of s.events) addEvent(tl, e, false);
     document.getElementById("prompt").textContent = s.prompt || "(none)";
+  }
+
+  // The dialog the agent shows, with one button per option: the human answers from here
+  // (the fingerprint makes ao refuse if the screen shows another dialog by then).
+  function showDialog(s) {
+    const box = document.getElementById("dialog");
+    const d = s.activity && s.status === "needs_input" ? s.activity.dialog : null;
+    box.hidden = !d;
+    if (!d) return;
+    document.getElementById("question").textContent = d.question;
+    const choices = document.getElementById("choices");
+    choices.replaceChildren();
+    const options = d.options.length ? d.options : ["1. Yes", "2. No"];
+    options.forEach((label, i) => {
+      const b = el("button", label);
+      b.dataset.choice = String(i + 1);
+      b.addEventListener("click", async () => {
+        const result = document.getElementById("result");
+        try {
+          const out = await post(`/api/sessions/${encodeURIComponent(s.id)}/answer`,
+            { choice: String(i + 1), fingerprint: d.fingerprint });
+          result.textContent = out.evidence;
+        } catch (e) { result.textContent = e.message; }
+      });
+      choices.append(b, " ");
+    });
   }
 
   function sessionPage() {
@@ -181,7 +216,7 @@ const ao = (() => {
       const m = document.getElementById("message");
       try {
         const out = await post(`/api/sessions/${encodeURIComponent(id)}/send`, { message: m.value });
-        result.textContent = out.acknowledged ? "the agent took it" : "sent; not acknowledged yet";
+        result.textContent = out.acknowledged ? "the agent took it" : out.evidence;
         m.value = "";
       } catch (e) { result.textContent = e.message; }
     });

@@ -77,6 +77,7 @@ pub fn resolve(
             source: ActivitySource::Process,
             at_ms: Some(now_ms),
             detail: None,
+            dialog: None,
         });
     }
     let signals: Vec<Signal> = signals
@@ -116,6 +117,7 @@ pub fn resolve(
         source: chosen.source,
         at_ms: Some(chosen.at_ms),
         detail: chosen.detail.clone().or_else(|| winner.detail.clone()),
+        dialog: None,
     })
 }
 

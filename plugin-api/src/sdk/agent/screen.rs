@@ -120,6 +120,23 @@ pub fn dialog(screen: &str, rules: &ScreenRules) -> Option<Dialog> {
         Some(found) => found,
         None => selection(block).unwrap_or((block.len(), Vec::new())),
     };
+    // The marked option: numbered lines say their number; unnumbered ones count from the first.
+    let marked = |l: &str| {
+        let t = strip_border(l);
+        t.starts_with('❯') || t.starts_with('›')
+    };
+    let selected = block[first_option.min(block.len())..]
+        .iter()
+        .find(|l| marked(l))
+        .and_then(|l| option(l).map(|(n, _)| n))
+        .or_else(|| {
+            let i = block[first_option.min(block.len())..]
+                .iter()
+                .take(options.len())
+                .position(|l| marked(l))?;
+            Some(i as u32 + 1)
+        })
+        .filter(|n| (*n as usize) <= options.len());
     // Footers and tips are not the question.
     let noise = ["esc to cancel", "enter to confirm", "press enter", "tip:", "tab to amend"];
     let question: Vec<&str> = block[..first_option]
@@ -136,6 +153,7 @@ pub fn dialog(screen: &str, rules: &ScreenRules) -> Option<Dialog> {
         options,
         answer: rule.answer.clone(),
         fingerprint,
+        selected,
     })
 }
 
@@ -274,6 +292,7 @@ mod tests {
             "Bash command · Run a command the task asks for · echo hi > perm.txt · Do you want to proceed?"
         );
         assert_eq!(d.options, ["1. Yes", "2. Yes, and always allow access", "3. No"]);
+        assert_eq!(d.selected, Some(1));
         assert_eq!(d.fingerprint, dialog(PERMISSION, &rules()).unwrap().fingerprint);
         let other = PERMISSION.replace("perm.txt", "rm.txt");
         assert_ne!(d.fingerprint, dialog(&other, &rules()).unwrap().fingerprint);
@@ -298,6 +317,7 @@ mod tests {
         let d = dialog(trust, &r).unwrap();
         assert_eq!(d.kind, "trust");
         assert_eq!(d.options, ["1. No, exit", "2. Yes, I trust this folder"]);
+        assert_eq!(d.selected, Some(1));
         assert!(d.question.starts_with("Accessing workspace: · /tmp/cc/ws · Quick safety check"), "{}", d.question);
         assert!(!d.question.contains("No, exit"), "{}", d.question);
     }

@@ -1,0 +1,287 @@
+//! Answering a dialog for a human who chose the answer (`ao answer`, the dashboard's buttons).
+//! The only path by which ao presses a key into a dialog, and only with the human's choice:
+//!
+//! 1. the dialog on screen (by the agent's [`ScreenRules`]) must be the one the human saw (its
+//!    fingerprint), else nothing is pressed and the new question is reported;
+//! 2. the choice is resolved to one option (a number, the start of a label, `y`/`n`);
+//! 3. the keys are the dialog's own: a digit, the option's `(y)` letter, arrows to the option
+//!    and Enter (the selection is checked before Enter), or `y`/`n` and Enter;
+//! 4. answered only when the dialog is seen to close or give way to another.
+
+use crate::sdk::agent::screen;
+use crate::sdk::delivery::{Terminal, normalize_screen};
+use crate::sdk::{Ctx, SdkError};
+use crate::slots::agent::{Dialog, ScreenRules};
+use crate::slots::runtime::AnswerOutcome;
+use std::time::{Duration, Instant};
+
+const POLL: Duration = Duration::from_millis(50);
+/// How long the dialog has to react to the keys.
+const SETTLE: Duration = Duration::from_secs(5);
+
+fn refuse(evidence: String, dialog: Option<Dialog>) -> AnswerOutcome {
+    AnswerOutcome {
+        answered: false,
+        evidence,
+        dialog,
+    }
+}
+
+fn label(option: &str) -> &str {
+    option.split_once(". ").map_or(option, |(_, l)| l)
+}
+
+/// The option `choice` names, 1-based.
+pub fn pick(d: &Dialog, choice: &str) -> Result<u32, String> {
+    let c = choice.trim().to_lowercase();
+    if d.options.is_empty() {
+        return match c.as_str() {
+            "y" | "yes" | "1" => Ok(1),
+            "n" | "no" | "2" => Ok(2),
+            _ => Err(format!("this question takes yes or no, not {choice:?}")),
+        };
+    }
+    if let Ok(n) = c.parse::<u32>() {
+        return if n >= 1 && n as usize <= d.options.len() {
+            Ok(n)
+        } else {
+            Err(format!("choose 1 to {} ({})", d.options.len(), d.options.join(", ")))
+        };
+    }
+    let hits: Vec<u32> = d
+        .options
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| label(o).to_lowercase().starts_with(&c))
+        .map(|(i, _)| i as u32 + 1)
+        .collect();
+    match hits.as_slice() {
+        [n] => Ok(*n),
+        [] => Err(format!("no option starts with {choice:?} ({})", d.options.join(", "))),
+        _ => Err(format!("{choice:?} names several options: give its number ({})", d.options.join(", "))),
+    }
+}
+
+/// The option's own key: `(y)`, `(p)`, `(esc)` at the end of its label.
+fn letter(option: &str) -> Option<String> {
+    let l = label(option).trim_end();
+    let inner = l.strip_suffix(')')?.rsplit_once('(')?.1;
+    match inner {
+        "esc" => Some("Escape".into()),
+        k if k.chars().count() == 1 => Some(k.to_owned()),
+        _ => None,
+    }
+}
+
+fn current(ctx: &Ctx, term: &dyn Terminal, rules: &ScreenRules) -> Result<Option<Dialog>, SdkError> {
+    Ok(screen::dialog(&normalize_screen(&term.capture(ctx)?), rules))
+}
+
+/// Answers the dialog on `term` with `choice`, if it is the one with `fingerprint`.
+pub fn answer(
+    ctx: &Ctx,
+    term: &dyn Terminal,
+    choice: &str,
+    fingerprint: Option<&str>,
+    rules: &ScreenRules,
+) -> Result<AnswerOutcome, SdkError> {
+    let Some(d) = current(ctx, term, rules)? else {
+        return Ok(refuse("no dialog is on the agent's screen now: nothing was pressed".into(), None));
+    };
+    if let Some(fp) = fingerprint
+        && fp != d.fingerprint
+    {
+        return Ok(refuse(
+            format!(
+                "the dialog on screen is not the one you answered: it now asks ({}): {}{}; nothing was pressed",
+                d.kind,
+                d.question,
+                if d.options.is_empty() { String::new() } else { format!(" [{}]", d.options.join(" · ")) }
+            ),
+            Some(d),
+        ));
+    }
+    let n = match pick(&d, choice) {
+        Ok(n) => n,
+        Err(why) => return Ok(refuse(format!("{why}: nothing was pressed"), Some(d))),
+    };
+    let option = d.options.get(n as usize - 1).cloned();
+    let shown = option.clone().unwrap_or_else(|| if n == 1 { "yes".into() } else { "no".into() });
+    match d.answer.as_str() {
+        "yes_no" => {
+            term.type_keys(ctx, if n == 1 { "y" } else { "n" })?;
+            term.send_key(ctx, "Enter")?;
+        }
+        "digit" => term.type_keys(ctx, &n.to_string())?,
+        "letter" if option.as_deref().and_then(letter).is_some() => {
+            let k = option.as_deref().and_then(letter).expect("checked");
+            if k == "Escape" {
+                term.send_key(ctx, &k)?;
+            } else {
+                term.type_keys(ctx, &k)?;
+            }
+        }
+        // `select_enter`, and `letter` without a letter: move the mark, check it, confirm.
+        _ => {
+            let Some(from) = d.selected else {
+                return Ok(refuse("cannot tell which option is selected: answer in the agent's terminal (ao open)".into(), Some(d)));
+            };
+            let key = if n > from { "Down" } else { "Up" };
+            for _ in 0..from.abs_diff(n) {
+                term.send_key(ctx, key)?;
+            }
+            let deadline = Instant::now() + Duration::from_secs(2);
+            loop {
+                let now = current(ctx, term, rules)?;
+                if now.as_ref().is_some_and(|x| x.fingerprint == d.fingerprint && x.selected == Some(n)) {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    return Ok(refuse(
+                        format!("the selection did not reach {shown:?}: Enter was not pressed"),
+                        Some(d),
+                    ));
+                }
+                ctx.sleep(POLL)?;
+            }
+            term.send_key(ctx, "Enter")?;
+        }
+    }
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        match current(ctx, term, rules)? {
+            None => {
+                return Ok(AnswerOutcome {
+                    answered: true,
+                    evidence: format!("answered {shown:?}: the dialog closed"),
+                    dialog: Some(d),
+                });
+            }
+            Some(x) if x.fingerprint != d.fingerprint => {
+                return Ok(AnswerOutcome {
+                    answered: true,
+                    evidence: format!("answered {shown:?}: the next dialog asks ({}): {}", x.kind, x.question),
+                    dialog: Some(d),
+                });
+            }
+            Some(_) if Instant::now() >= deadline => {
+                return Ok(refuse(
+                    format!("pressed the keys for {shown:?}, but the dialog is still on screen after {} s", SETTLE.as_secs()),
+                    Some(d),
+                ));
+            }
+            Some(_) => ctx.sleep(POLL)?,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slots::agent::DialogRule;
+    use std::cell::RefCell;
+
+    /// A dialog with a movable selection that closes on its answer.
+    struct Fake {
+        options: Vec<&'static str>,
+        selected: RefCell<usize>,
+        style_digit: bool,
+        answered: RefCell<Option<String>>,
+        keys: RefCell<Vec<String>>,
+    }
+
+    impl Terminal for Fake {
+        fn capture(&self, _: &Ctx) -> Result<String, SdkError> {
+            if self.answered.borrow().is_some() {
+                return Ok("❯ ".into());
+            }
+            let mut s = String::from("────────\n Trust this folder?\n");
+            for (i, o) in self.options.iter().enumerate() {
+                let mark = if i == *self.selected.borrow() { "❯" } else { " " };
+                if self.style_digit {
+                    s.push_str(&format!(" {mark} {}. {o}\n", i + 1));
+                } else {
+                    s.push_str(&format!(" {mark} {o}\n"));
+                }
+            }
+            Ok(s)
+        }
+        fn clear_input(&self, _: &Ctx) -> Result<(), SdkError> { Ok(()) }
+        fn paste(&self, _: &Ctx, _: &str) -> Result<(), SdkError> { Ok(()) }
+        fn press_enter(&self, c: &Ctx) -> Result<(), SdkError> { self.send_key(c, "Enter") }
+        fn type_keys(&self, _: &Ctx, keys: &str) -> Result<(), SdkError> {
+            self.keys.borrow_mut().push(keys.to_owned());
+            if let Ok(n) = keys.parse::<usize>() {
+                *self.answered.borrow_mut() = Some(self.options[n - 1].to_owned());
+            }
+            Ok(())
+        }
+        fn send_key(&self, _: &Ctx, key: &str) -> Result<(), SdkError> {
+            self.keys.borrow_mut().push(key.to_owned());
+            let mut sel = self.selected.borrow_mut();
+            match key {
+                "Down" => *sel = (*sel + 1).min(self.options.len() - 1),
+                "Up" => *sel = sel.saturating_sub(1),
+                "Enter" => *self.answered.borrow_mut() = Some(self.options[*sel].to_owned()),
+                _ => {}
+            }
+            Ok(())
+        }
+    }
+
+    fn rules(answer: &str) -> ScreenRules {
+        ScreenRules {
+            dialogs: vec![DialogRule { marker: "Trust this folder?".into(), kind: "trust".into(), answer: answer.into() }],
+            ..ScreenRules::default()
+        }
+    }
+
+    fn fake(style_digit: bool) -> Fake {
+        Fake {
+            options: vec!["No, exit", "Yes, I trust this folder"],
+            selected: RefCell::new(0),
+            style_digit,
+            answered: RefCell::default(),
+            keys: RefCell::default(),
+        }
+    }
+
+    #[test]
+    fn the_selection_is_moved_and_checked_before_enter() {
+        let t = fake(false);
+        let fp = current(&Ctx::detached(), &t, &rules("select_enter")).unwrap().unwrap().fingerprint;
+        let out = answer(&Ctx::detached(), &t, "yes", Some(&fp), &rules("select_enter")).unwrap();
+        assert!(out.answered, "{out:?}");
+        assert_eq!(t.answered.borrow().as_deref(), Some("Yes, I trust this folder"));
+        assert_eq!(*t.keys.borrow(), ["Down", "Enter"]);
+    }
+
+    #[test]
+    fn a_digit_answers_a_digit_dialog() {
+        let t = fake(true);
+        let out = answer(&Ctx::detached(), &t, "2", None, &rules("digit")).unwrap();
+        assert!(out.answered, "{out:?}");
+        assert_eq!(*t.keys.borrow(), ["2"]);
+    }
+
+    #[test]
+    fn another_dialog_or_a_bad_choice_presses_nothing() {
+        let t = fake(true);
+        let out = answer(&Ctx::detached(), &t, "2", Some("00000000"), &rules("digit")).unwrap();
+        assert!(!out.answered);
+        assert!(out.evidence.contains("not the one you answered"), "{}", out.evidence);
+        let out = answer(&Ctx::detached(), &t, "maybe", None, &rules("digit")).unwrap();
+        assert!(!out.answered);
+        assert!(out.evidence.starts_with("no option starts with"), "{}", out.evidence);
+        let out = answer(&Ctx::detached(), &t, "7", None, &rules("digit")).unwrap();
+        assert!(out.evidence.starts_with("choose 1 to 2"), "{}", out.evidence);
+        assert!(t.keys.borrow().is_empty());
+    }
+
+    #[test]
+    fn option_letters() {
+        assert_eq!(letter("1. Yes, proceed (y)").as_deref(), Some("y"));
+        assert_eq!(letter("3. No, and tell Codex what to do differently (esc)").as_deref(), Some("Escape"));
+        assert_eq!(letter("2. No"), None);
+    }
+}
