@@ -23,6 +23,7 @@ pub fn session_json(s: &Session) -> Value {
             "detail": a.detail, "dialog": a.dialog,
         })),
         "agent": s.agent,
+        "agentSessionId": s.agent_session_id,
         "branch": s.branch,
         "issueId": s.issue,
         "pr": s.pr,

@@ -20,6 +20,7 @@ mod plugin_calls;
 mod plugins_cli;
 mod plugins_install;
 mod protocol;
+mod real_agents;
 mod read_cli;
 mod runtime_workspace;
 mod sdk_template;

@@ -48,6 +48,10 @@ pub fn pick(d: &Dialog, choice: &str) -> Result<u32, String> {
             Err(format!("choose 1 to {} ({})", d.options.len(), d.options.join(", ")))
         };
     }
+    // A whole label wins over labels it begins ("yes" is "Yes", not "Yes, and always…").
+    if let Some(i) = d.options.iter().position(|o| label(o).to_lowercase() == c) {
+        return Ok(i as u32 + 1);
+    }
     let hits: Vec<u32> = d
         .options
         .iter()
@@ -276,6 +280,22 @@ mod tests {
         let out = answer(&Ctx::detached(), &t, "7", None, &rules("digit")).unwrap();
         assert!(out.evidence.starts_with("choose 1 to 2"), "{}", out.evidence);
         assert!(t.keys.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_whole_label_wins_over_longer_ones() {
+        let d = Dialog {
+            kind: "permission".into(),
+            question: "Do you want to create new.txt?".into(),
+            options: vec!["1. Yes".into(), "2. Yes, allow all edits".into(), "3. No".into()],
+            answer: "digit".into(),
+            fingerprint: "0".into(),
+            selected: Some(1),
+        };
+        assert_eq!(pick(&d, "yes"), Ok(1));
+        assert_eq!(pick(&d, "Yes, allow"), Ok(2));
+        assert_eq!(pick(&d, "n"), Ok(3));
+        assert!(pick(&d, "ye").unwrap_err().contains("several"));
     }
 
     #[test]

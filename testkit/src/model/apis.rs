@@ -94,9 +94,11 @@ pub mod anthropic {
                     .collect(),
                 _ => vec![],
             };
-            if !texts.is_empty() {
+            // The newest block: Claude folds a failed turn's prompt and the next one into
+            // one user message.
+            if let Some(last) = texts.last() {
                 prompt_at = Some(i);
-                prompt = texts.join("\n");
+                prompt = last.clone();
             }
         }
         let step = prompt_at.map_or(0, |at| {

@@ -1,0 +1,283 @@
+//! The real agent CLIs in the loop: each pinned CLI (scripts/agents/versions, installed by
+//! scripts/agents/install) is spawned by `ao` in real tmux against the model simulator and
+//! driven through the moments that matter: work, a finished turn, every dialog it shows, API
+//! errors, delivery (idle, busy, at a dialog, right after spawn), answers, kill and restore,
+//! tokens. Each case is timed and recorded; a test fails at its end if any case failed, so one
+//! broken case never hides the rest. `scripts/agents/matrix` prints the agent × case table.
+//!
+//! Missing CLIs skip with one line locally; under `CI` they fail the suite.
+
+mod claude;
+
+use crate::support::*;
+use ao_testkit::model::ModelSim;
+use ao_testkit::receiver::Receiver;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A pinned CLI found in the install cache.
+pub struct Cli {
+    pub name: &'static str,
+    pub version: String,
+    pub bin: PathBuf,
+}
+
+/// The pinned version of `name`.
+fn pinned(name: &str) -> String {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/agents/versions");
+    std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")).map(str::to_owned))
+        .unwrap_or_else(|| panic!("{name} is not pinned in {}", file.display()))
+}
+
+/// The CLI `name` (whose executable is `rel` inside its install dir), or `None` after saying
+/// why, once. Under CI a missing CLI is a failure: `.ci/run` installs them.
+pub fn cli(name: &'static str, rel: &str) -> Option<Cli> {
+    let version = pinned(name);
+    let root = std::env::var_os("AO_AGENT_CLIS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/ao-agent-clis"));
+    let bin = root.join(format!("{name}-{version}")).join(rel);
+    if bin.is_file() {
+        return Some(Cli { name, version, bin });
+    }
+    let msg = format!(
+        "real-agent suite: {name} {version} is not installed ({}): run scripts/agents/install {name}",
+        bin.display()
+    );
+    assert!(std::env::var_os("CI").is_none(), "{msg}");
+    eprintln!("skipped: {msg}");
+    None
+}
+
+/// One agent's world: ao with its plugins in a sandbox, the model simulator, a repository with
+/// an origin, a notification inbox, and the daemon polling every second.
+pub struct World {
+    pub sb: Sandbox,
+    pub sim: ModelSim,
+    pub inbox: Receiver,
+    _dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub socket: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+impl World {
+    /// `agent_lib` the plugin crate, `agent_config` its settings, `env` what the CLI needs to
+    /// reach the simulator, `seed` the CLI's first-run state in the sandbox HOME.
+    pub fn new(
+        agent: &str,
+        agent_lib: &str,
+        agent_config: Value,
+        env: impl Fn(&ModelSim) -> Vec<(String, String)>,
+        seed: impl Fn(&Path, &ModelSim),
+    ) -> World {
+        let sb = Sandbox::new().with_libs(&[RUNTIME_TMUX, WORKTREE, WEBHOOK, agent_lib]);
+        let sim = ModelSim::start();
+        let inbox = Receiver::start();
+        let dir = tempfile::tempdir().unwrap();
+        let repo = ao_testkit::git::Repo::with_origin(dir.path(), "app");
+        let socket = dir.path().join("tmux.sock");
+        let config = json!({
+            "port": 0,
+            "pollInterval": "1s",
+            "notifiers": {"inbox": {"plugin": "webhook", "url": inbox.url("/hook"), "retries": 0}},
+            "defaults": {"notifiers": ["inbox"]},
+            "projects": {"app": {
+                "path": repo.path,
+                "agent": agent,
+                "agentConfig": agent_config,
+                "runtimeConfig": {"socket": socket},
+            }}
+        });
+        let file = dir.path().join("agent-orchestrator.yaml");
+        std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+        seed(sb.home.path(), &sim);
+        let env = env(&sim);
+        let w = World {
+            sb,
+            sim,
+            inbox,
+            _dir: dir,
+            config: file,
+            socket,
+            env,
+        };
+        succeed(w.ao().args(["start", "--no-orchestrator"]));
+        w
+    }
+
+    pub fn home(&self) -> &Path {
+        self.sb.home.path()
+    }
+
+    pub fn ao(&self) -> assert_cmd::Command {
+        let mut c = self.sb.ao();
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c.arg("--config").arg(&self.config);
+        c
+    }
+
+    /// `ao spawn --prompt`; the new session's id.
+    pub fn spawn(&self, prompt: &str) -> String {
+        let out = succeed(self.ao().args(["spawn", "--prompt", prompt]));
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .find_map(|l| l.strip_prefix("SESSION="))
+            .unwrap_or_else(|| panic!("no SESSION= in {text}"))
+            .trim()
+            .to_owned()
+    }
+
+    /// The session as `ao status --json` shows it.
+    pub fn session(&self, id: &str) -> Value {
+        let out = self.ao().args(["status", "--json", "--include-terminated"]).output().unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        v["data"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["id"] == id).cloned())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Waits until the session's status is `status` (and its reason contains `reason`).
+    pub fn wait_status(&self, id: &str, status: &str, reason: &str, secs: u64) -> Result<Value, String> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.session(id);
+            if s["status"] == status && s["statusReason"].as_str().unwrap_or("").contains(reason) {
+                return Ok(s);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "not {status} ({reason:?}) within {secs}s: {} / {}\nscreen:\n{}",
+                    s["status"],
+                    s["statusReason"],
+                    self.screen(id)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The session's tmux pane as it looks now.
+    pub fn screen(&self, id: &str) -> String {
+        let s = self.session(id);
+        let name = s["runtimeHandle"]["id"].as_str().unwrap_or("").to_owned();
+        let out = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(["capture-pane", "-p", "-t", &format!("={name}:")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+    }
+
+    /// `ao send`: the exit code and stderr.
+    pub fn send(&self, id: &str, text: &str) -> (i32, String) {
+        let out = self.ao().args(["send", id, text]).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// The prompts that reached the model (model calls only, in order, deduplicated across the
+    /// steps of one turn).
+    pub fn prompts(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in self.sim.model_calls() {
+            let p = r.prompt.unwrap_or_default();
+            if out.last() != Some(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// Waits for `cond` on the simulator's log.
+    pub fn wait_model(&self, what: &str, secs: u64, cond: impl Fn(&[String]) -> bool) -> Result<(), String> {
+        let ok = wait_until(Duration::from_secs(secs), || cond(&self.prompts()));
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{what}: not seen by the model within {secs}s; prompts: {:?}", self.prompts()))
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.ao().args(["stop", "--kill-sessions"]).output();
+        let _ = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+/// The cases of one agent, timed; printed as matrix rows (and appended to `$AO_MATRIX_OUT`).
+pub struct Matrix {
+    agent: String,
+    rows: Vec<(String, Result<Duration, String>)>,
+}
+
+impl Matrix {
+    pub fn new(cli: &Cli) -> Matrix {
+        Matrix {
+            agent: format!("{} {}", cli.name, cli.version),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Runs one case; its time is until `f` returned.
+    pub fn case(&mut self, name: &str, f: impl FnOnce() -> Result<(), String>) {
+        let start = Instant::now();
+        let r = f().map(|()| start.elapsed());
+        eprintln!(
+            "[{}] {name}: {}",
+            self.agent,
+            match &r {
+                Ok(d) => format!("pass in {:.1}s", d.as_secs_f64()),
+                Err(e) => format!("FAIL: {e}"),
+            }
+        );
+        self.rows.push((name.to_owned(), r));
+    }
+
+    /// Records the rows and fails if any case failed.
+    pub fn finish(self) {
+        if let Some(out) = std::env::var_os("AO_MATRIX_OUT") {
+            let mut text = String::new();
+            for (name, r) in &self.rows {
+                let (res, t) = match r {
+                    Ok(d) => ("pass".to_string(), format!("{:.1}", d.as_secs_f64())),
+                    Err(e) => (format!("FAIL: {}", e.lines().next().unwrap_or("")), "-".into()),
+                };
+                text.push_str(&format!("{}\t{name}\t{res}\t{t}\n", self.agent));
+            }
+            use std::io::Write;
+            let _ = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(out)
+                .and_then(|mut f| f.write_all(text.as_bytes()));
+        }
+        let failed: Vec<String> = self
+            .rows
+            .iter()
+            .filter_map(|(n, r)| r.as_ref().err().map(|e| format!("{n}: {e}")))
+            .collect();
+        assert!(failed.is_empty(), "{} case(s) failed for {}:\n{}", failed.len(), self.agent, failed.join("\n\n"));
+    }
+}
+
+/// `cond` as a case result.
+pub fn check(cond: bool, why: impl FnOnce() -> String) -> Result<(), String> {
+    if cond { Ok(()) } else { Err(why()) }
+}
