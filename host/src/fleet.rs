@@ -160,7 +160,12 @@ impl Fleet {
     /// delivery refuses at its dialogs with it, and the tick reads its screens with it.
     pub async fn screen_rules(&self, p: &Project, name: &str) -> Option<ScreenRules> {
         let key = format!("{}\n{name}", p.id);
-        if let Some(r) = self.screen_rules.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(r) = self
+            .screen_rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return r.clone();
         }
         let agent = self.agent(p, name).await.ok()?;

@@ -32,7 +32,10 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         output::note(&format!("{}: {}", args.session, outcome.evidence));
         Ok(ExitCode::SUCCESS)
     } else {
-        output::error(&format!("{}: not answered: {}", args.session, outcome.evidence));
+        output::error(&format!(
+            "{}: not answered: {}",
+            args.session, outcome.evidence
+        ));
         Ok(ExitCode::FAILURE)
     }
 }

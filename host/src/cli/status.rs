@@ -46,7 +46,9 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
             continue;
         }
         let table = output::table(
-            &["SESSION", "STATUS", "ACTIVITY", "BRANCH", "PR", "COST", "DETAIL"],
+            &[
+                "SESSION", "STATUS", "ACTIVITY", "BRANCH", "PR", "COST", "DETAIL",
+            ],
             rows,
         );
         for line in table.lines() {
@@ -92,7 +94,13 @@ fn row(s: &Session, now: u64, color: bool) -> Vec<String> {
     } else {
         s.summary.as_deref().unwrap_or("")
     };
-    let detail: String = detail.lines().next().unwrap_or("").chars().take(80).collect();
+    let detail: String = detail
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(80)
+        .collect();
     vec![
         s.id.clone(),
         paint(s.status, color),

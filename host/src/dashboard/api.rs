@@ -144,7 +144,8 @@ pub(super) async fn answer_dialog(
     Json(c): Json<Choice>,
 ) -> Answer {
     let s = session(&d, &id)?;
-    let out = crate::fleet::answer::answer(&d.fleet, &s, &c.choice, c.fingerprint.as_deref()).await?;
+    let out =
+        crate::fleet::answer::answer(&d.fleet, &s, &c.choice, c.fingerprint.as_deref()).await?;
     data(json!({"answered": out.answered, "evidence": out.evidence}))
 }
 

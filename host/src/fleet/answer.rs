@@ -15,7 +15,10 @@ pub async fn answer(
     fingerprint: Option<&str>,
 ) -> Result<AnswerOutcome, Error> {
     let handle = s.runtime_handle.clone().ok_or_else(|| {
-        Error::Invalid(format!("session `{}` has no runtime yet (still spawning?)", s.id))
+        Error::Invalid(format!(
+            "session `{}` has no runtime yet (still spawning?)",
+            s.id
+        ))
     })?;
     let p = fleet.project(&s.project)?;
     let agent = s.agent.as_deref().unwrap_or(&p.agent);

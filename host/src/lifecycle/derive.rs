@@ -122,10 +122,17 @@ pub fn derive(f: &Facts<'_>, t: &Thresholds, now: u64) -> Derived {
         return done(NeedsInput, reason);
     }
     if let Some(a) = activity.filter(|a| a.state == ActivityState::Blocked) {
-        let text = a.detail.as_deref().unwrap_or("the agent stopped on an error");
+        let text = a
+            .detail
+            .as_deref()
+            .unwrap_or("the agent stopped on an error");
         return done(
             Errored,
-            format!("{} error: {}", error_kind(text).as_str(), one_line(text, 300)),
+            format!(
+                "{} error: {}",
+                error_kind(text).as_str(),
+                one_line(text, 300)
+            ),
         );
     }
     if let Some(pr) = f.pr
@@ -209,13 +216,32 @@ impl ErrorKind {
 pub fn error_kind(text: &str) -> ErrorKind {
     let t = text.to_lowercase();
     let any = |words: &[&str]| words.iter().any(|w| t.contains(w));
-    if any(&["401", "authenticat", "api key", "api_key", "unauthorized", "/login", "not set"]) {
+    if any(&[
+        "401",
+        "authenticat",
+        "api key",
+        "api_key",
+        "unauthorized",
+        "/login",
+        "not set",
+    ]) {
         ErrorKind::Auth
     } else if any(&["402", "credit balance", "billing", "payment"]) {
         ErrorKind::Billing
-    } else if any(&["429", "rate limit", "rate_limit", "ratelimit", "too many requests"]) {
+    } else if any(&[
+        "429",
+        "rate limit",
+        "rate_limit",
+        "ratelimit",
+        "too many requests",
+    ]) {
         ErrorKind::RateLimited
-    } else if any(&["quota", "usage limit", "limit reached", "insufficient_quota"]) {
+    } else if any(&[
+        "quota",
+        "usage limit",
+        "limit reached",
+        "insufficient_quota",
+    ]) {
         ErrorKind::Quota
     } else if any(&["529", "503", "overloaded", "server_error", "unavailable"]) {
         ErrorKind::Overloaded

@@ -267,9 +267,21 @@ fn stuck_can_be_disabled() {
 fn error_kinds_and_which_pass_by_themselves() {
     for (text, kind, transient) in [
         ("API Error: 529 Overloaded", ErrorKind::Overloaded, true),
-        ("unexpected status 503 Service Unavailable", ErrorKind::Overloaded, true),
-        ("Rate limit reached for requests", ErrorKind::RateLimited, true),
-        ("Failed to authenticate. API Error: 401", ErrorKind::Auth, false),
+        (
+            "unexpected status 503 Service Unavailable",
+            ErrorKind::Overloaded,
+            true,
+        ),
+        (
+            "Rate limit reached for requests",
+            ErrorKind::RateLimited,
+            true,
+        ),
+        (
+            "Failed to authenticate. API Error: 401",
+            ErrorKind::Auth,
+            false,
+        ),
         ("OPENAI_API_KEY: Not set", ErrorKind::Auth, false),
         ("5-hour limit reached", ErrorKind::Quota, false),
         ("billing_error", ErrorKind::Billing, false),

@@ -76,7 +76,11 @@ pub fn condition(key: &str, s: &Session, threshold_ms: Option<u64>, now: u64) ->
         "agent-needs-input" => when(s.status == Status::NeedsInput, at),
         "agent-exited" => when(s.status == Status::Killed, at),
         "agent-errored" if s.status == Status::Errored => {
-            let text = s.activity_fact.as_ref().and_then(|a| a.detail.as_deref()).unwrap_or("");
+            let text = s
+                .activity_fact
+                .as_ref()
+                .and_then(|a| a.detail.as_deref())
+                .unwrap_or("");
             let since = s.status_at.unwrap_or(now);
             let waited = now.saturating_sub(since) >= threshold_ms.unwrap_or(0);
             if crate::lifecycle::derive::error_kind(text).transient() && !waited {
@@ -86,7 +90,9 @@ pub fn condition(key: &str, s: &Session, threshold_ms: Option<u64>, now: u64) ->
             }
         }
         "agent-idle" => when(
-            s.status == Status::Idle && s.role == crate::store::session::Role::Worker && s.pr.is_none(),
+            s.status == Status::Idle
+                && s.role == crate::store::session::Role::Worker
+                && s.pr.is_none(),
             at,
         ),
         "pr-closed" => match pr {
@@ -253,7 +259,14 @@ mod tests {
         now: u64,
     ) -> Decision {
         let head = s.pr_fact.as_ref().map(|p| p.head_sha.as_str());
-        let (d, next) = decide(r, ep.as_ref(), &condition("ci-failed", s, None, now), agent, head, now);
+        let (d, next) = decide(
+            r,
+            ep.as_ref(),
+            &condition("ci-failed", s, None, now),
+            agent,
+            head,
+            now,
+        );
         *ep = next;
         d
     }

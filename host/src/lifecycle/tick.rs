@@ -267,7 +267,8 @@ async fn check(
     // seen ("waiting since"), and an unchanged fact costs no write.
     if let (Some(a), Some(old)) = (activity.as_mut(), s.activity_fact.as_ref())
         && a.source == ActivitySource::Screen
-        && (a.state, a.source, &a.detail, &a.dialog) == (old.state, old.source, &old.detail, &old.dialog)
+        && (a.state, a.source, &a.detail, &a.dialog)
+            == (old.state, old.source, &old.detail, &old.dialog)
     {
         a.at = old.at;
     }

@@ -8,6 +8,7 @@
 //! Missing CLIs skip with one line locally; under `CI` they fail the suite.
 
 mod claude;
+mod codex;
 
 use crate::support::*;
 use ao_testkit::model::ModelSim;
@@ -39,7 +40,9 @@ pub fn cli(name: &'static str, rel: &str) -> Option<Cli> {
     let version = pinned(name);
     let root = std::env::var_os("AO_AGENT_CLIS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/ao-agent-clis"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/ao-agent-clis")
+        });
     let bin = root.join(format!("{name}-{version}")).join(rel);
     if bin.is_file() {
         return Some(Cli { name, version, bin });
@@ -136,7 +139,11 @@ impl World {
 
     /// The session as `ao status --json` shows it.
     pub fn session(&self, id: &str) -> Value {
-        let out = self.ao().args(["status", "--json", "--include-terminated"]).output().unwrap();
+        let out = self
+            .ao()
+            .args(["status", "--json", "--include-terminated"])
+            .output()
+            .unwrap();
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         v["data"]
             .as_array()
@@ -145,7 +152,13 @@ impl World {
     }
 
     /// Waits until the session's status is `status` (and its reason contains `reason`).
-    pub fn wait_status(&self, id: &str, status: &str, reason: &str, secs: u64) -> Result<Value, String> {
+    pub fn wait_status(
+        &self,
+        id: &str,
+        status: &str,
+        reason: &str,
+        secs: u64,
+    ) -> Result<Value, String> {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let s = self.session(id);
@@ -200,12 +213,20 @@ impl World {
     }
 
     /// Waits for `cond` on the simulator's log.
-    pub fn wait_model(&self, what: &str, secs: u64, cond: impl Fn(&[String]) -> bool) -> Result<(), String> {
+    pub fn wait_model(
+        &self,
+        what: &str,
+        secs: u64,
+        cond: impl Fn(&[String]) -> bool,
+    ) -> Result<(), String> {
         let ok = wait_until(Duration::from_secs(secs), || cond(&self.prompts()));
         if ok {
             Ok(())
         } else {
-            Err(format!("{what}: not seen by the model within {secs}s; prompts: {:?}", self.prompts()))
+            Err(format!(
+                "{what}: not seen by the model within {secs}s; prompts: {:?}",
+                self.prompts()
+            ))
         }
     }
 }
@@ -257,7 +278,10 @@ impl Matrix {
             for (name, r) in &self.rows {
                 let (res, t) = match r {
                     Ok(d) => ("pass".to_string(), format!("{:.1}", d.as_secs_f64())),
-                    Err(e) => (format!("FAIL: {}", e.lines().next().unwrap_or("")), "-".into()),
+                    Err(e) => (
+                        format!("FAIL: {}", e.lines().next().unwrap_or("")),
+                        "-".into(),
+                    ),
                 };
                 text.push_str(&format!("{}\t{name}\t{res}\t{t}\n", self.agent));
             }
@@ -273,7 +297,13 @@ impl Matrix {
             .iter()
             .filter_map(|(n, r)| r.as_ref().err().map(|e| format!("{n}: {e}")))
             .collect();
-        assert!(failed.is_empty(), "{} case(s) failed for {}:\n{}", failed.len(), self.agent, failed.join("\n\n"));
+        assert!(
+            failed.is_empty(),
+            "{} case(s) failed for {}:\n{}",
+            failed.len(),
+            self.agent,
+            failed.join("\n\n")
+        );
     }
 }
 

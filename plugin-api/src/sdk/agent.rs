@@ -36,12 +36,25 @@ pub fn activity(
     transcript: Option<Signal>,
     detect: impl Fn(&str) -> Option<screen::Seen>,
 ) -> Option<Activity> {
+    activity_where(req, transcript, detect, |_| true)
+}
+
+/// [`activity`], with only the hook records `keep` accepts (Codex: its own thread's).
+pub fn activity_where(
+    req: &ActivityRequest,
+    transcript: Option<Signal>,
+    detect: impl Fn(&str) -> Option<screen::Seen>,
+    keep: impl Fn(&status_file::StatusRecord) -> bool,
+) -> Option<Activity> {
     let now = now_ms(req.now_ms);
     let seen = req.screen.as_deref().and_then(&detect);
     let screen_at = req.screen_at_ms.unwrap_or(now);
     if req.process_running != Some(false)
         && let Some(s) = &seen
-        && matches!(s.state, ActivityState::WaitingInput | ActivityState::Blocked)
+        && matches!(
+            s.state,
+            ActivityState::WaitingInput | ActivityState::Blocked
+        )
     {
         return Some(Activity {
             state: s.state,
@@ -55,7 +68,7 @@ pub fn activity(
     if let Some(record) = req
         .status_file
         .as_deref()
-        .and_then(|f| status_file::latest(Path::new(f)))
+        .and_then(|f| status_file::latest_where(Path::new(f), &keep))
     {
         signals.push(Signal {
             state: record.state,

@@ -45,8 +45,18 @@ pub fn pick(d: &Dialog, choice: &str) -> Result<u32, String> {
         return if n >= 1 && n as usize <= d.options.len() {
             Ok(n)
         } else {
-            Err(format!("choose 1 to {} ({})", d.options.len(), d.options.join(", ")))
+            Err(format!(
+                "choose 1 to {} ({})",
+                d.options.len(),
+                d.options.join(", ")
+            ))
         };
+    }
+    // The option's own key as the dialog shows it (`y` for "Yes, proceed (y)").
+    if let Some(i) = d.options.iter().position(|o| {
+        letter(o).is_some_and(|k| k.to_lowercase() == c || (k == "Escape" && c == "esc"))
+    }) {
+        return Ok(i as u32 + 1);
     }
     // A whole label wins over labels it begins ("yes" is "Yes", not "Yes, and always…").
     if let Some(i) = d.options.iter().position(|o| label(o).to_lowercase() == c) {
@@ -61,8 +71,14 @@ pub fn pick(d: &Dialog, choice: &str) -> Result<u32, String> {
         .collect();
     match hits.as_slice() {
         [n] => Ok(*n),
-        [] => Err(format!("no option starts with {choice:?} ({})", d.options.join(", "))),
-        _ => Err(format!("{choice:?} names several options: give its number ({})", d.options.join(", "))),
+        [] => Err(format!(
+            "no option starts with {choice:?} ({})",
+            d.options.join(", ")
+        )),
+        _ => Err(format!(
+            "{choice:?} names several options: give its number ({})",
+            d.options.join(", ")
+        )),
     }
 }
 
@@ -77,8 +93,15 @@ fn letter(option: &str) -> Option<String> {
     }
 }
 
-fn current(ctx: &Ctx, term: &dyn Terminal, rules: &ScreenRules) -> Result<Option<Dialog>, SdkError> {
-    Ok(screen::dialog(&normalize_screen(&term.capture(ctx)?), rules))
+fn current(
+    ctx: &Ctx,
+    term: &dyn Terminal,
+    rules: &ScreenRules,
+) -> Result<Option<Dialog>, SdkError> {
+    Ok(screen::dialog(
+        &normalize_screen(&term.capture(ctx)?),
+        rules,
+    ))
 }
 
 /// Answers the dialog on `term` with `choice`, if it is the one with `fingerprint`.
@@ -90,7 +113,10 @@ pub fn answer(
     rules: &ScreenRules,
 ) -> Result<AnswerOutcome, SdkError> {
     let Some(d) = current(ctx, term, rules)? else {
-        return Ok(refuse("no dialog is on the agent's screen now: nothing was pressed".into(), None));
+        return Ok(refuse(
+            "no dialog is on the agent's screen now: nothing was pressed".into(),
+            None,
+        ));
     };
     if let Some(fp) = fingerprint
         && fp != d.fingerprint
@@ -100,7 +126,11 @@ pub fn answer(
                 "the dialog on screen is not the one you answered: it now asks ({}): {}{}; nothing was pressed",
                 d.kind,
                 d.question,
-                if d.options.is_empty() { String::new() } else { format!(" [{}]", d.options.join(" · ")) }
+                if d.options.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", d.options.join(" · "))
+                }
             ),
             Some(d),
         ));
@@ -110,7 +140,9 @@ pub fn answer(
         Err(why) => return Ok(refuse(format!("{why}: nothing was pressed"), Some(d))),
     };
     let option = d.options.get(n as usize - 1).cloned();
-    let shown = option.clone().unwrap_or_else(|| if n == 1 { "yes".into() } else { "no".into() });
+    let shown = option
+        .clone()
+        .unwrap_or_else(|| if n == 1 { "yes".into() } else { "no".into() });
     match d.answer.as_str() {
         "yes_no" => {
             term.type_keys(ctx, if n == 1 { "y" } else { "n" })?;
@@ -137,7 +169,10 @@ pub fn answer(
             let deadline = Instant::now() + Duration::from_secs(2);
             loop {
                 let now = current(ctx, term, rules)?;
-                if now.as_ref().is_some_and(|x| x.fingerprint == d.fingerprint && x.selected == Some(n)) {
+                if now
+                    .as_ref()
+                    .is_some_and(|x| x.fingerprint == d.fingerprint && x.selected == Some(n))
+                {
                     break;
                 }
                 if Instant::now() >= deadline {
@@ -164,13 +199,19 @@ pub fn answer(
             Some(x) if x.fingerprint != d.fingerprint => {
                 return Ok(AnswerOutcome {
                     answered: true,
-                    evidence: format!("answered {shown:?}: the next dialog asks ({}): {}", x.kind, x.question),
+                    evidence: format!(
+                        "answered {shown:?}: the next dialog asks ({}): {}",
+                        x.kind, x.question
+                    ),
                     dialog: Some(d),
                 });
             }
             Some(_) if Instant::now() >= deadline => {
                 return Ok(refuse(
-                    format!("pressed the keys for {shown:?}, but the dialog is still on screen after {} s", SETTLE.as_secs()),
+                    format!(
+                        "pressed the keys for {shown:?}, but the dialog is still on screen after {} s",
+                        SETTLE.as_secs()
+                    ),
                     Some(d),
                 ));
             }
@@ -201,7 +242,11 @@ mod tests {
             }
             let mut s = String::from("────────\n Trust this folder?\n");
             for (i, o) in self.options.iter().enumerate() {
-                let mark = if i == *self.selected.borrow() { "❯" } else { " " };
+                let mark = if i == *self.selected.borrow() {
+                    "❯"
+                } else {
+                    " "
+                };
                 if self.style_digit {
                     s.push_str(&format!(" {mark} {}. {o}\n", i + 1));
                 } else {
@@ -210,9 +255,15 @@ mod tests {
             }
             Ok(s)
         }
-        fn clear_input(&self, _: &Ctx) -> Result<(), SdkError> { Ok(()) }
-        fn paste(&self, _: &Ctx, _: &str) -> Result<(), SdkError> { Ok(()) }
-        fn press_enter(&self, c: &Ctx) -> Result<(), SdkError> { self.send_key(c, "Enter") }
+        fn clear_input(&self, _: &Ctx) -> Result<(), SdkError> {
+            Ok(())
+        }
+        fn paste(&self, _: &Ctx, _: &str) -> Result<(), SdkError> {
+            Ok(())
+        }
+        fn press_enter(&self, c: &Ctx) -> Result<(), SdkError> {
+            self.send_key(c, "Enter")
+        }
         fn type_keys(&self, _: &Ctx, keys: &str) -> Result<(), SdkError> {
             self.keys.borrow_mut().push(keys.to_owned());
             if let Ok(n) = keys.parse::<usize>() {
@@ -235,7 +286,11 @@ mod tests {
 
     fn rules(answer: &str) -> ScreenRules {
         ScreenRules {
-            dialogs: vec![DialogRule { marker: "Trust this folder?".into(), kind: "trust".into(), answer: answer.into() }],
+            dialogs: vec![DialogRule {
+                marker: "Trust this folder?".into(),
+                kind: "trust".into(),
+                answer: answer.into(),
+            }],
             ..ScreenRules::default()
         }
     }
@@ -253,10 +308,23 @@ mod tests {
     #[test]
     fn the_selection_is_moved_and_checked_before_enter() {
         let t = fake(false);
-        let fp = current(&Ctx::detached(), &t, &rules("select_enter")).unwrap().unwrap().fingerprint;
-        let out = answer(&Ctx::detached(), &t, "yes", Some(&fp), &rules("select_enter")).unwrap();
+        let fp = current(&Ctx::detached(), &t, &rules("select_enter"))
+            .unwrap()
+            .unwrap()
+            .fingerprint;
+        let out = answer(
+            &Ctx::detached(),
+            &t,
+            "yes",
+            Some(&fp),
+            &rules("select_enter"),
+        )
+        .unwrap();
         assert!(out.answered, "{out:?}");
-        assert_eq!(t.answered.borrow().as_deref(), Some("Yes, I trust this folder"));
+        assert_eq!(
+            t.answered.borrow().as_deref(),
+            Some("Yes, I trust this folder")
+        );
         assert_eq!(*t.keys.borrow(), ["Down", "Enter"]);
     }
 
@@ -273,12 +341,24 @@ mod tests {
         let t = fake(true);
         let out = answer(&Ctx::detached(), &t, "2", Some("00000000"), &rules("digit")).unwrap();
         assert!(!out.answered);
-        assert!(out.evidence.contains("not the one you answered"), "{}", out.evidence);
+        assert!(
+            out.evidence.contains("not the one you answered"),
+            "{}",
+            out.evidence
+        );
         let out = answer(&Ctx::detached(), &t, "maybe", None, &rules("digit")).unwrap();
         assert!(!out.answered);
-        assert!(out.evidence.starts_with("no option starts with"), "{}", out.evidence);
+        assert!(
+            out.evidence.starts_with("no option starts with"),
+            "{}",
+            out.evidence
+        );
         let out = answer(&Ctx::detached(), &t, "7", None, &rules("digit")).unwrap();
-        assert!(out.evidence.starts_with("choose 1 to 2"), "{}", out.evidence);
+        assert!(
+            out.evidence.starts_with("choose 1 to 2"),
+            "{}",
+            out.evidence
+        );
         assert!(t.keys.borrow().is_empty());
     }
 
@@ -287,7 +367,11 @@ mod tests {
         let d = Dialog {
             kind: "permission".into(),
             question: "Do you want to create new.txt?".into(),
-            options: vec!["1. Yes".into(), "2. Yes, allow all edits".into(), "3. No".into()],
+            options: vec![
+                "1. Yes".into(),
+                "2. Yes, allow all edits".into(),
+                "3. No".into(),
+            ],
             answer: "digit".into(),
             fingerprint: "0".into(),
             selected: Some(1),
@@ -299,9 +383,35 @@ mod tests {
     }
 
     #[test]
+    fn the_dialogs_own_letter_picks_its_option() {
+        let d = Dialog {
+            kind: "permission".into(),
+            question: "Would you like to run the following command?".into(),
+            options: vec![
+                "1. Yes, proceed (y)".into(),
+                "2. Yes, and don't ask again for commands that start with `ls` (p)".into(),
+                "3. No, and tell Codex what to do differently (esc)".into(),
+            ],
+            answer: "letter".into(),
+            fingerprint: "0".into(),
+            selected: Some(1),
+        };
+        assert_eq!(pick(&d, "y"), Ok(1));
+        assert_eq!(pick(&d, "p"), Ok(2));
+        assert_eq!(pick(&d, "esc"), Ok(3));
+        assert!(
+            pick(&d, "yes").unwrap_err().contains("several"),
+            "ambiguous: the human picks"
+        );
+    }
+
+    #[test]
     fn option_letters() {
         assert_eq!(letter("1. Yes, proceed (y)").as_deref(), Some("y"));
-        assert_eq!(letter("3. No, and tell Codex what to do differently (esc)").as_deref(), Some("Escape"));
+        assert_eq!(
+            letter("3. No, and tell Codex what to do differently (esc)").as_deref(),
+            Some("Escape")
+        );
         assert_eq!(letter("2. No"), None);
     }
 }

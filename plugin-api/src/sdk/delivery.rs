@@ -117,7 +117,11 @@ pub fn refused(dialog: Dialog, typed: bool) -> SendOutcome {
          `ao answer <session> <choice>`{}",
         dialog.kind,
         dialog.question,
-        if typed { "; the message was pasted but not submitted" } else { "" },
+        if typed {
+            "; the message was pasted but not submitted"
+        } else {
+            ""
+        },
     );
     SendOutcome {
         acknowledged: false,
@@ -130,15 +134,28 @@ pub fn refused(dialog: Dialog, typed: bool) -> SendOutcome {
 /// A short, distinctive piece of the message to look for on screen: its first non-blank
 /// line, cut at 24 characters (a TUI wraps and collapses the rest).
 fn fragment(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    line.chars().take(24).collect::<String>().trim_end().to_owned()
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    line.chars()
+        .take(24)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
 }
 
 /// Non-blank lines below the last line holding `frag`, `None` when it is not visible.
 fn lines_below(screen: &str, frag: &str) -> Option<usize> {
     let lines: Vec<&str> = screen.lines().collect();
     let at = lines.iter().rposition(|l| l.contains(frag))?;
-    Some(lines[at + 1..].iter().filter(|l| !l.trim().is_empty()).count())
+    Some(
+        lines[at + 1..]
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .count(),
+    )
 }
 
 /// The evidence, on screen, that the text went from the input line into the conversation.
@@ -160,7 +177,11 @@ fn left_input(
     // Without a grammar: a line editor prints below the submitted line. A long paste may
     // have scrolled its first line away, so its last characters stand in for it.
     let tail: String = {
-        let last = full.lines().map(str::trim_end).rfind(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = full
+            .lines()
+            .map(str::trim_end)
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("");
         let n = last.chars().count();
         last.chars().skip(n.saturating_sub(10)).collect()
     };
@@ -216,7 +237,8 @@ pub fn deliver(
         if let Some(d) = on_screen(&now, opts) {
             return Ok(refused(d, true));
         }
-        if attempt > 1 && now != pasted && left_input(&pasted, &now, &text, &frag, rules).is_some() {
+        if attempt > 1 && now != pasted && left_input(&pasted, &now, &text, &frag, rules).is_some()
+        {
             // Submitted by the previous Enter after its window closed.
             return Ok(ack(attempt - 1, "the text left the input line".into()));
         }
@@ -230,12 +252,17 @@ pub fn deliver(
                 status_file::latest_where(Path::new(p), |r| {
                     r.at_ms + 50 >= entered_ms
                         && r.state == ActivityState::Active
-                        && r.event.as_deref().is_some_and(|e| PROMPT_EVENTS.contains(&e))
+                        && r.event
+                            .as_deref()
+                            .is_some_and(|e| PROMPT_EVENTS.contains(&e))
                 })
             }) {
                 return Ok(ack(
                     attempt,
-                    format!("hook: {}", rec.event.as_deref().unwrap_or("prompt submitted")),
+                    format!(
+                        "hook: {}",
+                        rec.event.as_deref().unwrap_or("prompt submitted")
+                    ),
                 ));
             }
             let now = normalize_screen(&term.capture(ctx)?);
@@ -391,7 +418,11 @@ mod tests {
 
     impl Terminal for Fake {
         fn capture(&self, _: &Ctx) -> Result<String, SdkError> {
-            Ok(format!("{}\n> {}", self.screen.borrow().join("\n"), self.input.borrow()))
+            Ok(format!(
+                "{}\n> {}",
+                self.screen.borrow().join("\n"),
+                self.input.borrow()
+            ))
         }
         fn clear_input(&self, _: &Ctx) -> Result<(), SdkError> {
             if !self.deaf {
@@ -490,6 +521,7 @@ mod tests {
     fn nothing_is_typed_into_a_dialog() {
         let term = Fake::new(0, false);
         term.screen.borrow_mut().extend([
+            "────────────────".into(),
             "Bash command".into(),
             " rm -rf build".into(),
             "Do you want to proceed?".into(),
@@ -513,7 +545,11 @@ mod tests {
         let out = deliver(&Ctx::detached(), &term, "fix the test", &with_rules()).unwrap();
         assert!(!out.acknowledged);
         assert!(out.dialog.is_some());
-        assert!(out.evidence.contains("pasted but not submitted"), "{}", out.evidence);
+        assert!(
+            out.evidence.contains("pasted but not submitted"),
+            "{}",
+            out.evidence
+        );
         assert_eq!(*term.enters.borrow(), 0);
     }
 
@@ -521,7 +557,8 @@ mod tests {
     fn a_hook_saying_waiting_input_refuses_without_a_screen_grammar() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.jsonl");
-        let mut rec = status_file::StatusRecord::now(ActivityState::WaitingInput, Some("PermissionRequest"));
+        let mut rec =
+            status_file::StatusRecord::now(ActivityState::WaitingInput, Some("PermissionRequest"));
         rec.detail = Some("Bash: rm -rf build".into());
         status_file::append(&path, &rec).unwrap();
         let mut opts = quick();
@@ -566,7 +603,13 @@ mod tests {
         status_file::append(&path, &old).unwrap();
         let mut opts = quick();
         opts.status_file = Some(path.display().to_string());
-        let out = deliver(&Ctx::detached(), &Quiet(path.clone(), "UserPromptSubmit"), "x", &opts).unwrap();
+        let out = deliver(
+            &Ctx::detached(),
+            &Quiet(path.clone(), "UserPromptSubmit"),
+            "x",
+            &opts,
+        )
+        .unwrap();
         assert!(out.acknowledged, "{out:?}");
         assert_eq!(out.evidence, "hook: UserPromptSubmit");
         // A tool starting is what answering a dialog looks like: not evidence.

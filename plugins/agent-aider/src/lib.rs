@@ -19,9 +19,10 @@ use ao_plugin_api::sdk::agent::{self, shell_join};
 use ao_plugin_api::sdk::git::Git;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::agent::{
-    self as slot, Activity, ActivityRequest, ActivityState, Agent, DetectActivityRequest, DialogRule, ScreenRules,
-    DetectedActivity, LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery, RestoreRequest,
-    SessionInfo, SessionInfoRequest, SetupHooksRequest, SetupHooksResponse,
+    self as slot, Activity, ActivityRequest, ActivityState, Agent, DetectActivityRequest,
+    DetectedActivity, DialogRule, LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery,
+    RestoreRequest, ScreenRules, SessionInfo, SessionInfoRequest, SetupHooksRequest,
+    SetupHooksResponse,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -67,9 +68,19 @@ pub fn rules() -> ScreenRules {
             "Not set".into(),
         ],
         message_prefixes: Vec::new(),
-        prompt_prefixes: ["diff multi>", "diff>", "whole>", "udiff>", "architect>", "ask>", "code>", "editor-diff>", "> "]
-            .map(String::from)
-            .to_vec(),
+        prompt_prefixes: [
+            "diff multi>",
+            "diff>",
+            "whole>",
+            "udiff>",
+            "architect>",
+            "ask>",
+            "code>",
+            "editor-diff>",
+            "> ",
+        ]
+        .map(String::from)
+        .to_vec(),
         tail: 3,
         prompt_within: 1,
     }

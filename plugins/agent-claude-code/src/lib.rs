@@ -24,8 +24,8 @@ use ao_plugin_api::sdk::agent::{self, pricing::Price, pricing::PriceTable};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::agent::{
     self as slot, Activity, ActivityRequest, Agent, DetectActivityRequest, DetectedActivity,
-    LaunchRequest, LaunchSpec, RestoreRequest, ScreenRules, SessionInfo, SessionInfoRequest, SetupHooksRequest,
-    SetupHooksResponse,
+    LaunchRequest, LaunchSpec, RestoreRequest, ScreenRules, SessionInfo, SessionInfoRequest,
+    SetupHooksRequest, SetupHooksResponse,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;

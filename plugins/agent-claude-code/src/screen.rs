@@ -68,11 +68,18 @@ mod tests {
         let seen = classify(PERMISSION).unwrap();
         assert_eq!(seen.state, ActivityState::WaitingInput);
         let d = seen.dialog.unwrap();
-        assert_eq!(d.question, "Bash command · Run a command the task asks for · echo hi > perm.txt · Do you want to proceed?");
+        assert_eq!(
+            d.question,
+            "Bash command · Run a command the task asks for · echo hi > perm.txt · Do you want to proceed?"
+        );
         assert_eq!(d.options.len(), 4);
         let seen = classify(ERROR).unwrap();
         assert_eq!(seen.state, ActivityState::Blocked);
-        assert!(seen.detail.unwrap().starts_with("API Error: 529 Overloaded"));
+        assert!(
+            seen.detail
+                .unwrap()
+                .starts_with("API Error: 529 Overloaded")
+        );
         assert_eq!(detect(IDLE), Some(ActivityState::Ready));
     }
 }

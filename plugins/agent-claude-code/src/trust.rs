@@ -48,7 +48,10 @@ pub(crate) fn trust(file: &Path, workspace: &Path) -> Result<bool, SdkError> {
                 })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Value::Object(Map::new()),
             Err(e) => {
-                return Err(SdkError::Unavailable(format!("cannot read {}: {e}", file.display())));
+                return Err(SdkError::Unavailable(format!(
+                    "cannot read {}: {e}",
+                    file.display()
+                )));
             }
         };
         if trusted(&doc, &key) {
@@ -110,13 +113,21 @@ mod tests {
         let key = ws.canonicalize().unwrap().display().to_string();
         assert_eq!(doc["projects"][&key]["hasTrustDialogAccepted"], true);
         assert_eq!(doc["projects"]["/other"]["allowedTools"][0], "Bash");
-        assert_eq!((doc["numStartups"].clone(), doc["userID"].clone()), (json!(7), json!("u")));
+        assert_eq!(
+            (doc["numStartups"].clone(), doc["userID"].clone()),
+            (json!(7), json!("u"))
+        );
         assert!(!trust(&file, &ws).unwrap(), "already trusted: no write");
         // A missing file is created; a corrupt one is reported and left alone.
         let fresh = dir.path().join("fresh.json");
         assert!(trust(&fresh, &ws).unwrap());
         std::fs::write(&file, "{not json").unwrap();
-        assert!(trust(&file, &ws).unwrap_err().to_string().contains("not a JSON object"));
+        assert!(
+            trust(&file, &ws)
+                .unwrap_err()
+                .to_string()
+                .contains("not a JSON object")
+        );
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "{not json");
     }
 }

@@ -1,5 +1,5 @@
 //! The argv that starts or resumes Codex (flags checked against `codex --help` and
-//! `codex resume --help` of codex-cli 0.169.0; see the README).
+//! `codex resume --help` of codex-cli 0.169.0 and the real 0.171.0; see the README).
 
 use crate::Config;
 use ao_plugin_api::sdk::{SdkError, agent};
@@ -11,9 +11,24 @@ fn toml_str(s: &str) -> String {
 }
 
 fn flags(config: &Config, req: &LaunchRequest) -> Result<Vec<String>, SdkError> {
-    let mut argv: Vec<String> = vec!["-c".into(), "check_for_update_on_startup=false".into()];
+    // `--no-daemon`: otherwise the TUI leaves a shared app-server running after it exits,
+    // where the conversation lives on and `/quit` ends nothing.
+    let mut argv: Vec<String> = vec![
+        "--no-daemon".into(),
+        "-c".into(),
+        "check_for_update_on_startup=false".into(),
+    ];
     match req.permissions {
-        PermissionMode::Default => {}
+        // Codex's own default, said explicitly: sandboxed edits, it asks to leave the sandbox.
+        PermissionMode::Default => argv.extend(
+            [
+                "--sandbox",
+                "workspace-write",
+                "--ask-for-approval",
+                "on-request",
+            ]
+            .map(String::from),
+        ),
         PermissionMode::Skip => argv.push("--dangerously-bypass-approvals-and-sandbox".into()),
         PermissionMode::AutoEdit => argv.extend(
             [
@@ -140,6 +155,7 @@ mod tests {
             spec.argv,
             [
                 "codex",
+                "--no-daemon",
                 "-c",
                 "check_for_update_on_startup=false",
                 "--dangerously-bypass-approvals-and-sandbox",

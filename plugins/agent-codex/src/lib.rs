@@ -13,13 +13,15 @@
 mod launch;
 mod rollout;
 mod screen;
+mod trust;
 
 use ao_plugin_api::sdk::agent::{self, pricing::Price, pricing::PriceTable};
+use ao_plugin_api::sdk::git::Git;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::agent::{
-    self as slot, Activity, ActivityRequest, Agent, DetectActivityRequest, DetectedActivity, ScreenRules,
-    LaunchRequest, LaunchSpec, RestoreRequest, SessionInfo, SessionInfoRequest, SetupHooksRequest,
-    SetupHooksResponse,
+    self as slot, Activity, ActivityRequest, Agent, DetectActivityRequest, DetectedActivity,
+    LaunchRequest, LaunchSpec, RestoreRequest, ScreenRules, SessionInfo, SessionInfoRequest,
+    SetupHooksRequest, SetupHooksResponse,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -69,14 +71,11 @@ impl Codex {
             .or_else(|| agent::home().map(|h| h.join(".codex")))
     }
 
-    fn rollout(
-        &self,
-        workspace: &str,
-        id: Option<&str>,
-        status_file: Option<&str>,
-        since_ms: Option<u64>,
-    ) -> Option<PathBuf> {
-        let id = agent::conversation_id(id, status_file);
+    /// The session's rollout: by its known thread id, else the newest started in the
+    /// workspace since the session began. Never by the status file's newest thread: the TUI's
+    /// hidden title turn runs as a thread of its own and its notify records that id too.
+    fn rollout(&self, workspace: &str, id: Option<&str>, since_ms: Option<u64>) -> Option<PathBuf> {
+        let id = id.map(str::to_owned);
         let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = found
             .get(workspace)
@@ -111,15 +110,21 @@ impl Agent for Codex {
     }
 
     fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
-        let signal = self
-            .rollout(
-                &req.workspace_path,
-                req.agent_session_id.as_deref(),
-                req.status_file.as_deref(),
-                req.created_at_ms,
-            )
-            .and_then(|p| rollout::activity_signal(&p));
-        Ok(agent::activity(&req, signal, screen::classify))
+        let rollout = self.rollout(
+            &req.workspace_path,
+            req.agent_session_id.as_deref(),
+            req.created_at_ms,
+        );
+        let signal = rollout.as_deref().and_then(rollout::activity_signal);
+        // A notify record counts only for the session's own thread (the title turn's does not);
+        // before the rollout names the thread, no notify record can be attributed.
+        let keep = |r: &ao_plugin_api::status_file::StatusRecord| match &r.session {
+            None => true,
+            Some(thread) => rollout
+                .as_deref()
+                .is_some_and(|p| rollout::file_has_id(p, thread)),
+        };
+        Ok(agent::activity_where(&req, signal, screen::classify, keep))
     }
 
     fn screen_rules(&self, _ctx: &Ctx, _req: serde_json::Value) -> Result<ScreenRules, SdkError> {
@@ -140,7 +145,6 @@ impl Agent for Codex {
         let Some(path) = self.rollout(
             &req.workspace_path,
             req.agent_session_id.as_deref(),
-            req.status_file.as_deref(),
             req.created_at_ms,
         ) else {
             return Ok(SessionInfo {
@@ -158,12 +162,7 @@ impl Agent for Codex {
         req: RestoreRequest,
     ) -> Result<Option<LaunchSpec>, SdkError> {
         let id = req.agent_session_id.clone().or_else(|| {
-            let p = self.rollout(
-                &req.launch.workspace_path,
-                None,
-                req.launch.status_file.as_deref(),
-                None,
-            )?;
+            let p = self.rollout(&req.launch.workspace_path, None, None)?;
             rollout::session_info(&p, &self.prices)
                 .ok()?
                 .agent_session_id
@@ -178,10 +177,25 @@ impl Agent for Codex {
     /// the workspace.
     fn setup_workspace_hooks(
         &self,
-        _ctx: &Ctx,
-        _req: SetupHooksRequest,
+        ctx: &Ctx,
+        req: SetupHooksRequest,
     ) -> Result<SetupHooksResponse, SdkError> {
-        Ok(SetupHooksResponse::default())
+        // No hook files (its `notify` goes on the command line); what a new workspace needs
+        // is trust, or Codex stops at "Folder access".
+        let Some(file) = trust::config_file() else {
+            return Ok(SetupHooksResponse::default());
+        };
+        let ws = std::path::PathBuf::from(&req.workspace_path);
+        let mut paths = vec![ws.clone()];
+        if let Ok(common) = Git::new(&ws).common_dir(ctx)
+            && let Some(root) = common.parent()
+        {
+            paths.insert(0, root.to_path_buf());
+        }
+        Ok(SetupHooksResponse {
+            changed: trust::trust(&file, &paths)?,
+            files: vec![file.display().to_string()],
+        })
     }
 }
 

@@ -110,6 +110,14 @@ pub(crate) fn classify(v: &Value) -> Option<(ActivityState, Option<String>)> {
     let p = &v["payload"];
     let kind = p["type"].as_str()?;
     match (v["type"].as_str()?, kind) {
+        // 0.171 ends a turn that failed on an API error with `task_complete` carrying `error`.
+        ("event_msg", "task_complete") if p["error"].is_object() || p["error"].is_string() => {
+            let m = p["error"]["message"]
+                .as_str()
+                .or(p["error"].as_str())
+                .unwrap_or("error");
+            Some((Blocked, Some(one_line(m, 300))))
+        }
         ("event_msg", "task_complete" | "turn_aborted") => Some((Ready, None)),
         ("event_msg", "agent_message") => Some((Ready, None)),
         ("response_item", "message") if p["role"] == "assistant" => Some((Ready, None)),
@@ -157,16 +165,31 @@ pub(crate) fn activity_signal(path: &Path) -> Option<Signal> {
         .flatten()
 }
 
+/// The text of a `response_item` message of `role` (0.169+ writes no `user_message` /
+/// `agent_message` events).
+fn item_text(v: &Value, role: &str) -> Option<String> {
+    let p = &v["payload"];
+    if v["type"] != "response_item" || p["type"] != "message" || p["role"] != role {
+        return None;
+    }
+    let text: Vec<&str> = p["content"]
+        .as_array()?
+        .iter()
+        .filter_map(|c| c["text"].as_str())
+        .collect();
+    (!text.is_empty()).then(|| text.join("\n"))
+}
+
 fn user_task(v: &Value) -> Option<String> {
     let p = &v["payload"];
-    if v["type"] == "event_msg" && p["type"] == "user_message" {
-        let m = p["message"].as_str()?;
-        // Codex injects its context and instructions as user turns.
-        let t = m.trim_start();
-        return (!t.starts_with("<environment_context>") && !t.starts_with("<user_instructions>"))
-            .then(|| m.to_owned());
-    }
-    None
+    let m = if v["type"] == "event_msg" && p["type"] == "user_message" {
+        p["message"].as_str()?.to_owned()
+    } else {
+        item_text(v, "user")?
+    };
+    // Codex injects its context and instructions as user turns.
+    let t = m.trim_start();
+    (!t.starts_with('<') && !t.starts_with("# AGENTS.md")).then_some(m)
 }
 
 /// Thread id, first task, model, latest message and tokens. Codex logs cumulative token counts,
@@ -189,6 +212,9 @@ pub(crate) fn session_info(path: &Path, prices: &PriceTable) -> std::io::Result<
             match (v["type"].as_str(), p["type"].as_str()) {
                 (Some("event_msg"), Some("agent_message")) if latest.is_none() => {
                     latest = p["message"].as_str().map(|m| one_line(m, 200));
+                }
+                (Some("response_item"), Some("message")) if latest.is_none() => {
+                    latest = item_text(&v, "assistant").map(|m| one_line(&m, 200));
                 }
                 (Some("event_msg"), Some("token_count")) if usage.is_none() => {
                     usage = Some(p["info"]["total_token_usage"].clone()).filter(|u| u.is_object());

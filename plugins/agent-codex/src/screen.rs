@@ -17,8 +17,16 @@ fn rule(marker: &str, kind: &str, answer: &str) -> DialogRule {
 pub(crate) fn rules() -> ScreenRules {
     ScreenRules {
         dialogs: vec![
-            rule("Would you like to run the following command", "permission", "letter"),
-            rule("Would you like to make the following edits", "permission", "letter"),
+            rule(
+                "Would you like to run the following command",
+                "permission",
+                "letter",
+            ),
+            rule(
+                "Would you like to make the following edits",
+                "permission",
+                "letter",
+            ),
             rule("Trust this folder?", "trust", "select_enter"),
             rule("Hooks need review", "modal", "digit"),
             rule("Allow command?", "permission", "letter"),

@@ -263,8 +263,13 @@ fn restore_resumes_the_thread_found_in_the_rollout() {
         [
             "codex",
             "resume",
+            "--no-daemon",
             "-c",
             "check_for_update_on_startup=false",
+            "--sandbox",
+            "workspace-write",
+            "--ask-for-approval",
+            "on-request",
             THREAD
         ]
     );

@@ -21,8 +21,8 @@ use ao_plugin_api::sdk::procs::ProcessTable;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError, command, delivery, git::check_id};
 use ao_plugin_api::slots::runtime::{
     self, AnswerOutcome, AnswerRequest, AttachInfo, CreateRequest, GetOutputRequest, HandleRequest,
-    IsAliveRequest, Liveness,
-    Metrics, Output, Runtime, RuntimeHandle, SendMessageRequest, SendOutcome,
+    IsAliveRequest, Liveness, Metrics, Output, Runtime, RuntimeHandle, SendMessageRequest,
+    SendOutcome,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -110,8 +110,11 @@ fn pid_alive(pid: u64) -> bool {
 
 impl Runtime for ProcessRuntime {
     type Config = Config;
-    const IMPLEMENTS: &'static [&'static str] =
-        &[runtime::ATTACH_INFO, runtime::METRICS, runtime::ANSWER_DIALOG];
+    const IMPLEMENTS: &'static [&'static str] = &[
+        runtime::ATTACH_INFO,
+        runtime::METRICS,
+        runtime::ANSWER_DIALOG,
+    ];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
         if config.width < 20 || config.height < 5 {

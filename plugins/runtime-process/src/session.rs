@@ -268,7 +268,11 @@ impl Terminal for Session {
             "Up" => b"\x1b[A",
             "Down" => b"\x1b[B",
             "Escape" => b"\x1b",
-            _ => return Err(SdkError::InvalidParams(format!("not a key ao presses: {key:?}"))),
+            _ => {
+                return Err(SdkError::InvalidParams(format!(
+                    "not a key ao presses: {key:?}"
+                )));
+            }
         };
         self.write(ctx, bytes)
     }

@@ -19,9 +19,8 @@ use ao_plugin_api::sdk::procs::ProcessTable;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError, answer, command, delivery, git::check_id};
 use ao_plugin_api::slots::runtime::{
     self, AnswerOutcome, AnswerRequest, AttachInfo, CreateRequest, GetOutputRequest, HandleRequest,
-    IsAliveRequest, Liveness,
-    Metrics, Output, ProbeRequest, ProbeResponse, Runtime, RuntimeHandle, SendMessageRequest,
-    SendOutcome,
+    IsAliveRequest, Liveness, Metrics, Output, ProbeRequest, ProbeResponse, Runtime, RuntimeHandle,
+    SendMessageRequest, SendOutcome,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -187,8 +186,11 @@ fn target(handle: &RuntimeHandle) -> Result<String, SdkError> {
 
 impl Runtime for TmuxRuntime {
     type Config = Config;
-    const IMPLEMENTS: &'static [&'static str] =
-        &[runtime::ATTACH_INFO, runtime::METRICS, runtime::ANSWER_DIALOG];
+    const IMPLEMENTS: &'static [&'static str] = &[
+        runtime::ATTACH_INFO,
+        runtime::METRICS,
+        runtime::ANSWER_DIALOG,
+    ];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
         if config.width < 20 || config.height < 5 {
@@ -297,7 +299,13 @@ impl Runtime for TmuxRuntime {
         let lock = self.sending.get(&req.handle.id);
         let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
         let term = terminal::TmuxTerminal::new(&tmux, &target, &req.handle.id);
-        answer::answer(ctx, &term, &req.choice, req.fingerprint.as_deref(), &req.screen)
+        answer::answer(
+            ctx,
+            &term,
+            &req.choice,
+            req.fingerprint.as_deref(),
+            &req.screen,
+        )
     }
 
     fn get_output(&self, ctx: &Ctx, req: GetOutputRequest) -> Result<Output, SdkError> {
@@ -327,10 +335,13 @@ impl Runtime for TmuxRuntime {
     }
 
     fn is_alive(&self, ctx: &Ctx, req: IsAliveRequest) -> Result<Liveness, SdkError> {
-        let mut out = self.probe(ctx, ProbeRequest {
+        let mut out = self.probe(
+            ctx,
+            ProbeRequest {
                 targets: vec![req],
                 capture_lines: None,
-            })?;
+            },
+        )?;
         Ok(out.results.pop_first().map(|(_, l)| l).unwrap_or(Liveness {
             alive: false,
             session_exists: false,

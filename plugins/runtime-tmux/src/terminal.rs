@@ -78,7 +78,9 @@ impl Terminal for TmuxTerminal<'_> {
 
     fn send_key(&self, ctx: &Ctx, key: &str) -> Result<(), SdkError> {
         if !matches!(key, "Enter" | "Up" | "Down" | "Escape") {
-            return Err(SdkError::InvalidParams(format!("not a key ao presses: {key:?}")));
+            return Err(SdkError::InvalidParams(format!(
+                "not a key ao presses: {key:?}"
+            )));
         }
         self.tmux
             .run(ctx, &["send-keys", "-t", self.target, key])

@@ -343,7 +343,16 @@ fn probe_captures_every_screen_in_a_batch() {
     for i in 0..200 {
         let text = format!("screen of {i}\nlast line {i}");
         let h = w
-            .create(&format!("ao-s-{i}"), &ws, vec!["sh".into(), "-c".into(), "printf \"$0\"; sleep 60".into(), text])
+            .create(
+                &format!("ao-s-{i}"),
+                &ws,
+                vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "printf \"$0\"; sleep 60".into(),
+                    text,
+                ],
+            )
             .unwrap();
         targets.push(IsAliveRequest {
             handle: h,
@@ -359,9 +368,8 @@ fn probe_captures_every_screen_in_a_batch() {
         process_names: vec![],
     });
     wait_for("the last screen", || {
-        let out = w
-            .rt
-            .get_output(
+        let out =
+            w.rt.get_output(
                 &Ctx::detached(),
                 ao_plugin_api::slots::runtime::GetOutputRequest {
                     handle: targets[199].handle.clone(),
@@ -371,9 +379,8 @@ fn probe_captures_every_screen_in_a_batch() {
             .unwrap();
         out.text.contains("last line 199")
     });
-    let probe = w
-        .rt
-        .probe(
+    let probe =
+        w.rt.probe(
             &Ctx::detached(),
             ProbeRequest {
                 targets,
@@ -383,7 +390,11 @@ fn probe_captures_every_screen_in_a_batch() {
         .unwrap();
     for i in 0..200 {
         let l = &probe.results[&format!("ao-s-{i}")];
-        assert_eq!(l.screen.as_deref(), Some(format!("last line {i}").as_str()), "session {i}");
+        assert_eq!(
+            l.screen.as_deref(),
+            Some(format!("last line {i}").as_str()),
+            "session {i}"
+        );
     }
     assert_eq!(probe.results["ao-s-gone"].screen, None);
 }

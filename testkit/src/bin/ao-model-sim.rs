@@ -10,10 +10,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| {
-                let _ = writeln!(std::io::stderr(), "ao-model-sim: --port takes a number");
-                std::process::exit(2)
-            }),
+            "--port" => {
+                port = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| {
+                    let _ = writeln!(std::io::stderr(), "ao-model-sim: --port takes a number");
+                    std::process::exit(2)
+                })
+            }
             _ => {
                 let _ = writeln!(std::io::stderr(), "usage: ao-model-sim [--port N]");
                 std::process::exit(2)
@@ -29,7 +31,8 @@ fn main() {
     // A pipe on stdin is a lifeline: the parent's end closing stops the server.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: fstat writes into the zeroed struct we own.
-    let piped = unsafe { libc::fstat(0, &mut st) } == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFIFO;
+    let piped =
+        unsafe { libc::fstat(0, &mut st) } == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFIFO;
     if piped {
         let _ = std::io::stdin().read_to_end(&mut Vec::new());
         drop(sim);

@@ -69,7 +69,10 @@ fn injected(text: &str) -> bool {
 const TITLE_MARKERS: &[&str] = &["title"];
 
 fn asks_for_title(system: &str, has_tools: bool) -> bool {
-    !has_tools && TITLE_MARKERS.iter().any(|m| system.to_lowercase().contains(m))
+    !has_tools
+        && TITLE_MARKERS
+            .iter()
+            .any(|m| system.to_lowercase().contains(m))
 }
 
 pub mod anthropic {
@@ -102,7 +105,10 @@ pub mod anthropic {
             }
         }
         let step = prompt_at.map_or(0, |at| {
-            msgs[at..].iter().filter(|m| m["role"] == "assistant").count()
+            msgs[at..]
+                .iter()
+                .filter(|m| m["role"] == "assistant")
+                .count()
         });
         let has_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
         let system = text_of(&body["system"]);
@@ -131,7 +137,12 @@ pub mod anthropic {
     }
 
     /// The answer as Anthropic's stream (or message JSON).
-    pub fn write(c: &Conversation, answer: &Answer, usage: (u64, u64), n: usize) -> (String, &'static str) {
+    pub fn write(
+        c: &Conversation,
+        answer: &Answer,
+        usage: (u64, u64),
+        n: usize,
+    ) -> (String, &'static str) {
         let (block, stop) = match answer {
             Answer::Call(call) => (tool(call, n), "tool_use"),
             Answer::Reply(text) => (json!({"type": "text", "text": text}), "end_turn"),
@@ -147,7 +158,8 @@ pub mod anthropic {
         let (start, delta) = if block["type"] == "tool_use" {
             let mut start = block.clone();
             start["input"] = json!({});
-            let delta = json!({"type": "input_json_delta", "partial_json": block["input"].to_string()});
+            let delta =
+                json!({"type": "input_json_delta", "partial_json": block["input"].to_string()});
             (start, delta)
         } else {
             let delta = json!({"type": "text_delta", "text": block["text"]});
@@ -156,15 +168,30 @@ pub mod anthropic {
         // The usage is in message_start and message_delta alike, so a client recording either
         // records the same numbers.
         let events = [
-            (Some("message_start"), json!({"type": "message_start", "message": {"id": id,
+            (
+                Some("message_start"),
+                json!({"type": "message_start", "message": {"id": id,
                 "type": "message", "role": "assistant", "model": c.model, "content": [],
-                "stop_reason": null, "stop_sequence": null, "usage": u}})),
-            (Some("content_block_start"), json!({"type": "content_block_start", "index": 0, "content_block": start})),
+                "stop_reason": null, "stop_sequence": null, "usage": u}}),
+            ),
+            (
+                Some("content_block_start"),
+                json!({"type": "content_block_start", "index": 0, "content_block": start}),
+            ),
             (Some("ping"), json!({"type": "ping"})),
-            (Some("content_block_delta"), json!({"type": "content_block_delta", "index": 0, "delta": delta})),
-            (Some("content_block_stop"), json!({"type": "content_block_stop", "index": 0})),
-            (Some("message_delta"), json!({"type": "message_delta",
-                "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": u})),
+            (
+                Some("content_block_delta"),
+                json!({"type": "content_block_delta", "index": 0, "delta": delta}),
+            ),
+            (
+                Some("content_block_stop"),
+                json!({"type": "content_block_stop", "index": 0}),
+            ),
+            (
+                Some("message_delta"),
+                json!({"type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": u}),
+            ),
             (Some("message_stop"), json!({"type": "message_stop"})),
         ];
         (sse(&events), "text/event-stream")
@@ -173,11 +200,23 @@ pub mod anthropic {
     /// Anthropic's error object for an HTTP status.
     pub fn error(status: u16) -> Value {
         let (kind, msg) = match status {
-            400 => ("invalid_request_error", "Your credit balance is too low to access the Anthropic API."),
+            400 => (
+                "invalid_request_error",
+                "Your credit balance is too low to access the Anthropic API.",
+            ),
             401 => ("authentication_error", "invalid x-api-key"),
-            402 => ("billing_error", "Your credit balance is too low to access the Anthropic API."),
-            403 => ("permission_error", "Your API key does not have permission to use the specified resource."),
-            429 => ("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit."),
+            402 => (
+                "billing_error",
+                "Your credit balance is too low to access the Anthropic API.",
+            ),
+            403 => (
+                "permission_error",
+                "Your API key does not have permission to use the specified resource.",
+            ),
+            429 => (
+                "rate_limit_error",
+                "Number of request tokens has exceeded your per-minute rate limit.",
+            ),
             529 => ("overloaded_error", "Overloaded"),
             _ => ("api_error", "Internal server error"),
         };
@@ -229,8 +268,10 @@ pub mod responses {
             Answer::Call(call) => {
                 let args = match call {
                     Call::Bash(c) => json!({"cmd": c}),
-                    Call::Escalate(c) => json!({"cmd": c, "sandbox_permissions": "require_escalated",
-                        "justification": "The task needs this command outside the sandbox."}),
+                    Call::Escalate(c) => {
+                        json!({"cmd": c, "sandbox_permissions": "require_escalated",
+                        "justification": "The task needs this command outside the sandbox."})
+                    }
                     Call::Write { path, content } => {
                         json!({"cmd": format!("printf '%s\\n' '{}' > '{}'", content.replace('\'', ""), path.replace('\'', ""))})
                     }
@@ -243,7 +284,12 @@ pub mod responses {
     }
 
     /// The answer as the Responses stream (or response JSON).
-    pub fn write(c: &Conversation, answer: &Answer, usage: (u64, u64), n: usize) -> (String, &'static str) {
+    pub fn write(
+        c: &Conversation,
+        answer: &Answer,
+        usage: (u64, u64),
+        n: usize,
+    ) -> (String, &'static str) {
         let id = format!("resp_sim{n:04}");
         let done = item(answer, n, true);
         let u = json!({"input_tokens": usage.0, "input_tokens_details": {"cached_tokens": 0},
@@ -254,13 +300,25 @@ pub mod responses {
                    "model": c.model, "output": output, "usage": usage})
         };
         if !c.stream {
-            return (response("completed", json!([done]), u).to_string(), "application/json");
+            return (
+                response("completed", json!([done]), u).to_string(),
+                "application/json",
+            );
         }
         let item_id = done["id"].clone();
         let mut events = vec![
-            ("response.created", json!({"type": "response.created", "response": response("in_progress", json!([]), Value::Null)})),
-            ("response.in_progress", json!({"type": "response.in_progress", "response": response("in_progress", json!([]), Value::Null)})),
-            ("response.output_item.added", json!({"type": "response.output_item.added", "output_index": 0, "item": item(answer, n, false)})),
+            (
+                "response.created",
+                json!({"type": "response.created", "response": response("in_progress", json!([]), Value::Null)}),
+            ),
+            (
+                "response.in_progress",
+                json!({"type": "response.in_progress", "response": response("in_progress", json!([]), Value::Null)}),
+            ),
+            (
+                "response.output_item.added",
+                json!({"type": "response.output_item.added", "output_index": 0, "item": item(answer, n, false)}),
+            ),
         ];
         match answer {
             Answer::Reply(text) => {
@@ -281,7 +339,10 @@ pub mod responses {
                 ]);
             }
         }
-        events.push(("response.output_item.done", json!({"type": "response.output_item.done", "output_index": 0, "item": done})));
+        events.push((
+            "response.output_item.done",
+            json!({"type": "response.output_item.done", "output_index": 0, "item": done}),
+        ));
         events.push(("response.completed", json!({"type": "response.completed", "response": response("completed", json!([done]), u)})));
         let numbered: Vec<(Option<&str>, Value)> = events
             .into_iter()
@@ -303,11 +364,31 @@ pub mod responses {
 /// OpenAI's `{"error": {message, type, code}}` for an HTTP status.
 fn openai_error(status: u16) -> Value {
     let (kind, code, msg) = match status {
-        401 => ("invalid_request_error", "invalid_api_key", "Incorrect API key provided: sk-test."),
-        402 | 403 => ("insufficient_quota", "insufficient_quota", "You exceeded your current quota, please check your plan and billing details."),
-        429 => ("requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again in 20s."),
-        503 | 529 => ("server_error", "server_is_overloaded", "The server is overloaded. Please try again later."),
-        _ => ("server_error", "server_error", "The server had an error while processing your request."),
+        401 => (
+            "invalid_request_error",
+            "invalid_api_key",
+            "Incorrect API key provided: sk-test.",
+        ),
+        402 | 403 => (
+            "insufficient_quota",
+            "insufficient_quota",
+            "You exceeded your current quota, please check your plan and billing details.",
+        ),
+        429 => (
+            "requests",
+            "rate_limit_exceeded",
+            "Rate limit reached for requests. Please try again in 20s.",
+        ),
+        503 | 529 => (
+            "server_error",
+            "server_is_overloaded",
+            "The server is overloaded. Please try again later.",
+        ),
+        _ => (
+            "server_error",
+            "server_error",
+            "The server had an error while processing your request.",
+        ),
     };
     json!({"error": {"message": msg, "type": kind, "param": null, "code": code}})
 }
@@ -330,7 +411,10 @@ pub mod chat {
             }
         }
         let step = prompt_at.map_or(0, |at| {
-            msgs[at..].iter().filter(|m| m["role"] == "assistant").count()
+            msgs[at..]
+                .iter()
+                .filter(|m| m["role"] == "assistant")
+                .count()
         });
         let has_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
         let system: String = msgs
@@ -341,7 +425,8 @@ pub mod chat {
         Conversation {
             prompt,
             step,
-            title: asks_for_title(&system, has_tools) && !system.to_lowercase().contains("search/replace"),
+            title: asks_for_title(&system, has_tools)
+                && !system.to_lowercase().contains("search/replace"),
             has_tools,
             stream: body["stream"].as_bool().unwrap_or(false),
             model: body["model"].as_str().unwrap_or("local-model").to_owned(),
@@ -360,25 +445,46 @@ pub mod chat {
     }
 
     /// The answer as Chat Completions chunks (or a completion JSON).
-    pub fn write(c: &Conversation, answer: &Answer, usage: (u64, u64), n: usize) -> (String, &'static str) {
+    pub fn write(
+        c: &Conversation,
+        answer: &Answer,
+        usage: (u64, u64),
+        n: usize,
+    ) -> (String, &'static str) {
         let id = format!("chatcmpl-sim{n:04}");
         let u = json!({"prompt_tokens": usage.0, "completion_tokens": usage.1, "total_tokens": usage.0 + usage.1});
         let (delta, message, finish) = match answer {
             Answer::Call(call) if c.has_tools => {
                 let (name, args) = match call {
-                    Call::Bash(cmd) | Call::Escalate(cmd) => ("bash", json!({"command": cmd, "description": "Run a command the task asks for"})),
-                    Call::Write { path, content } => ("write", json!({"filePath": path, "content": content})),
+                    Call::Bash(cmd) | Call::Escalate(cmd) => (
+                        "bash",
+                        json!({"command": cmd, "description": "Run a command the task asks for"}),
+                    ),
+                    Call::Write { path, content } => {
+                        ("write", json!({"filePath": path, "content": content}))
+                    }
                 };
                 let tc = json!([{"index": 0, "id": format!("call_sim{n:04}"), "type": "function",
                     "function": {"name": name, "arguments": args.to_string()}}]);
-                (json!({"role": "assistant", "content": null, "tool_calls": tc}),
-                 json!({"role": "assistant", "content": null, "tool_calls": tc}), "tool_calls")
+                (
+                    json!({"role": "assistant", "content": null, "tool_calls": tc}),
+                    json!({"role": "assistant", "content": null, "tool_calls": tc}),
+                    "tool_calls",
+                )
             }
             Answer::Call(call) => {
                 let text = as_text(call);
-                (json!({"role": "assistant", "content": text}), json!({"role": "assistant", "content": text}), "stop")
+                (
+                    json!({"role": "assistant", "content": text}),
+                    json!({"role": "assistant", "content": text}),
+                    "stop",
+                )
             }
-            Answer::Reply(text) => (json!({"role": "assistant", "content": text}), json!({"role": "assistant", "content": text}), "stop"),
+            Answer::Reply(text) => (
+                json!({"role": "assistant", "content": text}),
+                json!({"role": "assistant", "content": text}),
+                "stop",
+            ),
         };
         if !c.stream {
             let body = json!({"id": id, "object": "chat.completion", "created": 0, "model": c.model,
@@ -390,8 +496,20 @@ pub mod chat {
                    "choices": choices, "usage": usage})
         };
         let events = [
-            (None, chunk(json!([{"index": 0, "delta": delta, "finish_reason": null}]), Value::Null)),
-            (None, chunk(json!([{"index": 0, "delta": {}, "finish_reason": finish}]), Value::Null)),
+            (
+                None,
+                chunk(
+                    json!([{"index": 0, "delta": delta, "finish_reason": null}]),
+                    Value::Null,
+                ),
+            ),
+            (
+                None,
+                chunk(
+                    json!([{"index": 0, "delta": {}, "finish_reason": finish}]),
+                    Value::Null,
+                ),
+            ),
             // As with `stream_options.include_usage`: a last chunk with no choices and the usage.
             (None, chunk(json!([]), u)),
         ];

@@ -145,7 +145,10 @@ mod tests {
             ]
         );
         assert_eq!(t.reply, "All done");
-        assert_eq!((t.delay_ms, t.error, t.usage), (250, Some((529, Some(2))), (100, 7)));
+        assert_eq!(
+            (t.delay_ms, t.error, t.usage),
+            (250, Some((529, Some(2))), (100, 7))
+        );
         assert_eq!(answer(&t, 1), Answer::Call(t.calls[1].clone()));
         assert_eq!(answer(&t, 2), Answer::Reply("All done".into()));
         assert_eq!(parse("plain").reply, "Done.");

@@ -34,7 +34,11 @@ fn decorative(line: &str) -> bool {
 }
 
 fn tail_lines<'a>(screen: &'a str, rules: &ScreenRules) -> Vec<&'a str> {
-    let n = if rules.tail == 0 { 25 } else { rules.tail as usize };
+    let n = if rules.tail == 0 {
+        25
+    } else {
+        rules.tail as usize
+    };
     super::last_lines(screen, n)
 }
 
@@ -78,7 +82,11 @@ fn selection(block: &[&str]) -> Option<(usize, Vec<String>)> {
         let t = strip_border(l);
         t.starts_with('❯') || t.starts_with('›')
     };
-    let indent = |l: &str| l.chars().take_while(|c| c.is_whitespace() || *c == '│').count();
+    let indent = |l: &str| {
+        l.chars()
+            .take_while(|c| c.is_whitespace() || *c == '│')
+            .count()
+    };
     let sel = block.iter().position(|l| marked(l))?;
     let text_col = indent(block[sel]) + 2;
     let aligned = |l: &str| !l.trim().is_empty() && (marked(l) || indent(l) == text_col);
@@ -107,14 +115,16 @@ pub fn dialog(screen: &str, rules: &ScreenRules) -> Option<Dialog> {
             .map(|i| (r, i))
     })?;
     // The dialog's block: back from the marker to the nearest drawn rule above it (a dialog
-    // sits in its own panel), forward to the end of the screen.
+    // in its own panel, like Claude's), else from the marker line itself (Codex draws none,
+    // and the conversation above scrolls: it must not move the fingerprint); forward to the
+    // end of the screen.
     let start = tail[..at]
         .iter()
         .rposition(|l| {
             let t = l.trim();
             t.chars().count() >= 8 && t.chars().all(|c| "─━═".contains(c))
         })
-        .map_or(at.saturating_sub(8), |i| i + 1);
+        .map_or(at, |i| i + 1);
     let block = &tail[start..];
     let (first_option, options) = match numbered(block) {
         Some(found) => found,
@@ -138,7 +148,13 @@ pub fn dialog(screen: &str, rules: &ScreenRules) -> Option<Dialog> {
         })
         .filter(|n| (*n as usize) <= options.len());
     // Footers and tips are not the question.
-    let noise = ["esc to cancel", "enter to confirm", "press enter", "tip:", "tab to amend"];
+    let noise = [
+        "esc to cancel",
+        "enter to confirm",
+        "press enter",
+        "tip:",
+        "tab to amend",
+    ];
     let question: Vec<&str> = block[..first_option]
         .iter()
         .filter(|l| !decorative(l))
@@ -175,12 +191,19 @@ fn error(tail: &[&str], rules: &ScreenRules) -> Option<String> {
     }
     let is_entry = |l: &str| {
         let t = l.trim_start();
-        rules.message_prefixes.iter().any(|p| t.starts_with(p.as_str()))
+        rules
+            .message_prefixes
+            .iter()
+            .any(|p| t.starts_with(p.as_str()))
     };
     let candidates: Vec<&&str> = if rules.message_prefixes.is_empty() {
         tail.iter().rev().take(6).collect()
     } else {
-        tail.iter().rev().find(|l| is_entry(l)).into_iter().collect()
+        tail.iter()
+            .rev()
+            .find(|l| is_entry(l))
+            .into_iter()
+            .collect()
     };
     candidates
         .into_iter()
@@ -241,7 +264,10 @@ pub fn classify(screen: &str, rules: &ScreenRules) -> Option<Seen> {
             .iter()
             .any(|l| {
                 let t = strip_border(l);
-                rules.prompt_prefixes.iter().any(|p| t.starts_with(p.as_str()))
+                rules
+                    .prompt_prefixes
+                    .iter()
+                    .any(|p| t.starts_with(p.as_str()))
             })
             .then_some(Seen {
                 state: ActivityState::Ready,
@@ -291,9 +317,15 @@ mod tests {
             d.question,
             "Bash command · Run a command the task asks for · echo hi > perm.txt · Do you want to proceed?"
         );
-        assert_eq!(d.options, ["1. Yes", "2. Yes, and always allow access", "3. No"]);
+        assert_eq!(
+            d.options,
+            ["1. Yes", "2. Yes, and always allow access", "3. No"]
+        );
         assert_eq!(d.selected, Some(1));
-        assert_eq!(d.fingerprint, dialog(PERMISSION, &rules()).unwrap().fingerprint);
+        assert_eq!(
+            d.fingerprint,
+            dialog(PERMISSION, &rules()).unwrap().fingerprint
+        );
         let other = PERMISSION.replace("perm.txt", "rm.txt");
         assert_ne!(d.fingerprint, dialog(&other, &rules()).unwrap().fingerprint);
         let seen = classify(PERMISSION, &rules()).unwrap();
@@ -305,11 +337,14 @@ mod tests {
     #[test]
     fn options_without_numbers_are_read_in_screen_order() {
         let mut r = rules();
-        r.dialogs.insert(0, DialogRule {
-            marker: "Yes, I trust this folder".into(),
-            kind: "trust".into(),
-            answer: "select_enter".into(),
-        });
+        r.dialogs.insert(
+            0,
+            DialogRule {
+                marker: "Yes, I trust this folder".into(),
+                kind: "trust".into(),
+                answer: "select_enter".into(),
+            },
+        );
         // Claude Code 2.1.332, as captured from the real CLI.
         let trust = "────────────────\n Accessing workspace:\n\n /tmp/cc/ws\n\n Quick safety check: Is \
             this a project you created or one you trust?\n\n Security guide\n\n ❯ No, exit\n   Yes, I \
@@ -318,7 +353,12 @@ mod tests {
         assert_eq!(d.kind, "trust");
         assert_eq!(d.options, ["1. No, exit", "2. Yes, I trust this folder"]);
         assert_eq!(d.selected, Some(1));
-        assert!(d.question.starts_with("Accessing workspace: · /tmp/cc/ws · Quick safety check"), "{}", d.question);
+        assert!(
+            d.question
+                .starts_with("Accessing workspace: · /tmp/cc/ws · Quick safety check"),
+            "{}",
+            d.question
+        );
         assert!(!d.question.contains("No, exit"), "{}", d.question);
     }
 
@@ -327,15 +367,24 @@ mod tests {
         let failed = "❯ Now fail.\n● API Error: 529 Overloaded. Try again.\n────\n❯ \n────\n  ? for shortcuts";
         let seen = classify(failed, &rules()).unwrap();
         assert_eq!(seen.state, ActivityState::Blocked);
-        assert_eq!(seen.detail.as_deref(), Some("API Error: 529 Overloaded. Try again."));
+        assert_eq!(
+            seen.detail.as_deref(),
+            Some("API Error: 529 Overloaded. Try again.")
+        );
         let recovered = format!("{failed}\n❯ again\n● Fine now.\n✻ Worked for 1s\n────\n❯ \n────");
-        assert_eq!(classify(&recovered, &rules()).unwrap().state, ActivityState::Ready);
+        assert_eq!(
+            classify(&recovered, &rules()).unwrap().state,
+            ActivityState::Ready
+        );
     }
 
     #[test]
     fn work_and_the_input_line() {
         let working = "❯ do it\n* Whirring…\n────\n❯ half typed\n────\n  esc to interrupt";
-        assert_eq!(classify(working, &rules()).unwrap().state, ActivityState::Active);
+        assert_eq!(
+            classify(working, &rules()).unwrap().state,
+            ActivityState::Active
+        );
         assert_eq!(input_line(working, &rules()).as_deref(), Some("half typed"));
         assert_eq!(classify("random output", &rules()), None);
     }
