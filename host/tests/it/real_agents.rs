@@ -7,6 +7,7 @@
 //!
 //! Missing CLIs skip with one line locally; under `CI` they fail the suite.
 
+mod aider;
 mod claude;
 mod codex;
 

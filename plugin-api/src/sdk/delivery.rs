@@ -6,7 +6,7 @@
 //! *answers that dialog* for the human. So:
 //!
 //! 1. wait until the agent is ready: its hook says `ready`/`idle`, or the screen stays
-//!    unchanged for `stable_ms`; a dialog on screen (by the agent's [`ScreenRules`]) or a hook
+//!    unchanged for `stable_ms`, and (with the agent's grammar) its input line shows; a dialog on screen (by the agent's [`ScreenRules`]) or a hook
 //!    saying `waiting_input` with nothing on screen to contradict it **refuses** the delivery,
 //!    naming the question: nothing is typed;
 //! 2. clear the input line and paste the text as one bracketed paste;
@@ -313,8 +313,15 @@ fn wait_ready(ctx: &Ctx, term: &dyn Terminal, opts: &DeliveryOptions) -> Result<
             return Ok(Ready::Dialog(d));
         }
         let hook = hook_state(opts);
+        // With a grammar, only a visible input line takes text, whatever the hooks say.
+        let prompt_shown = opts
+            .screen
+            .as_ref()
+            .is_none_or(|r| r.prompt_prefixes.is_empty() || screen::accepts_input(&last, r));
         match hook.as_ref().map(|r| r.state) {
-            Some(ActivityState::Ready | ActivityState::Idle) => return Ok(Ready::Yes),
+            Some(ActivityState::Ready | ActivityState::Idle) if prompt_shown => {
+                return Ok(Ready::Yes);
+            }
             // The hooks say a question is pending. With a grammar, the screen (which shows no
             // dialog) is fresher evidence that it was answered; without one, nothing contradicts
             // the hook, so nothing is typed.
@@ -339,13 +346,17 @@ fn wait_ready(ctx: &Ctx, term: &dyn Terminal, opts: &DeliveryOptions) -> Result<
             Some(ActivityState::Active) => stable * 4,
             _ => stable,
         };
-        if since.elapsed() >= needed {
+        if since.elapsed() >= needed && prompt_shown {
             return Ok(Ready::Yes);
         }
         if Instant::now() >= deadline {
+            let why = if prompt_shown {
+                "its screen kept changing"
+            } else {
+                "its input line never showed"
+            };
             return Ok(Ready::No(format!(
-                "not delivered: the agent was not ready for input within {} ms \
-                 (its screen kept changing)",
+                "not delivered: the agent was not ready for input within {} ms ({why})",
                 opts.ready_timeout_ms
             )));
         }

@@ -38,6 +38,12 @@ pub(crate) fn activity_signal(path: &Path) -> Option<Signal> {
     let lower = last.to_ascii_lowercase();
     let (state, detail) = if last.starts_with("####") {
         (ActivityState::Active, None)
+    } else if last.starts_with('>') && lower.contains("retrying in") {
+        // litellm retrying an overloaded or rate-limited call: still at it, not a reply.
+        (
+            ActivityState::Active,
+            Some(one_line(last.trim_start_matches('>'), 160)),
+        )
     } else if last.starts_with('>') && ERRORS.iter().any(|e| lower.contains(e)) {
         (
             ActivityState::Blocked,
@@ -134,6 +140,28 @@ pub(crate) fn session_info(path: &Path, cache: &CostCache) -> std::io::Result<Se
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_are_work_and_errors_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join(FILE);
+        std::fs::write(
+            &f,
+            "#### Fix it.\n\n> litellm.APIError: Overloaded. Retrying in 16.0 seconds...\n",
+        )
+        .unwrap();
+        let s = activity_signal(&f).unwrap();
+        assert_eq!(s.state, ActivityState::Active);
+        assert!(s.detail.unwrap().contains("Retrying in 16.0"));
+        std::fs::write(&f, "#### Fix it.\n\n> litellm.AuthenticationError: AuthenticationError: OpenAIException - Incorrect API key provided\n").unwrap();
+        assert_eq!(activity_signal(&f).unwrap().state, ActivityState::Blocked);
+        std::fs::write(
+            &f,
+            "#### Fix it.\n\nDone.\n> Tokens: 2.9k sent, 2 received.\n",
+        )
+        .unwrap();
+        assert_eq!(activity_signal(&f).unwrap().state, ActivityState::Ready);
+    }
 
     #[test]
     fn usage_reports_as_aider_formats_them() {

@@ -86,12 +86,15 @@ pub fn resolve(
         .collect();
     // The freshest signal, and any within TIE_MS of it, compete on strength.
     let newest = signals.iter().map(|s| s.at_ms).max()?;
+    // Within a tie an error is the more specific news: an agent that failed also "waits for
+    // input" (Aider's notification fires either way).
     let winner = signals
         .iter()
         .filter(|s| newest - s.at_ms < TIE_MS)
         .max_by(|a, b| {
-            strength(a.source)
-                .cmp(&strength(b.source))
+            (a.state == ActivityState::Blocked)
+                .cmp(&(b.state == ActivityState::Blocked))
+                .then(strength(a.source).cmp(&strength(b.source)))
                 .then(a.at_ms.cmp(&b.at_ms))
         })?;
     // A stronger signal saying the same thing explains since when, unless something said
@@ -168,6 +171,12 @@ mod tests {
                 None,
                 vec![s(Active, Hook, 30)],
                 Some((Active, Hook, 30)),
+            ),
+            (
+                "an error ties with a hook's ready: the error wins",
+                Some(true),
+                vec![s(Ready, Hook, 0), s(Blocked, Transcript, 0)],
+                Some((Blocked, Transcript, 0)),
             ),
             (
                 "a stale waiting hook loses to a newer transcript entry",

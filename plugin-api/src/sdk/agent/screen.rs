@@ -225,6 +225,24 @@ pub fn input_line(screen: &str, rules: &ScreenRules) -> Option<String> {
     })
 }
 
+/// Whether the agent shows its input line ready for text: no dialog, no turn running, and the
+/// prompt visible (near the bottom when `prompt_within` says so). An agent still starting
+/// (Aider importing for seconds) shows none: text typed then reaches the terminal, not it.
+pub fn accepts_input(screen: &str, rules: &ScreenRules) -> bool {
+    match classify(screen, rules) {
+        Some(Seen {
+            state: ActivityState::Ready,
+            ..
+        }) => true,
+        // After an API error the input line is there again.
+        Some(Seen {
+            state: ActivityState::Blocked,
+            ..
+        }) => input_line(screen, rules).is_some(),
+        _ => false,
+    }
+}
+
 /// What `screen` shows under `rules`: a dialog, then an error as the newest entry, then work,
 /// then the input prompt; `None` for anything else.
 pub fn classify(screen: &str, rules: &ScreenRules) -> Option<Seen> {
