@@ -10,6 +10,7 @@
 mod aider;
 mod claude;
 mod codex;
+mod opencode;
 
 use crate::support::*;
 use ao_testkit::model::ModelSim;
@@ -112,10 +113,6 @@ impl World {
         };
         succeed(w.ao().args(["start", "--no-orchestrator"]));
         w
-    }
-
-    pub fn home(&self) -> &Path {
-        self.sb.home.path()
     }
 
     pub fn ao(&self) -> assert_cmd::Command {

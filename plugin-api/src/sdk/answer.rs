@@ -93,6 +93,68 @@ fn letter(option: &str) -> Option<String> {
     }
 }
 
+/// The background colour in force at byte offset `at` of a styled line: the parameters of the
+/// last SGR before it that set one (`48;5;N`, `48;2;R;G;B`, `4N`, `10N`).
+fn background_at(line: &str, at: usize) -> String {
+    let mut bg = String::new();
+    let mut rest = &line[..at];
+    while let Some(i) = rest.find("\x1b[") {
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('m') else { break };
+        let params: Vec<&str> = after[..end].split(';').collect();
+        let mut k = 0;
+        while k < params.len() {
+            match params[k] {
+                "48" => {
+                    let n = if params.get(k + 1) == Some(&"2") {
+                        5
+                    } else {
+                        3
+                    };
+                    bg = params[k..(k + n).min(params.len())].join(";");
+                    k += n;
+                }
+                "49" | "0" | "" => {
+                    bg.clear();
+                    k += 1;
+                }
+                p if (p.len() == 2 && p.starts_with('4'))
+                    || (p.len() == 3 && p.starts_with("10")) =>
+                {
+                    bg = p.to_owned();
+                    k += 1;
+                }
+                _ => k += 1,
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    bg
+}
+
+/// Which of `labels` (on one line of a styled capture) is highlighted: the one whose
+/// background differs from all the others', 1-based.
+pub fn highlighted(styled: &str, labels: &[String]) -> Option<u32> {
+    let line = styled
+        .lines()
+        .find(|l| labels.iter().all(|o| l.contains(label(o))))?;
+    let bgs: Vec<String> = labels
+        .iter()
+        .map(|o| {
+            line.find(label(o))
+                .map(|at| background_at(line, at))
+                .unwrap_or_default()
+        })
+        .collect();
+    let unique: Vec<usize> = (0..bgs.len())
+        .filter(|&i| bgs.iter().filter(|b| **b == bgs[i]).count() == 1)
+        .collect();
+    match unique.as_slice() {
+        [i] if labels.len() > 1 => Some(*i as u32 + 1),
+        _ => None,
+    }
+}
+
 fn current(
     ctx: &Ctx,
     term: &dyn Terminal,
@@ -156,6 +218,31 @@ pub fn answer(
             } else {
                 term.type_keys(ctx, &k)?;
             }
+        }
+        // Options on one line, the selection shown by colour alone: read it, move it with
+        // Left/Right, read it again, confirm.
+        "select_lr" => {
+            let at = |t: &dyn Terminal| -> Result<Option<u32>, SdkError> {
+                Ok(highlighted(&t.capture_styled(ctx)?, &d.options))
+            };
+            let Some(from) = at(term)? else {
+                return Ok(refuse("cannot tell which option is selected: answer in the agent's terminal (ao open)".into(), Some(d)));
+            };
+            let key = if n > from { "Right" } else { "Left" };
+            for _ in 0..from.abs_diff(n) {
+                term.send_key(ctx, key)?;
+            }
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while at(term)? != Some(n) {
+                if Instant::now() >= deadline {
+                    return Ok(refuse(
+                        format!("the selection did not reach {shown:?}: Enter was not pressed"),
+                        Some(d),
+                    ));
+                }
+                ctx.sleep(POLL)?;
+            }
+            term.send_key(ctx, "Enter")?;
         }
         // `select_enter`, and `letter` without a letter: move the mark, check it, confirm.
         _ => {
@@ -290,6 +377,7 @@ mod tests {
                 marker: "Trust this folder?".into(),
                 kind: "trust".into(),
                 answer: answer.into(),
+                options: Vec::new(),
             }],
             ..ScreenRules::default()
         }
@@ -402,6 +490,29 @@ mod tests {
         assert!(
             pick(&d, "yes").unwrap_err().contains("several"),
             "ambiguous: the human picks"
+        );
+    }
+
+    #[test]
+    fn the_highlighted_option_is_the_one_coloured_alone() {
+        // OpenCode 1.18.33's permission options, as `capture-pane -e` shows them.
+        let line = "\x1b[48;5;234m  \x1b[48;5;215m \x1b[38;5;232mAllow once\x1b[38;5;15m \x1b[48;5;234m  \
+                    \x1b[38;5;8mAllow always\x1b[38;5;15m   \x1b[38;5;8mReject\x1b[38;5;15m   enter confirm";
+        let labels: Vec<String> = ["1. Allow once", "2. Allow always", "3. Reject"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(highlighted(line, &labels), Some(1));
+        let moved = line
+            .replace(
+                "48;5;215m \x1b[38;5;232mAllow once",
+                "48;5;234m \x1b[38;5;8mAllow once",
+            )
+            .replace("\x1b[38;5;8mReject", "\x1b[48;5;215m\x1b[38;5;232mReject");
+        assert_eq!(highlighted(&moved, &labels), Some(3));
+        assert_eq!(
+            highlighted("Allow once   Allow always   Reject", &labels),
+            None,
+            "no colour: unknown"
         );
     }
 

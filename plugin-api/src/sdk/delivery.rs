@@ -43,7 +43,12 @@ pub trait Terminal {
     fn type_keys(&self, _ctx: &Ctx, _keys: &str) -> Result<(), SdkError> {
         Err(SdkError::Unsupported("typing keys".into()))
     }
-    /// Presses one named key: `Up`, `Down`, `Enter`, `Escape`.
+    /// The visible screen with its colours (SGR escape sequences kept), for dialogs that mark
+    /// the selected option with colour alone.
+    fn capture_styled(&self, _ctx: &Ctx) -> Result<String, SdkError> {
+        Err(SdkError::Unsupported("styled capture".into()))
+    }
+    /// Presses one named key: `Up`, `Down`, `Left`, `Right`, `Enter`, `Escape`.
     fn send_key(&self, _ctx: &Ctx, _key: &str) -> Result<(), SdkError> {
         Err(SdkError::Unsupported("pressing keys".into()))
     }
@@ -314,10 +319,9 @@ fn wait_ready(ctx: &Ctx, term: &dyn Terminal, opts: &DeliveryOptions) -> Result<
         }
         let hook = hook_state(opts);
         // With a grammar, only a visible input line takes text, whatever the hooks say.
-        let prompt_shown = opts
-            .screen
-            .as_ref()
-            .is_none_or(|r| r.prompt_prefixes.is_empty() || screen::accepts_input(&last, r));
+        let prompt_shown = opts.screen.as_ref().is_none_or(|r| {
+            (r.prompt_prefixes.is_empty() && r.ready.is_empty()) || screen::accepts_input(&last, r)
+        });
         match hook.as_ref().map(|r| r.state) {
             Some(ActivityState::Ready | ActivityState::Idle) if prompt_shown => {
                 return Ok(Ready::Yes);
@@ -486,6 +490,7 @@ mod tests {
                     marker: "Do you want to proceed?".into(),
                     kind: "permission".into(),
                     answer: "digit".into(),
+                    options: Vec::new(),
                 }],
                 prompt_prefixes: vec!["> ".into(), ">".into()],
                 ..ScreenRules::default()

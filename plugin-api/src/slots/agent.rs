@@ -155,6 +155,11 @@ pub struct DialogRule {
     /// `n` then Enter).
     #[serde(default = "default_answer")]
     pub answer: String,
+    /// The option labels, when the dialog lays them out on one line with nothing but colour
+    /// to mark the selected one (OpenCode: `Allow once   Allow always   Reject`); the
+    /// selection is then read from a styled capture and moved with Left/Right (`select_lr`).
+    #[serde(default)]
+    pub options: Vec<String>,
 }
 
 fn default_answer() -> String {
@@ -177,6 +182,9 @@ pub struct ScreenRules {
     pub message_prefixes: Vec<String>,
     /// How the input line starts (`❯`, `›`, `diff>`), after any box border.
     pub prompt_prefixes: Vec<String>,
+    /// Markers of an agent waiting at its composer, for agents whose input line has no prompt
+    /// character (OpenCode's `ctrl+p commands` footer); checked after `working`.
+    pub ready: Vec<String>,
     /// Lines from the bottom that are looked at (0: 25).
     pub tail: u32,
     /// The input line shows a ready agent only this close to the bottom (non-blank lines,

@@ -52,6 +52,7 @@ pub fn rules() -> ScreenRules {
         marker: marker.into(),
         kind: "yes_no".into(),
         answer: "yes_no".into(),
+        options: Vec::new(),
     };
     ScreenRules {
         dialogs: vec![
@@ -81,6 +82,7 @@ pub fn rules() -> ScreenRules {
         ]
         .map(String::from)
         .to_vec(),
+        ready: Vec::new(),
         tail: 3,
         prompt_within: 1,
     }

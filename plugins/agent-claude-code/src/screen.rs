@@ -11,6 +11,7 @@ fn rule(marker: &str, kind: &str, answer: &str) -> DialogRule {
         marker: marker.into(),
         kind: kind.into(),
         answer: answer.into(),
+        options: Vec::new(),
     }
 }
 
@@ -39,6 +40,7 @@ pub(crate) fn rules() -> ScreenRules {
         ],
         message_prefixes: vec!["● ".into(), "✻ ".into()],
         prompt_prefixes: vec!["❯".into(), ">".into()],
+        ready: Vec::new(),
         tail: 40,
         prompt_within: 6,
     }

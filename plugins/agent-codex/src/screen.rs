@@ -10,6 +10,7 @@ fn rule(marker: &str, kind: &str, answer: &str) -> DialogRule {
         marker: marker.into(),
         kind: kind.into(),
         answer: answer.into(),
+        options: Vec::new(),
     }
 }
 
@@ -36,6 +37,7 @@ pub(crate) fn rules() -> ScreenRules {
         errors: vec!["unexpected status".into(), "stream error".into()],
         message_prefixes: vec!["• ".into(), "■ ".into()],
         prompt_prefixes: vec!["›".into()],
+        ready: Vec::new(),
         tail: 30,
         prompt_within: 5,
     }

@@ -10,14 +10,16 @@
 //!   database; its CLI (`opencode session list`, `opencode export`) is too slow to run every
 //!   tick, so it is used for session info only.
 
-use ao_plugin_api::sdk::agent::{self, any_contains, last_lines, one_line, write_if_changed};
+use ao_plugin_api::sdk::agent::screen::{self, Seen};
+use ao_plugin_api::sdk::agent::{self, one_line, write_if_changed};
 use ao_plugin_api::sdk::command::Command;
 use ao_plugin_api::sdk::git::Git;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::agent::{
     self as slot, Activity, ActivityRequest, ActivityState, Agent, Cost, DetectActivityRequest,
-    DetectedActivity, LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery, RestoreRequest,
-    SessionInfo, SessionInfoRequest, SetupHooksRequest, SetupHooksResponse,
+    DetectedActivity, DialogRule, LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery,
+    RestoreRequest, ScreenRules, SessionInfo, SessionInfoRequest, SetupHooksRequest,
+    SetupHooksResponse,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -45,26 +47,38 @@ pub struct OpenCode {
 /// Where the hook plugin lives in a workspace.
 pub const PLUGIN_FILE: &str = ".opencode/plugins/ao-status.js";
 
-const WAITING: &[&str] = &[
-    "permission required",
-    "allow once",
-    "allow always",
-    "(y)es",
-    "do you want to proceed?",
-];
-const WORKING: &[&str] = &["esc interrupt", "esc to interrupt"];
+/// OpenCode's screen grammar (1.18.33, seen in tmux): its permission panel offers three
+/// options on one line, the selected one shown by colour alone (answered with Left/Right and
+/// Enter); a running turn shows `esc interrupt`; the composer has no prompt character, so a
+/// ready agent is known by its `ctrl+p commands` footer.
+pub fn rules() -> ScreenRules {
+    ScreenRules {
+        dialogs: vec![DialogRule {
+            marker: "Permission required".into(),
+            kind: "permission".into(),
+            answer: "select_lr".into(),
+            options: ["Allow once", "Allow always", "Reject"]
+                .map(String::from)
+                .to_vec(),
+        }],
+        working: vec!["esc interrupt".into(), "esc to interrupt".into()],
+        errors: Vec::new(),
+        message_prefixes: Vec::new(),
+        prompt_prefixes: Vec::new(),
+        ready: vec!["ctrl+p commands".into()],
+        tail: 30,
+        prompt_within: 0,
+    }
+}
+
+/// What a capture shows, with the dialog on it.
+pub fn classify(screen: &str) -> Option<Seen> {
+    screen::classify(screen, &rules())
+}
 
 /// The state a capture shows, if it shows one.
 pub fn detect(screen: &str) -> Option<ActivityState> {
-    let tail = last_lines(screen, 15);
-    if any_contains(&tail, WAITING) {
-        return Some(ActivityState::WaitingInput);
-    }
-    if any_contains(&tail, WORKING) {
-        return Some(ActivityState::Active);
-    }
-    any_contains(&tail, &["ctrl+p commands", "tab agents", "enter send"])
-        .then_some(ActivityState::Ready)
+    classify(screen).map(|s| s.state)
 }
 
 /// The hook plugin's source for one workspace.
@@ -172,8 +186,11 @@ impl OpenCode {
 
 impl Agent for OpenCode {
     type Config = Config;
-    const IMPLEMENTS: &'static [&'static str] =
-        &[slot::RESTORE_COMMAND, slot::SETUP_WORKSPACE_HOOKS];
+    const IMPLEMENTS: &'static [&'static str] = &[
+        slot::RESTORE_COMMAND,
+        slot::SETUP_WORKSPACE_HOOKS,
+        slot::SCREEN_RULES,
+    ];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
         Ok(Self { config })
@@ -184,7 +201,11 @@ impl Agent for OpenCode {
     }
 
     fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
-        Ok(agent::activity(&req, None, |s| detect(s).map(Into::into)))
+        Ok(agent::activity(&req, None, classify))
+    }
+
+    fn screen_rules(&self, _ctx: &Ctx, _req: Value) -> Result<ScreenRules, SdkError> {
+        Ok(rules())
     }
 
     fn detect_activity(

@@ -15,19 +15,29 @@ function report(state, event, payload) {
   } catch {}
 }
 
+// A turn that failed ends with session.error and, ~4 ms later, session.idle: the error is
+// kept per session until the next turn starts, so the idle cannot hide it.
+const failed = new Map();
+
 export const AoStatus = async () => ({
   event: async ({ event }) => {
     const p = event.properties ?? {};
     const sessionID = p.sessionID ?? p.info?.sessionID ?? p.info?.id;
+    const idle = () => {
+      if (failed.has(sessionID)) report("blocked", event.type, { sessionID, message: failed.get(sessionID) });
+      else report("ready", event.type, { sessionID });
+    };
     switch (event.type) {
       case "session.status": {
         const t = p.status?.type;
-        if (t === "busy" || t === "retry") report("active", event.type, { sessionID });
-        else if (t === "idle") report("ready", event.type, { sessionID });
+        if (t === "busy" || t === "retry") {
+          if (t === "busy") failed.delete(sessionID);
+          report("active", event.type, { sessionID });
+        } else if (t === "idle") idle();
         break;
       }
       case "session.idle":
-        report("ready", event.type, { sessionID });
+        idle();
         break;
       case "permission.updated":
       case "permission.asked":
@@ -36,12 +46,12 @@ export const AoStatus = async () => ({
       case "permission.replied":
         report("active", event.type, { sessionID });
         break;
-      case "session.error":
-        report("blocked", event.type, {
-          sessionID,
-          message: String(p.error?.data?.message ?? p.error?.name ?? "error"),
-        });
+      case "session.error": {
+        const message = String(p.error?.data?.message ?? p.error?.name ?? "error");
+        failed.set(sessionID, message);
+        report("blocked", event.type, { sessionID, message });
         break;
+      }
     }
   },
   "tool.execute.before": async (input) => {

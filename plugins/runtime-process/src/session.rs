@@ -267,6 +267,8 @@ impl Terminal for Session {
             "Enter" => b"\r",
             "Up" => b"\x1b[A",
             "Down" => b"\x1b[B",
+            "Right" => b"\x1b[C",
+            "Left" => b"\x1b[D",
             "Escape" => b"\x1b",
             _ => {
                 return Err(SdkError::InvalidParams(format!(

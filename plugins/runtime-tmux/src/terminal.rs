@@ -25,6 +25,11 @@ impl Terminal for TmuxTerminal<'_> {
             .run(ctx, &["capture-pane", "-p", "-t", self.target])
     }
 
+    fn capture_styled(&self, ctx: &Ctx) -> Result<String, SdkError> {
+        self.tmux
+            .run(ctx, &["capture-pane", "-p", "-e", "-t", self.target])
+    }
+
     fn clear_input(&self, ctx: &Ctx) -> Result<(), SdkError> {
         self.tmux
             .run(ctx, &["send-keys", "-t", self.target, "C-u"])
@@ -77,7 +82,7 @@ impl Terminal for TmuxTerminal<'_> {
     }
 
     fn send_key(&self, ctx: &Ctx, key: &str) -> Result<(), SdkError> {
-        if !matches!(key, "Enter" | "Up" | "Down" | "Escape") {
+        if !matches!(key, "Enter" | "Up" | "Down" | "Left" | "Right" | "Escape") {
             return Err(SdkError::InvalidParams(format!(
                 "not a key ao presses: {key:?}"
             )));

@@ -126,7 +126,20 @@ pub fn dialog(screen: &str, rules: &ScreenRules) -> Option<Dialog> {
         })
         .map_or(at, |i| i + 1);
     let block = &tail[start..];
-    let (first_option, options) = match numbered(block) {
+    let declared = || {
+        let i = block.iter().position(|l| {
+            !rule.options.is_empty() && rule.options.iter().all(|o| l.contains(o.as_str()))
+        })?;
+        Some((
+            i,
+            rule.options
+                .iter()
+                .enumerate()
+                .map(|(n, o)| format!("{}. {o}", n + 1))
+                .collect(),
+        ))
+    };
+    let (first_option, options) = match numbered(block).or_else(declared) {
         Some(found) => found,
         None => selection(block).unwrap_or((block.len(), Vec::new())),
     };
@@ -274,6 +287,16 @@ pub fn classify(screen: &str, rules: &ScreenRules) -> Option<Seen> {
             dialog: None,
         });
     }
+    if tail
+        .iter()
+        .any(|l| rules.ready.iter().any(|r| contains_ci(l, r)))
+    {
+        return Some(Seen {
+            state: ActivityState::Ready,
+            detail: None,
+            dialog: None,
+        });
+    }
     let near = if rules.prompt_within == 0 {
         screen
     } else {
@@ -311,11 +334,13 @@ mod tests {
                 marker: "Do you want to proceed?".into(),
                 kind: "permission".into(),
                 answer: "digit".into(),
+                options: Vec::new(),
             }],
             working: vec!["esc to interrupt".into()],
             errors: vec!["API Error:".into()],
             message_prefixes: vec!["● ".into(), "✻ ".into()],
             prompt_prefixes: vec!["❯".into()],
+            ready: Vec::new(),
             tail: 30,
             prompt_within: 0,
         }
@@ -361,6 +386,7 @@ mod tests {
                 marker: "Yes, I trust this folder".into(),
                 kind: "trust".into(),
                 answer: "select_enter".into(),
+                options: Vec::new(),
             },
         );
         // Claude Code 2.1.332, as captured from the real CLI.
