@@ -212,38 +212,33 @@ impl ErrorKind {
     }
 }
 
-/// Reads an error message into its kind.
+/// Reads an error message into its kind: the specific words first (an OpenAI 429 can be
+/// `insufficient_quota`), then an HTTP status that stands as a number of its own (never a
+/// substring: a gateway's port 42973 is not a 429), then the general words.
 pub fn error_kind(text: &str) -> ErrorKind {
     let t = text.to_lowercase();
     let any = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    let code = |c: &str| {
+        t.split(|ch: char| !ch.is_ascii_alphanumeric())
+            .any(|tok| tok == c)
+    };
     if any(&[
-        "401",
         "authenticat",
         "api key",
         "api_key",
         "unauthorized",
         "/login",
         "not set",
-    ]) {
+    ]) || code("401")
+    {
         ErrorKind::Auth
-    } else if any(&["402", "credit balance", "billing", "payment"]) {
+    } else if any(&["credit balance", "billing", "payment"]) || code("402") {
         ErrorKind::Billing
-    } else if any(&[
-        "429",
-        "rate limit",
-        "rate_limit",
-        "ratelimit",
-        "too many requests",
-    ]) {
-        ErrorKind::RateLimited
-    } else if any(&[
-        "quota",
-        "usage limit",
-        "limit reached",
-        "insufficient_quota",
-    ]) {
+    } else if any(&["quota", "usage limit", "limit reached"]) && !any(&["rate limit"]) {
         ErrorKind::Quota
-    } else if any(&["529", "503", "overloaded", "server_error", "unavailable"]) {
+    } else if code("429") || any(&["rate limit", "rate_limit", "ratelimit", "too many requests"]) {
+        ErrorKind::RateLimited
+    } else if code("529") || code("503") || any(&["overloaded", "server_error", "unavailable"]) {
         ErrorKind::Overloaded
     } else {
         ErrorKind::Other

@@ -268,6 +268,16 @@ fn error_kinds_and_which_pass_by_themselves() {
     for (text, kind, transient) in [
         ("API Error: 529 Overloaded", ErrorKind::Overloaded, true),
         (
+            "API Error: 529 Overloaded. check your inference gateway (127.0.0.1:42973).",
+            ErrorKind::Overloaded,
+            true,
+        ),
+        (
+            "You exceeded your current quota (429 insufficient_quota)",
+            ErrorKind::Quota,
+            false,
+        ),
+        (
             "unexpected status 503 Service Unavailable",
             ErrorKind::Overloaded,
             true,

@@ -45,6 +45,13 @@ impl Project {
                 dialog: None,
             });
             if status == Status::CiFailed {
+                s.cost = Some(ao_plugin_api::slots::agent::Cost {
+                    input_tokens: 12_000,
+                    output_tokens: 3_400,
+                    cache_read_tokens: 0,
+                    cache_write_tokens: 0,
+                    usd: Some(0.42),
+                });
                 s.pr = Some("https://github.example/acme/app/pull/12".into());
                 s.pr_fact = Some(PrFact {
                     state: "open".into(),

@@ -56,11 +56,25 @@ pub fn activity_where(
             ActivityState::WaitingInput | ActivityState::Blocked
         )
     {
+        // A screen that knows the state but not the words borrows them from a hook or the
+        // transcript saying the same (the question asked, the error text).
+        let agreeing = || {
+            let hook = req.status_file.as_deref().and_then(|f| {
+                status_file::latest_where(Path::new(f), |r| keep(r) && r.state == s.state)
+            });
+            hook.and_then(|r| r.detail).or_else(|| {
+                transcript
+                    .as_ref()
+                    .filter(|t| t.state == s.state)?
+                    .detail
+                    .clone()
+            })
+        };
         return Some(Activity {
             state: s.state,
             source: ActivitySource::Screen,
             at_ms: Some(screen_at),
-            detail: s.detail.clone(),
+            detail: s.detail.clone().or_else(agreeing),
             dialog: s.dialog.clone(),
         });
     }

@@ -72,6 +72,8 @@ await step(() => hooks["tool.execute.before"]({{ tool: "bash", sessionID: "ses_6
 await step(() => ev("permission.updated", {{ sessionID: "ses_6f1c", title: "npm install" }}));
 await step(() => ev("session.error", {{ sessionID: "ses_6f1c", error: {{ name: "APIError", data: {{ message: "rate limited" }} }} }}));
 await step(() => ev("session.idle", {{ sessionID: "ses_6f1c" }}));
+await step(() => ev("session.status", {{ sessionID: "ses_6f1c", status: {{ type: "busy" }} }}));
+await step(() => ev("session.idle", {{ sessionID: "ses_6f1c" }}));
 "#,
             plugin = serde_json::to_string(&format!("file://{}", ws.join(PLUGIN_FILE).display())).unwrap()
         ),
@@ -87,7 +89,7 @@ await step(() => ev("session.idle", {{ sessionID: "ses_6f1c" }}));
         String::from_utf8_lossy(&out.stderr)
     );
     let mut states = Vec::new();
-    wait_for("the plugin's five hook records", || {
+    wait_for("the plugin's seven hook records", || {
         states = std::fs::read_to_string(&status)
             .unwrap_or_default()
             .lines()
@@ -99,12 +101,21 @@ await step(() => ev("session.idle", {{ sessionID: "ses_6f1c" }}));
                 )
             })
             .collect();
-        states.len() == 5
+        states.len() == 7
     });
     let names: Vec<&str> = states.iter().map(|(s, _)| s.as_str()).collect();
+    // The idle right after an error keeps the error; the next turn's idle is ready again.
     assert_eq!(
         names,
-        ["active", "active", "waiting_input", "blocked", "ready"]
+        [
+            "active",
+            "active",
+            "waiting_input",
+            "blocked",
+            "blocked",
+            "active",
+            "ready"
+        ]
     );
     assert!(states.iter().all(|(_, s)| s == "ses_6f1c"), "{states:?}");
 
