@@ -6,10 +6,10 @@ use crate::Error;
 use crate::config::model::ReactionAction;
 use crate::config::{Project, Reaction};
 use crate::fleet::Fleet;
-use crate::lifecycle::episodes::{Decision, condition, decide};
+use crate::lifecycle::episodes::{Condition, Decision, condition, decide};
 use crate::lifecycle::events::{Event, EventKind};
 use crate::lifecycle::{messages, notify, record};
-use crate::store::session::{Role, Session};
+use crate::store::session::{Role, Session, Status};
 use ao_plugin_api::slots::scm::{CheckStatus, CiLogsRequest, MergeRequest, PrFacts};
 
 pub(crate) struct ReactionCtx<'a> {
@@ -31,6 +31,25 @@ impl ReactionCtx<'_> {
         let mut episodes = s.episodes.clone();
         for (key, r) in &self.p.reactions {
             if key == "all-complete" || (s.role == Role::Orchestrator && key != "agent-exited") {
+                continue;
+            }
+            // An agent at a dialog takes no message (delivery would refuse it): the reaction
+            // holds, costing no attempt, and says so once, when the dialog appears.
+            if s.status == Status::NeedsInput && r.action == ReactionAction::SendToAgent {
+                let pending = !matches!(condition(key, s, None, self.now), Condition::Over);
+                let just_asked = events
+                    .iter()
+                    .any(|e| e.kind == EventKind::SessionNeedsInput);
+                if pending && just_asked {
+                    let e = Event::new(
+                        EventKind::ReactionSkipped,
+                        &s.id,
+                        format!("{key}: held until the human answers the agent's question"),
+                    )
+                    .with_data(serde_json::json!({ "reaction": key, "action": "send-to-agent" }));
+                    record(self.fleet, &self.p.id, &e);
+                    out.push(e);
+                }
                 continue;
             }
             let threshold = r.threshold.map(|d| d.as_millis() as u64);

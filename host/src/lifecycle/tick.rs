@@ -273,13 +273,13 @@ async fn check(
         a.at = old.at;
     }
     // Tokens and cost: read when the agent did something since the last read (its activity
-    // moved), or when nothing is stored yet; a quiet agent costs no read.
+    // moved, which includes its first sighting); a quiet agent costs no read.
     let moved = match (&activity, &s.activity_fact) {
         (Some(a), Some(old)) => (a.state, a.at) != (old.state, old.at),
         (Some(_), None) => true,
         _ => false,
     };
-    let info = if moved || (s.cost.is_none() && activity.is_some()) {
+    let info = if moved {
         session_info(fleet, p, s).await
     } else {
         None
@@ -432,16 +432,13 @@ async fn session_info(fleet: &Fleet, p: &Project, s: &Session) -> Option<Session
         .ok()
 }
 
-/// FNV-1a of the screen with trailing blanks dropped: equal screens, equal hashes.
+/// A hash of the screen with trailing blanks dropped: equal screens, equal hashes.
 fn screen_hash(screen: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for line in screen.lines().map(str::trim_end) {
-        for b in line.bytes().chain(std::iter::once(b'\n')) {
-            h ^= u32::from(b);
-            h = h.wrapping_mul(0x0100_0193);
-        }
-    }
-    h
+    ao_plugin_api::sdk::agent::screen::fnv1a(
+        screen
+            .lines()
+            .flat_map(|l| l.trim_end().bytes().chain(std::iter::once(b'\n'))),
+    )
 }
 
 /// The compact stored form of a PR's facts.

@@ -174,7 +174,8 @@ pub fn answer(
     fingerprint: Option<&str>,
     rules: &ScreenRules,
 ) -> Result<AnswerOutcome, SdkError> {
-    let Some(d) = current(ctx, term, rules)? else {
+    let shown_screen = normalize_screen(&term.capture(ctx)?);
+    let Some(d) = screen::dialog(&shown_screen, rules) else {
         return Ok(refuse(
             "no dialog is on the agent's screen now: nothing was pressed".into(),
             None,
@@ -205,7 +206,12 @@ pub fn answer(
     let shown = option
         .clone()
         .unwrap_or_else(|| if n == 1 { "yes".into() } else { "no".into() });
-    match d.answer.as_str() {
+    // A digit only where the screen numbers its options (a CLI's update may drop them).
+    let style = match d.answer.as_str() {
+        "digit" if !option.as_deref().is_some_and(|o| shown_screen.contains(o)) => "select_enter",
+        other => other,
+    };
+    match style {
         "yes_no" => {
             term.type_keys(ctx, if n == 1 { "y" } else { "n" })?;
             term.send_key(ctx, "Enter")?;

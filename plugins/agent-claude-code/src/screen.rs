@@ -22,7 +22,8 @@ pub(crate) fn rules() -> ScreenRules {
             // Folder trust: 2.1.332 selects "No, exit" first; 2.1.197 "1. Yes, I trust".
             rule("Yes, I trust this folder", "trust", "select_enter"),
             rule("Do you trust the files in this folder", "trust", "digit"),
-            rule("Detected a custom API key", "api_key", "digit"),
+            // 2.1.332: "Yes" / "❯ No (recommended)", unnumbered (2.1.197 numbered them).
+            rule("Detected a custom API key", "api_key", "select_enter"),
             rule("Bypass Permissions mode", "bypass", "digit"),
             rule("Make auto mode your default", "modal", "digit"),
             // Tool permissions: Bash, Write, Edit, MCP tools, web fetches.

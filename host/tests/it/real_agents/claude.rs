@@ -20,10 +20,14 @@ fn world(cli: &Cli) -> World {
 }
 
 fn env(sim: &ModelSim) -> Vec<(String, String)> {
+    // A bearer token: no API-key approval dialog to seed.
+    with_key(sim, "ANTHROPIC_AUTH_TOKEN")
+}
+
+fn with_key(sim: &ModelSim, key_var: &str) -> Vec<(String, String)> {
     [
         ("ANTHROPIC_BASE_URL", sim.url().to_owned()),
-        // A bearer token: no API-key approval dialog to seed.
-        ("ANTHROPIC_AUTH_TOKEN", "sk-test".into()),
+        (key_var, "sk-test".into()),
         ("DISABLE_TELEMETRY", "1".into()),
         ("DISABLE_AUTOUPDATER", "1".into()),
         ("DISABLE_ERROR_REPORTING", "1".into()),
@@ -34,6 +38,50 @@ fn env(sim: &ModelSim) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect()
+}
+
+/// An `ANTHROPIC_API_KEY` Claude has not approved: its first screen asks, defaulting to No.
+#[test]
+fn claude_code_api_key_dialog() {
+    let Some(cli) = cli("claude-code", "node_modules/.bin/claude") else {
+        return;
+    };
+    let w = World::new(
+        "claude-code",
+        CLAUDE_CODE,
+        json!({"binary": cli.bin, "permissions": "default"}),
+        |sim| with_key(sim, "ANTHROPIC_API_KEY"),
+        |home, _| {
+            std::fs::write(
+                home.join(".claude.json"),
+                r#"{"hasCompletedOnboarding": true}"#,
+            )
+            .unwrap()
+        },
+    );
+    let mut m = Matrix::new(&cli);
+    let mut id = String::new();
+    m.case(
+        "API-key approval dialog at start → needs_input; the task waits",
+        || {
+            id = w.spawn("Use the key.\n@sim reply keyed");
+            w.wait_status(&id, "needs_input", "Detected a custom API key", 20)?;
+            check(w.prompts().is_empty(), || {
+                format!("the model was called: {:?}", w.prompts())
+            })
+        },
+    );
+    m.case("ao answer 1 (Yes): the agent starts on its task", || {
+        let out = w.ao().args(["answer", &id, "1"]).output().unwrap();
+        check(out.status.success(), || {
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        })?;
+        w.wait_model("the task", 20, |p| {
+            p.iter().any(|x| x.starts_with("Use the key."))
+        })?;
+        w.wait_status(&id, "idle", "", 20).map(drop)
+    });
+    m.finish();
 }
 
 /// The model calls of one Claude conversation (not its title request): input and output tokens.
@@ -189,6 +237,30 @@ fn claude_code() {
             check(code == 0, || format!("exit {code}: {err}"))?;
             w.wait_status(&id, "errored", "overloaded error: API Error: 529", 10)
                 .map(drop)
+        },
+    );
+    m.case(
+        "rate-limited (429) → errored, and no one paged for a passing limit",
+        || {
+            let before = w
+                .inbox
+                .requests()
+                .iter()
+                .filter(|r| r.text().contains("session.errored"))
+                .count();
+            let (code, err) = w.send(&id, "Too fast.\n@sim error 429");
+            check(code == 0, || format!("exit {code}: {err}"))?;
+            w.wait_status(&id, "errored", "rate-limited error", 10)?;
+            std::thread::sleep(Duration::from_secs(4));
+            let after = w
+                .inbox
+                .requests()
+                .iter()
+                .filter(|r| r.text().contains("session.errored"))
+                .count();
+            check(after == before, || {
+                "a rate limit paged the human at once".into()
+            })
         },
     );
     m.case("a message after an error is worked on again", || {

@@ -189,12 +189,17 @@ pub fn dialog(screen: &str, rules: &ScreenRules) -> Option<Dialog> {
 /// Eight hex digits of FNV-1a over the question and options: stable across captures of the
 /// same dialog, different for another one.
 pub fn fingerprint(question: &str, options: &[String]) -> String {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in question.bytes().chain(options.join("\n").bytes()) {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    format!("{h:08x}")
+    format!(
+        "{:08x}",
+        fnv1a(question.bytes().chain(options.join("\n").bytes()))
+    )
+}
+
+/// 32-bit FNV-1a: a cheap, stable hash for telling screens and dialogs apart (not secure).
+pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u32 {
+    bytes.into_iter().fold(0x811c_9dc5, |h: u32, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// The newest conversation entry is an error: the error line, else `None`.
