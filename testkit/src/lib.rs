@@ -21,6 +21,7 @@ pub mod model;
 pub mod playbook;
 pub mod receiver;
 pub mod screens;
+pub mod serve;
 
 /// A binary built from this crate (`ao-scripted-agent`), found beside the running test binary
 /// in cargo's target dir. The README's test command builds every target first.

@@ -240,6 +240,195 @@ impl Drop for World {
     }
 }
 
+/// The cases every agent runs alike, on a session `id` of the world.
+impl World {
+    pub fn workspace(&self, id: &str) -> PathBuf {
+        PathBuf::from(self.session(id)["workspacePath"].as_str().unwrap_or(""))
+    }
+
+    /// An `ao send` that must be acknowledged.
+    pub fn sent(&self, id: &str, text: &str) -> Result<(), String> {
+        let (code, err) = self.send(id, text);
+        check(code == 0, || format!("exit {code}: {err}"))
+    }
+
+    /// Whether the inbox got a notification of `kind` beyond the first `skip`.
+    fn heard(&self, kind: &str, secs: u64) -> Result<(), String> {
+        let ok = wait_until(Duration::from_secs(secs), || {
+            self.inbox
+                .requests()
+                .iter()
+                .any(|r| r.text().contains(kind))
+        });
+        check(ok, || format!("no {kind} notification"))
+    }
+
+    /// The turn finishes: idle, and the human hears it once at `action` priority.
+    pub fn idle_and_told(&self, id: &str, secs: u64) -> Result<(), String> {
+        self.wait_status(id, "idle", "finished its turn", secs)?;
+        self.heard("session.idle", 10)
+    }
+
+    /// The session's tokens equal `want` (the simulator's usage for it).
+    pub fn tokens_are(&self, id: &str, want: (u64, u64)) -> Result<(), String> {
+        let mut got = Value::Null;
+        let ok = wait_until(Duration::from_secs(15), || {
+            got = self.session(id)["cost"].clone();
+            (got["input_tokens"].as_u64(), got["output_tokens"].as_u64())
+                == (Some(want.0), Some(want.1))
+        });
+        check(ok && want.0 > 0, || {
+            format!("cost {got} vs the simulator's {want:?}")
+        })
+    }
+
+    /// A message that raises a dialog → needs_input naming `what`.
+    pub fn asks(&self, id: &str, message: &str, what: &str, secs: u64) -> Result<(), String> {
+        self.sent(id, message)?;
+        self.wait_status(id, "needs_input", what, secs).map(drop)
+    }
+
+    /// `ao send` at the dialog: exit 3, the dialog (`marker`) still up, `file` not written,
+    /// nothing new reached the model.
+    pub fn refused_at_dialog(&self, id: &str, marker: &str, file: &str) -> Result<(), String> {
+        let before = self.prompts().len();
+        let (code, err) = self.send(id, "Another task.\n@sim reply no");
+        check(code == 3, || format!("exit {code}: {err}"))?;
+        check(err.contains("ao answer"), || err.clone())?;
+        std::thread::sleep(Duration::from_secs(2));
+        let screen = self.screen(id);
+        check(screen.contains(marker), || {
+            format!("the dialog is gone:\n{screen}")
+        })?;
+        check(!self.workspace(id).join(file).exists(), || {
+            format!("{file} was written")
+        })?;
+        check(self.prompts().len() == before, || {
+            format!("the model saw more: {:?}", self.prompts())
+        })
+    }
+
+    /// `ao answer <choice>`: `file` appears, then the turn finishes.
+    pub fn answered(&self, id: &str, choice: &str, file: &str) -> Result<(), String> {
+        let out = self.ao().args(["answer", id, choice]).output().unwrap();
+        check(out.status.success(), || {
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        })?;
+        let ws = self.workspace(id);
+        check(
+            wait_until(Duration::from_secs(20), || ws.join(file).exists()),
+            || format!("{file} not written:\n{}", self.screen(id)),
+        )?;
+        self.wait_status(id, "idle", "", 30).map(drop)
+    }
+
+    /// 20 messages in a row to an idle agent: each acknowledged, all received.
+    pub fn twenty_messages(&self, id: &str) -> Result<(), String> {
+        for i in 1..=20 {
+            self.sent(id, &format!("Message {i} of 20.\n@sim reply ok {i}"))
+                .map_err(|e| format!("message {i}: {e}"))?;
+        }
+        self.wait_model("20 messages", 60, |p| {
+            (1..=20).all(|i| {
+                p.iter()
+                    .any(|x| x.starts_with(&format!("Message {i} of 20.")))
+            })
+        })
+    }
+
+    /// A message while the agent works: acknowledged and then received, or refused and then
+    /// never delivered behind the caller's back.
+    pub fn busy_never_lost(&self, id: &str) -> Result<(), String> {
+        self.wait_status(id, "idle", "", 30)?;
+        self.sent(id, "Long task.\n@sim delay 6000\n@sim reply long done")?;
+        let (code, err) = self.send(id, "While busy.\n@sim reply queued ok");
+        match code {
+            0 => self.wait_model("the queued message", 40, |p| {
+                p.iter().any(|x| x.starts_with("While busy."))
+            }),
+            1 => {
+                std::thread::sleep(Duration::from_secs(8));
+                check(
+                    !self.prompts().iter().any(|x| x.starts_with("While busy.")),
+                    || format!("refused ({err}) but delivered"),
+                )
+            }
+            _ => Err(format!("exit {code}: {err}")),
+        }
+    }
+
+    /// An auth error (401) → errored with its kind, and the human told at once.
+    pub fn auth_error(&self, id: &str, secs: u64) -> Result<(), String> {
+        self.wait_status(id, "idle", "", 30)?;
+        self.sent(id, "Fail auth.\n@sim error 401")?;
+        self.wait_status(id, "errored", "auth error", secs)?;
+        self.heard("session.errored", 10)
+    }
+
+    /// After an error, the next message is worked on.
+    pub fn recovers(&self, id: &str) -> Result<(), String> {
+        self.sent(id, "Recover.\n@sim reply back")?;
+        self.wait_status(id, "idle", "", 30).map(drop)
+    }
+
+    /// The agent's processes killed → `killed`.
+    pub fn killed(&self, id: &str) -> Result<(), String> {
+        let pane = self.session(id)["runtimeHandle"]["id"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let out = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args([
+                "display-message",
+                "-p",
+                "-t",
+                &format!("={pane}:"),
+                "#{pane_pid}",
+            ])
+            .output()
+            .unwrap();
+        let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let _ = std::process::Command::new("pkill")
+            .args(["-KILL", "-P", &pid])
+            .status();
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status();
+        self.wait_status(id, "killed", "", 15).map(drop)
+    }
+
+    /// `ao session restore`, then a message whose request carries the earlier conversation.
+    pub fn restore_remembers(&self, id: &str) -> Result<(), String> {
+        succeed(self.ao().args(["session", "restore", id]));
+        self.wait_status(id, "idle", "", 60)
+            .or_else(|_| self.wait_status(id, "working", "", 5))?;
+        self.sent(id, "After restore.\n@sim reply restored")?;
+        let remembered = wait_until(Duration::from_secs(40), || {
+            self.sim.model_calls().iter().any(|r| {
+                r.prompt
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with("After restore."))
+                    && r.body.to_string().contains("Message 20 of 20.")
+            })
+        });
+        check(remembered, || {
+            "the resumed conversation lost its history".into()
+        })
+    }
+
+    /// A message sent the moment a new session is spawned arrives after its task.
+    pub fn right_after_spawn(&self, secs: u64) -> Result<(), String> {
+        let second = self.spawn("First task.\n@sim reply first");
+        self.sent(&second, "Right after spawn.\n@sim reply second")?;
+        self.wait_model("both prompts", secs, |p| {
+            p.iter().any(|x| x.starts_with("First task."))
+                && p.iter().any(|x| x.starts_with("Right after spawn."))
+        })
+    }
+}
+
 /// The cases of one agent, timed; printed as matrix rows (and appended to `$AO_MATRIX_OUT`).
 pub struct Matrix {
     agent: String,

@@ -39,8 +39,7 @@ pub const TOKEN: &str = "ghp_simulatedforgetoken0000000000000000";
 pub struct ForgeSim {
     app: App,
     url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: crate::serve::Background,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -55,8 +54,8 @@ impl ForgeSim {
 
     /// Starts on `127.0.0.1:port` (0: ephemeral) keeping bare repositories under `dir`.
     pub fn start_in(dir: &Path, port: u16) -> std::io::Result<Self> {
+        // The world must know its own URL before the first request: bind, then build.
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
-        listener.set_nonblocking(true)?;
         let url = format!("http://{}", listener.local_addr()?);
         let mut world = World::new(dir.to_path_buf());
         world.base_url = url.clone();
@@ -70,29 +69,11 @@ impl ForgeSim {
             .route("/_sim/{cmd}", axum::routing::post(control::handle))
             .fallback(rest::handle)
             .with_state(app.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("ao-forge-sim".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("tokio runtime");
-                rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                    let _ = axum::serve(listener, router)
-                        .with_graceful_shutdown(async {
-                            let _ = stopped.await;
-                        })
-                        .await;
-                });
-            })?;
+        let server = crate::serve::Background::serve(listener, router, 2, "ao-forge-sim")?;
         Ok(Self {
             app,
-            url,
-            stop: Some(stop),
-            thread: Some(thread),
+            url: server.url.clone(),
+            _server: server,
             _dir: None,
         })
     }
@@ -126,17 +107,6 @@ impl ForgeSim {
     /// Zeroes the counters.
     pub fn reset_counters(&self) {
         self.world().counters = Counters::default();
-    }
-}
-
-impl Drop for ForgeSim {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

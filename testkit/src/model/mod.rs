@@ -59,9 +59,7 @@ fn lock(app: &App) -> MutexGuard<'_, Shared> {
 /// A running model server; stops when dropped.
 pub struct ModelSim {
     app: App,
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: crate::serve::Background,
 }
 
 impl ModelSim {
@@ -72,40 +70,15 @@ impl ModelSim {
 
     /// Starts on `127.0.0.1:port` (0: ephemeral).
     pub fn start_on(port: u16) -> std::io::Result<Self> {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
-        listener.set_nonblocking(true)?;
-        let url = format!("http://{}", listener.local_addr()?);
         let app: App = Arc::default();
         let router = Router::new().fallback(handle).with_state(app.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("ao-model-sim".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("tokio runtime");
-                rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                    let _ = axum::serve(listener, router)
-                        .with_graceful_shutdown(async {
-                            let _ = stopped.await;
-                        })
-                        .await;
-                });
-            })?;
-        Ok(Self {
-            app,
-            url,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        let server = crate::serve::Background::start(router, port, 2, "ao-model-sim")?;
+        Ok(Self { app, server })
     }
 
     /// `http://127.0.0.1:port` (the CLIs append `/v1/...` or are given `…/v1`).
     pub fn url(&self) -> &str {
-        &self.url
+        &self.server.url
     }
 
     /// Every request so far.
@@ -124,17 +97,6 @@ impl ModelSim {
     /// The next `count` model requests fail with `status`.
     pub fn fail_next(&self, status: u16, count: u32) {
         lock(&self.app).forced_error = Some((status, count));
-    }
-}
-
-impl Drop for ModelSim {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

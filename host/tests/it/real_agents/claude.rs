@@ -121,120 +121,46 @@ fn claude_code() {
     );
     m.case(
         "turn finished → idle, and the human hears once (action)",
-        || {
-            w.wait_status(&id, "idle", "finished its turn", 20)?;
-            let heard = wait_until(Duration::from_secs(10), || {
-                w.inbox
-                    .requests()
-                    .iter()
-                    .any(|r| r.text().contains("session.idle"))
-            });
-            check(heard, || "no session.idle notification".into())
-        },
+        || w.idle_and_told(&id, 20),
     );
     m.case("tokens and cost equal the model's usage", || {
         let conv = w.session(&id)["agentSessionId"]
             .as_str()
             .unwrap_or("")
             .to_owned();
-        let want = usage(&w, &conv);
-        let mut got = Value::Null;
-        let ok = wait_until(Duration::from_secs(10), || {
-            got = w.session(&id)["cost"].clone();
-            (got["input_tokens"].as_u64(), got["output_tokens"].as_u64())
-                == (Some(want.0), Some(want.1))
-        });
-        check(ok && want.0 > 0, || {
-            format!("cost {got} vs the simulator's {want:?}")
-        })
+        w.tokens_are(&id, usage(&w, &conv))
     });
     m.case(
         "permission dialog → needs_input with the command, within a poll",
         || {
-            let (code, err) = w.send(
+            w.asks(
                 &id,
                 "Run it.\n@sim bash echo hi > perm.txt\n@sim reply Ran it.",
-            );
-            check(code == 0, || format!("send failed ({code}): {err}"))?;
-            w.wait_status(&id, "needs_input", "echo hi > perm.txt", 8)
-                .map(drop)
+                "echo hi > perm.txt",
+                8,
+            )
         },
     );
     m.case(
         "ao send at the dialog: refused (exit 3), dialog and model untouched",
-        || {
-            let before = w.prompts().len();
-            let (code, err) = w.send(&id, "Another task.\n@sim reply no");
-            check(code == 3, || format!("exit {code}: {err}"))?;
-            check(err.contains("ao answer"), || err.clone())?;
-            std::thread::sleep(Duration::from_secs(2));
-            let screen = w.screen(&id);
-            check(screen.contains("Do you want to proceed?"), || {
-                format!("the dialog is gone:\n{screen}")
-            })?;
-            let ws = PathBuf::from(w.session(&id)["workspacePath"].as_str().unwrap_or(""));
-            check(!ws.join("perm.txt").exists(), || "the command ran".into())?;
-            check(w.prompts().len() == before, || {
-                format!("the model saw more: {:?}", w.prompts())
-            })
-        },
+        || w.refused_at_dialog(&id, "Do you want to proceed?", "perm.txt"),
     );
     m.case("ao answer 1: the dialog is answered as chosen", || {
-        let out = w.ao().args(["answer", &id, "1"]).output().unwrap();
-        check(out.status.success(), || {
-            String::from_utf8_lossy(&out.stderr).into_owned()
-        })?;
-        let ws = PathBuf::from(w.session(&id)["workspacePath"].as_str().unwrap_or(""));
-        check(
-            wait_until(Duration::from_secs(10), || ws.join("perm.txt").exists()),
-            || "perm.txt not written".into(),
-        )?;
-        w.wait_status(&id, "idle", "", 20).map(drop)
+        w.answered(&id, "1", "perm.txt")
     });
     m.case(
         "20 messages to an idle agent: 20 acknowledged and received",
-        || {
-            for i in 1..=20 {
-                let (code, err) = w.send(&id, &format!("Message {i} of 20.\n@sim reply ok {i}"));
-                check(code == 0, || format!("message {i}: exit {code}: {err}"))?;
-            }
-            w.wait_model("20 messages", 30, |p| {
-                (1..=20).all(|i| {
-                    p.iter()
-                        .any(|x| x.starts_with(&format!("Message {i} of 20.")))
-                })
-            })
-        },
+        || w.twenty_messages(&id),
     );
     m.case(
         "a busy agent: a message is queued or refused, never lost",
-        || {
-            w.wait_status(&id, "idle", "", 30)?;
-            let (code, err) = w.send(&id, "Long task.\n@sim delay 6000\n@sim reply long done");
-            check(code == 0, || format!("long task: exit {code}: {err}"))?;
-            let (code, err) = w.send(&id, "While busy.\n@sim reply queued ok");
-            match code {
-                0 => w.wait_model("the queued message", 30, |p| {
-                    p.iter().any(|x| x.starts_with("While busy."))
-                }),
-                1 => {
-                    // Refused: then it must not sit in the input either.
-                    std::thread::sleep(Duration::from_secs(8));
-                    check(
-                        !w.prompts().iter().any(|x| x.starts_with("While busy.")),
-                        || format!("refused ({err}) but delivered"),
-                    )
-                }
-                _ => Err(format!("exit {code}: {err}")),
-            }
-        },
+        || w.busy_never_lost(&id),
     );
     m.case(
         "API overloaded (529) → errored with its kind and text",
         || {
             w.wait_status(&id, "idle", "", 30)?;
-            let (code, err) = w.send(&id, "Fail now.\n@sim error 529");
-            check(code == 0, || format!("exit {code}: {err}"))?;
+            w.sent(&id, "Fail now.\n@sim error 529")?;
             w.wait_status(&id, "errored", "overloaded error: API Error: 529", 10)
                 .map(drop)
         },
@@ -242,116 +168,45 @@ fn claude_code() {
     m.case(
         "rate-limited (429) → errored, and no one paged for a passing limit",
         || {
-            let before = w
-                .inbox
-                .requests()
-                .iter()
-                .filter(|r| r.text().contains("session.errored"))
-                .count();
-            let (code, err) = w.send(&id, "Too fast.\n@sim error 429");
-            check(code == 0, || format!("exit {code}: {err}"))?;
+            let paged = || {
+                w.inbox
+                    .requests()
+                    .iter()
+                    .filter(|r| r.text().contains("session.errored"))
+                    .count()
+            };
+            let before = paged();
+            w.sent(&id, "Too fast.\n@sim error 429")?;
             w.wait_status(&id, "errored", "rate-limited error", 10)?;
             std::thread::sleep(Duration::from_secs(4));
-            let after = w
-                .inbox
-                .requests()
-                .iter()
-                .filter(|r| r.text().contains("session.errored"))
-                .count();
-            check(after == before, || {
+            check(paged() == before, || {
                 "a rate limit paged the human at once".into()
             })
         },
     );
     m.case("a message after an error is worked on again", || {
-        let (code, err) = w.send(&id, "Recover.\n@sim reply back");
-        check(code == 0, || format!("exit {code}: {err}"))?;
-        w.wait_status(&id, "idle", "", 20).map(drop)
+        w.recovers(&id)
     });
     m.case(
         "API auth (401) → errored, the human notified at once (urgent)",
-        || {
-            let (code, err) = w.send(&id, "Fail auth.\n@sim error 401");
-            check(code == 0, || format!("exit {code}: {err}"))?;
-            w.wait_status(&id, "errored", "auth error", 10)?;
-            let heard = wait_until(Duration::from_secs(10), || {
-                w.inbox
-                    .requests()
-                    .iter()
-                    .any(|r| r.text().contains("session.errored"))
-            });
-            check(heard, || "no session.errored notification".into())
-        },
+        || w.auth_error(&id, 10),
     );
     m.case(
         "a write permission dialog → needs_input naming the file",
         || {
-            let (code, err) = w.send(
+            w.asks(
                 &id,
                 "Write it.\n@sim write new.txt some content\n@sim reply Wrote.",
-            );
-            check(code == 0, || format!("exit {code}: {err}"))?;
-            w.wait_status(&id, "needs_input", "new.txt", 10)?;
-            let out = w.ao().args(["answer", &id, "yes"]).output().unwrap();
-            check(out.status.success(), || {
-                String::from_utf8_lossy(&out.stderr).into_owned()
-            })?;
-            w.wait_status(&id, "idle", "", 20).map(drop)
+                "new.txt",
+                10,
+            )?;
+            w.answered(&id, "yes", "new.txt")
         },
     );
-    m.case("killed → killed", || {
-        let pane = w.session(&id)["runtimeHandle"]["id"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        let out = std::process::Command::new("tmux")
-            .arg("-S")
-            .arg(&w.socket)
-            .args([
-                "display-message",
-                "-p",
-                "-t",
-                &format!("={pane}:"),
-                "#{pane_pid}",
-            ])
-            .output()
-            .unwrap();
-        let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        // The pane's process tree: kill the CLI under it.
-        let _ = std::process::Command::new("pkill")
-            .args(["-KILL", "-P", &pid])
-            .status();
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &pid])
-            .status();
-        w.wait_status(&id, "killed", "", 15).map(drop)
-    });
+    m.case("killed → killed", || w.killed(&id));
     m.case("restore resumes the conversation", || {
-        succeed(w.ao().args(["session", "restore", &id]));
-        w.wait_status(&id, "idle", "", 30)
-            .or_else(|_| w.wait_status(&id, "working", "", 5))?;
-        let (code, err) = w.send(&id, "After restore.\n@sim reply restored");
-        check(code == 0, || format!("exit {code}: {err}"))?;
-        let remembered = wait_until(Duration::from_secs(20), || {
-            w.sim.model_calls().iter().any(|r| {
-                r.prompt
-                    .as_deref()
-                    .is_some_and(|p| p.starts_with("After restore."))
-                    && r.body.to_string().contains("Message 20 of 20.")
-            })
-        });
-        check(remembered, || {
-            "the resumed conversation lost its history".into()
-        })
+        w.restore_remembers(&id)
     });
-    m.case("delivery right after spawn", || {
-        let second = w.spawn("First task.\n@sim reply first");
-        let (code, err) = w.send(&second, "Right after spawn.\n@sim reply second");
-        check(code == 0, || format!("exit {code}: {err}"))?;
-        w.wait_model("both prompts", 30, |p| {
-            p.iter().any(|x| x.starts_with("First task."))
-                && p.iter().any(|x| x.starts_with("Right after spawn."))
-        })
-    });
+    m.case("delivery right after spawn", || w.right_after_spawn(30));
     m.finish();
 }
