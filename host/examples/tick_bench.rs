@@ -66,6 +66,8 @@ fn cpu() -> (f64, f64) {
 }
 
 fn main() {
+    // As the `ao` binary does at start.
+    ao::alloc::limit_arenas();
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())

@@ -4,6 +4,7 @@
 //! The binary's command layer lives in `cli/`; everything here is library code that returns
 //! [`Error`] and never prints.
 
+pub mod alloc;
 pub mod config;
 pub mod daemon;
 pub mod dashboard;

@@ -3,5 +3,6 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
+    ao::alloc::limit_arenas();
     cli::main()
 }

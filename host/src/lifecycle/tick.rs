@@ -80,8 +80,16 @@ pub async fn tick(fleet: &Fleet, project: &str) -> Result<TickReport, Error> {
         .iter()
         .filter(|s| !s.status.is_terminal())
         .collect();
-    let probes = probe(fleet, &p, &live, &mut report).await;
-    let prs = enrich(fleet, &p, &live, &mut report).await;
+    // The runtime probe waits on tmux, the SCM batch on the network: at once, not in turn.
+    let (mut probe_errors, mut scm_errors) = (Vec::new(), Vec::new());
+    let (probes, prs) = futures_util::future::join(
+        probe(fleet, &p, &live, &mut probe_errors),
+        enrich(fleet, &p, &live, &mut scm_errors),
+    )
+    .await;
+    report
+        .errors
+        .extend(probe_errors.into_iter().chain(scm_errors));
     let thresholds = Thresholds {
         stuck_ms: p
             .reactions
@@ -121,7 +129,7 @@ async fn probe(
     fleet: &Fleet,
     p: &Project,
     live: &[&Session],
-    report: &mut TickReport,
+    errors: &mut Vec<String>,
 ) -> HashMap<String, Liveness> {
     let mut by_runtime: BTreeMap<String, Vec<&Session>> = BTreeMap::new();
     for s in live {
@@ -165,14 +173,14 @@ async fn probe(
                 }
             }
             // No answer is no evidence: nobody is declared dead on a failed probe.
-            Err(e) => report.errors.push(format!("runtime/{name} probe: {e}")),
+            Err(e) => errors.push(format!("runtime/{name} probe: {e}")),
         }
     }
     out
 }
 
 /// The one SCM batch call of the tick.
-async fn enrich(fleet: &Fleet, p: &Project, live: &[&Session], report: &mut TickReport) -> PrView {
+async fn enrich(fleet: &Fleet, p: &Project, live: &[&Session], errors: &mut Vec<String>) -> PrView {
     let mut view = PrView::default();
     let (Some(repo), Ok(Some(scm))) = (p.repo.clone(), fleet.scm(p).await) else {
         return view;
@@ -203,7 +211,7 @@ async fn enrich(fleet: &Fleet, p: &Project, live: &[&Session], report: &mut Tick
     match scm.enrich_batch(&req).await {
         Ok(r) => {
             for (key, why) in &r.errors {
-                report.errors.push(format!("scm {key}: {why}"));
+                errors.push(format!("scm {key}: {why}"));
             }
             view.facts = r.prs.into_iter().collect();
             for (_, branches) in r.detected {
@@ -212,7 +220,7 @@ async fn enrich(fleet: &Fleet, p: &Project, live: &[&Session], report: &mut Tick
         }
         Err(e) => {
             view.unavailable = true;
-            report.errors.push(format!("scm batch: {e}"));
+            errors.push(format!("scm batch: {e}"));
         }
     }
     view

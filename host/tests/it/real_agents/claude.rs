@@ -40,6 +40,58 @@ fn with_key(sim: &ModelSim, key_var: &str) -> Vec<(String, String)> {
     .collect()
 }
 
+/// A worktree Claude was not told to trust (the plugin's `configDir` points away from the
+/// config Claude reads): 2.1.332's folder-trust dialog, whose default is "No, exit".
+#[test]
+fn claude_code_trust_dialog() {
+    let Some(cli) = cli("claude-code", "node_modules/.bin/claude") else {
+        return;
+    };
+    let elsewhere = tempfile::tempdir().unwrap();
+    let w = World::new(
+        "claude-code",
+        CLAUDE_CODE,
+        json!({"binary": cli.bin, "permissions": "default", "configDir": elsewhere.path()}),
+        env,
+        |home, _| {
+            std::fs::write(
+                home.join(".claude.json"),
+                r#"{"hasCompletedOnboarding": true}"#,
+            )
+            .unwrap()
+        },
+    );
+    let mut m = Matrix::new(&cli);
+    let mut id = String::new();
+    m.case(
+        "folder-trust dialog → needs_input with its choices; nothing typed into it",
+        || {
+            id = w.spawn("Trust me.\n@sim reply trusted");
+            w.wait_status(&id, "needs_input", "Yes, I trust this folder", 20)?;
+            let (code, err) = w.send(&id, "Hello?");
+            check(code == 3, || format!("exit {code}: {err}"))?;
+            let screen = w.screen(&id);
+            check(screen.contains("No, exit"), || {
+                format!("the dialog is gone:\n{screen}")
+            })
+        },
+    );
+    m.case(
+        "ao answer yes: the selection moved to Yes, then confirmed; the agent starts",
+        || {
+            let out = w.ao().args(["answer", &id, "yes"]).output().unwrap();
+            check(out.status.success(), || {
+                String::from_utf8_lossy(&out.stderr).into_owned()
+            })?;
+            w.wait_model("the task", 20, |p| {
+                p.iter().any(|x| x.starts_with("Trust me."))
+            })?;
+            w.wait_status(&id, "idle", "", 20).map(drop)
+        },
+    );
+    m.finish();
+}
+
 /// An `ANTHROPIC_API_KEY` Claude has not approved: its first screen asks, defaulting to No.
 #[test]
 fn claude_code_api_key_dialog() {
