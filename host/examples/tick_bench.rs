@@ -253,7 +253,7 @@ fn main() {
     .to_string();
     let move_all = |round: usize| {
         for i in 1..=n {
-            let state = if round % 2 == 0 {
+            let state = if round.is_multiple_of(2) {
                 ActivityState::Active
             } else {
                 ActivityState::Ready

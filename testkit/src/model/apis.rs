@@ -66,6 +66,19 @@ fn injected(text: &str) -> bool {
     t.is_empty() || CONTEXT.iter().any(|c| t.starts_with(c))
 }
 
+/// The newest user message that is a prompt (not injected context), and how many items after
+/// it `is_step` counts (the step of the turn), for the OpenAI formats' flat item lists.
+fn newest_prompt(items: &[Value], is_step: impl Fn(&Value) -> bool) -> (String, usize) {
+    let newest = items.iter().enumerate().rev().find_map(|(i, it)| {
+        let t = (it["role"] == "user").then(|| text_of(&it["content"]))?;
+        (!injected(&t)).then_some((i, t))
+    });
+    match newest {
+        Some((at, prompt)) => (prompt, items[at..].iter().filter(|i| is_step(i)).count()),
+        None => (String::new(), 0),
+    }
+}
+
 const TITLE_MARKERS: &[&str] = &["title"];
 
 fn asks_for_title(system: &str, has_tools: bool) -> bool {
@@ -230,22 +243,8 @@ pub mod responses {
     /// Reads a `POST /v1/responses` body.
     pub fn read(body: &Value) -> Conversation {
         let items = body["input"].as_array().cloned().unwrap_or_default();
-        let mut prompt_at = None;
-        let mut prompt = String::new();
-        for (i, it) in items.iter().enumerate() {
-            if it["role"] == "user" {
-                let t = text_of(&it["content"]);
-                if !injected(&t) {
-                    prompt_at = Some(i);
-                    prompt = t;
-                }
-            }
-        }
-        let step = prompt_at.map_or(0, |at| {
-            items[at..]
-                .iter()
-                .filter(|i| i["type"] == "function_call" || i["role"] == "assistant")
-                .count()
+        let (prompt, step) = newest_prompt(&items, |i| {
+            i["type"] == "function_call" || i["role"] == "assistant"
         });
         let has_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
         let title = !has_tools && prompt.to_lowercase().contains("title");
@@ -399,23 +398,7 @@ pub mod chat {
     /// Reads a `POST /v1/chat/completions` body.
     pub fn read(body: &Value) -> Conversation {
         let msgs = body["messages"].as_array().cloned().unwrap_or_default();
-        let mut prompt_at = None;
-        let mut prompt = String::new();
-        for (i, m) in msgs.iter().enumerate() {
-            if m["role"] == "user" {
-                let t = text_of(&m["content"]);
-                if !injected(&t) {
-                    prompt_at = Some(i);
-                    prompt = t;
-                }
-            }
-        }
-        let step = prompt_at.map_or(0, |at| {
-            msgs[at..]
-                .iter()
-                .filter(|m| m["role"] == "assistant")
-                .count()
-        });
+        let (prompt, step) = newest_prompt(&msgs, |m| m["role"] == "assistant");
         let has_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
         let system: String = msgs
             .iter()
