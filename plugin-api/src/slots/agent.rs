@@ -166,6 +166,18 @@ fn default_answer() -> String {
     "select_enter".into()
 }
 
+impl DialogRule {
+    /// A dialog known by `marker`, of `kind`, answered by `answer` (see the fields).
+    pub fn new(marker: &str, kind: &str, answer: &str) -> Self {
+        Self {
+            marker: marker.into(),
+            kind: kind.into(),
+            answer: answer.into(),
+            options: Vec::new(),
+        }
+    }
+}
+
 /// How an agent's screen reads: the one description its activity detector and every runtime's
 /// delivery share (`sdk::agent::screen`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -48,12 +48,7 @@ pub struct Aider {
 /// line when it waits for a message; delivery refuses at a question, where typed text is lost
 /// ("Please answer with one of: yes, no").
 pub fn rules() -> ScreenRules {
-    let ask = |marker: &str| DialogRule {
-        marker: marker.into(),
-        kind: "yes_no".into(),
-        answer: "yes_no".into(),
-        options: Vec::new(),
-    };
+    let ask = |marker: &str| DialogRule::new(marker, "yes_no", "yes_no");
     ScreenRules {
         dialogs: vec![
             ask("(Y)es/(N)o"),

@@ -6,31 +6,22 @@
 use ao_plugin_api::sdk::agent::screen::{self, Seen};
 use ao_plugin_api::slots::agent::{ActivityState, DialogRule, ScreenRules};
 
-fn rule(marker: &str, kind: &str, answer: &str) -> DialogRule {
-    DialogRule {
-        marker: marker.into(),
-        kind: kind.into(),
-        answer: answer.into(),
-        options: Vec::new(),
-    }
-}
-
 /// The grammar.
 pub(crate) fn rules() -> ScreenRules {
     ScreenRules {
         dialogs: vec![
             // Folder trust: 2.1.332 selects "No, exit" first; 2.1.197 "1. Yes, I trust".
-            rule("Yes, I trust this folder", "trust", "select_enter"),
-            rule("Do you trust the files in this folder", "trust", "digit"),
+            DialogRule::new("Yes, I trust this folder", "trust", "select_enter"),
+            DialogRule::new("Do you trust the files in this folder", "trust", "digit"),
             // 2.1.332: "Yes" / "❯ No (recommended)", unnumbered (2.1.197 numbered them).
-            rule("Detected a custom API key", "api_key", "select_enter"),
-            rule("Bypass Permissions mode", "bypass", "digit"),
-            rule("Make auto mode your default", "modal", "digit"),
+            DialogRule::new("Detected a custom API key", "api_key", "select_enter"),
+            DialogRule::new("Bypass Permissions mode", "bypass", "digit"),
+            DialogRule::new("Make auto mode your default", "modal", "digit"),
             // Tool permissions: Bash, Write, Edit, MCP tools, web fetches.
-            rule("Do you want to proceed?", "permission", "digit"),
-            rule("Do you want to create", "permission", "digit"),
-            rule("Do you want to make this edit", "permission", "digit"),
-            rule("Do you want to allow", "permission", "digit"),
+            DialogRule::new("Do you want to proceed?", "permission", "digit"),
+            DialogRule::new("Do you want to create", "permission", "digit"),
+            DialogRule::new("Do you want to make this edit", "permission", "digit"),
+            DialogRule::new("Do you want to allow", "permission", "digit"),
         ],
         working: vec!["esc to interrupt".into(), "ctrl+c to interrupt".into()],
         errors: vec![

@@ -5,33 +5,24 @@
 use ao_plugin_api::sdk::agent::screen::{self, Seen};
 use ao_plugin_api::slots::agent::{ActivityState, DialogRule, ScreenRules};
 
-fn rule(marker: &str, kind: &str, answer: &str) -> DialogRule {
-    DialogRule {
-        marker: marker.into(),
-        kind: kind.into(),
-        answer: answer.into(),
-        options: Vec::new(),
-    }
-}
-
 /// The grammar (0.169.0 and 0.171.0 texts).
 pub(crate) fn rules() -> ScreenRules {
     ScreenRules {
         dialogs: vec![
-            rule(
+            DialogRule::new(
                 "Would you like to run the following command",
                 "permission",
                 "letter",
             ),
-            rule(
+            DialogRule::new(
                 "Would you like to make the following edits",
                 "permission",
                 "letter",
             ),
-            rule("Trust this folder?", "trust", "select_enter"),
-            rule("Hooks need review", "modal", "digit"),
-            rule("Allow command?", "permission", "letter"),
-            rule("Approval required", "permission", "letter"),
+            DialogRule::new("Trust this folder?", "trust", "select_enter"),
+            DialogRule::new("Hooks need review", "modal", "digit"),
+            DialogRule::new("Allow command?", "permission", "letter"),
+            DialogRule::new("Approval required", "permission", "letter"),
         ],
         working: vec!["esc to interrupt".into()],
         errors: vec!["unexpected status".into(), "stream error".into()],
