@@ -82,6 +82,18 @@ fn aider() {
         w.answered(&id, "y", "new.txt")
     });
     m.case(
+        "\"Run shell command?\" → needs_input; ao answer y runs it",
+        || {
+            w.asks(
+                &id,
+                "Run a command.\n@sim bash echo hi > sh.txt\n@sim reply Ran.",
+                "Run shell command?",
+                30,
+            )?;
+            w.answered(&id, "y", "sh.txt")
+        },
+    );
+    m.case(
         "20 messages to an idle agent: 20 acknowledged and received",
         || w.twenty_messages(&id),
     );
