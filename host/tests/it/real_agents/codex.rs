@@ -113,6 +113,18 @@ fn codex() {
     m.case("a message after an error is worked on again", || {
         w.recovers(&id)
     });
+    m.case(
+        "API overloaded (529, after Codex's own retries) → errored with its kind",
+        || {
+            w.wait_status(&id, "idle", "", 30)?;
+            w.sent(&id, "Fail now.\n@sim error 529")?;
+            w.wait_status(&id, "errored", "overloaded error", 60)
+                .map(drop)
+        },
+    );
+    m.case("a message after the overload is worked on again", || {
+        w.recovers(&id)
+    });
     m.case("killed → killed", || w.killed(&id));
     m.case("restore resumes the conversation", || {
         w.restore_remembers(&id)

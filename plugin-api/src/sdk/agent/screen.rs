@@ -226,7 +226,7 @@ fn error(tail: &[&str], rules: &ScreenRules) -> Option<String> {
     candidates
         .into_iter()
         .find(|l| rules.errors.iter().any(|e| contains_ci(l, e)))
-        .map(|l| super::one_line(l.trim().trim_start_matches(['●', '⎿', ' ']), 300))
+        .map(|l| super::one_line(l.trim().trim_start_matches(['●', '■', '•', '⎿', ' ']), 300))
 }
 
 /// The text after the prompt on the input line (the lowest line starting with one of the
