@@ -255,7 +255,7 @@ impl World {
         check(code == 0, || format!("exit {code}: {err}"))
     }
 
-    /// Whether the inbox got a notification of `kind` beyond the first `skip`.
+    /// Waits for the inbox to get a notification of `kind`.
     fn heard(&self, kind: &str, secs: u64) -> Result<(), String> {
         let ok = wait_until(Duration::from_secs(secs), || {
             self.inbox

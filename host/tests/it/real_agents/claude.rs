@@ -2,11 +2,16 @@
 
 use super::*;
 
-fn world(cli: &Cli) -> World {
+/// A world for Claude with `extra` agent settings and `env` (how it reaches the simulator).
+fn world(cli: &Cli, extra: Value, env: impl Fn(&ModelSim) -> Vec<(String, String)>) -> World {
+    let mut config = json!({"binary": cli.bin, "permissions": "default"});
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        config[k] = v;
+    }
     World::new(
         "claude-code",
         CLAUDE_CODE,
-        json!({"binary": cli.bin, "permissions": "default"}),
+        config,
         env,
         // First-run state a user has after onboarding; trust is ao's to add, per worktree.
         |home, _| {
@@ -48,19 +53,7 @@ fn claude_code_trust_dialog() {
         return;
     };
     let elsewhere = tempfile::tempdir().unwrap();
-    let w = World::new(
-        "claude-code",
-        CLAUDE_CODE,
-        json!({"binary": cli.bin, "permissions": "default", "configDir": elsewhere.path()}),
-        env,
-        |home, _| {
-            std::fs::write(
-                home.join(".claude.json"),
-                r#"{"hasCompletedOnboarding": true}"#,
-            )
-            .unwrap()
-        },
-    );
+    let w = world(&cli, json!({"configDir": elsewhere.path()}), env);
     let mut m = Matrix::new(&cli);
     let mut id = String::new();
     m.case(
@@ -98,19 +91,7 @@ fn claude_code_api_key_dialog() {
     let Some(cli) = cli("claude-code", "node_modules/.bin/claude") else {
         return;
     };
-    let w = World::new(
-        "claude-code",
-        CLAUDE_CODE,
-        json!({"binary": cli.bin, "permissions": "default"}),
-        |sim| with_key(sim, "ANTHROPIC_API_KEY"),
-        |home, _| {
-            std::fs::write(
-                home.join(".claude.json"),
-                r#"{"hasCompletedOnboarding": true}"#,
-            )
-            .unwrap()
-        },
-    );
+    let w = world(&cli, json!({}), |sim| with_key(sim, "ANTHROPIC_API_KEY"));
     let mut m = Matrix::new(&cli);
     let mut id = String::new();
     m.case(
@@ -156,7 +137,7 @@ fn claude_code() {
     let Some(cli) = cli("claude-code", "node_modules/.bin/claude") else {
         return;
     };
-    let w = world(&cli);
+    let w = world(&cli, json!({}), env);
     let mut m = Matrix::new(&cli);
     let mut id = String::new();
 
