@@ -281,13 +281,14 @@ async fn check(
         a.at = old.at;
     }
     // Tokens and cost: read when the agent did something since the last read (its activity
-    // moved, which includes its first sighting); a quiet agent costs no read.
+    // moved, which includes its first sighting), and once more on the tick after, since a
+    // transcript can land after the hook that moved it; a quiet agent costs no read.
     let moved = match (&activity, &s.activity_fact) {
         (Some(a), Some(old)) => (a.state, a.at) != (old.state, old.at),
         (Some(_), None) => true,
         _ => false,
     };
-    let info = if moved {
+    let info = if moved || s.info_due {
         session_info(fleet, p, s).await
     } else {
         None
@@ -316,6 +317,7 @@ async fn check(
         if let Some(d) = detected {
             x.pr = Some(d.url.clone());
         }
+        x.info_due = moved;
         if let Some(i) = &info {
             if i.cost.is_some() {
                 x.cost = i.cost.clone();

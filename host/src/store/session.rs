@@ -279,6 +279,9 @@ pub struct Session {
     pub report_fact: Option<ReportFact>,
     /// Consecutive probes that saw the agent gone (the "detecting" grace).
     pub gone_streak: u32,
+    /// Read the agent's `session_info` again next tick: it was read right after the agent
+    /// moved, and its own record (a transcript) may land a moment after its hook.
+    pub info_due: bool,
     /// Open reaction episodes by reaction key.
     pub episodes: std::collections::BTreeMap<String, Episode>,
     /// The agent's own conversation id (for resume).
@@ -317,6 +320,7 @@ impl Session {
             pr_fact: None,
             report_fact: None,
             gone_streak: 0,
+            info_due: false,
             episodes: Default::default(),
             agent_session_id: None,
             process_names: Vec::new(),
@@ -384,6 +388,9 @@ impl Session {
         if self.gone_streak > 0 {
             out.push(("goneStreak".into(), self.gone_streak.to_string()));
         }
+        if self.info_due {
+            out.push(("infoDue".into(), "true".into()));
+        }
         if !self.episodes.is_empty() {
             json_opt(&mut out, "episodes", &Some(&self.episodes));
         }
@@ -427,6 +434,7 @@ impl Session {
                 "prFact" => s.pr_fact = Some(json(&k, &v)?),
                 "reportFact" => s.report_fact = Some(json(&k, &v)?),
                 "goneStreak" => s.gone_streak = num(&v)? as u32,
+                "infoDue" => s.info_due = v == "true",
                 "episodes" => s.episodes = json(&k, &v)?,
                 "agentSessionId" => s.agent_session_id = Some(v),
                 "processNames" => s.process_names = json(&k, &v)?,
@@ -533,6 +541,7 @@ mod tests {
             at: 8,
         });
         s.gone_streak = 1;
+        s.info_due = true;
         s.episodes.insert(
             "ci-failed".into(),
             Episode {
