@@ -5,14 +5,22 @@ import { spawn } from "node:child_process";
 const AO = __AO__;
 const STATUS_FILE = __STATUS_FILE__;
 
+// One `ao hook` at a time, in event order: two spawned at once (busy, then idle a few ms
+// later) could append out of order and leave a finished turn reading as busy.
+let queue = Promise.resolve();
+
 function report(state, event, payload) {
-  try {
-    const args = [...AO.slice(1), "hook", "--agent", "opencode", "--state", state,
-      "--status-file", STATUS_FILE, event, JSON.stringify(payload ?? {})];
-    const child = spawn(AO[0], args, { stdio: "ignore" });
-    child.on("error", () => {});
-    child.unref();
-  } catch {}
+  const args = [...AO.slice(1), "hook", "--agent", "opencode", "--state", state,
+    "--status-file", STATUS_FILE, event, JSON.stringify(payload ?? {})];
+  queue = queue.then(() => new Promise((done) => {
+    try {
+      const child = spawn(AO[0], args, { stdio: "ignore" });
+      child.on("error", done);
+      child.on("exit", done);
+    } catch {
+      done();
+    }
+  }));
 }
 
 // A turn that failed ends with session.error and, ~4 ms later, session.idle: the error is
