@@ -305,6 +305,8 @@ fn main() {
         },
         steady.len()
     );
+    let (anon, file) = support::rss_split_mb("self");
+    println!("  RSS now: {anon:.1} MB heap and stacks, {file:.1} MB mapped binary and plugins");
 
     rt.block_on(fleet.shutdown());
     let _ = Command::new("tmux")

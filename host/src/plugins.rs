@@ -30,6 +30,7 @@ pub mod sidecar;
 pub mod slots;
 mod subprocess;
 pub mod template;
+mod threads;
 pub mod trust;
 pub mod wire;
 

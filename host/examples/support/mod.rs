@@ -35,17 +35,26 @@ pub(crate) fn plugin_dir(keep: impl Fn(&str) -> bool) -> (tempfile::TempDir, Sea
     (dir, search)
 }
 
-/// `(VmRSS, VmHWM)` of a process (`"self"` or a pid), in MB, from `/proc`.
+/// A memory figure of `pid` from /proc (`VmRSS:`, `RssAnon:`, …), in MB.
+#[allow(dead_code)] // not every benchmark reads memory
+fn status_mb(pid: &str, name: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// (RSS, peak RSS) of `pid` in MB.
 #[allow(dead_code)] // not every benchmark reads memory
 pub(crate) fn rss_mb(pid: &str) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    (status_mb(pid, "VmRSS:"), status_mb(pid, "VmHWM:"))
+}
+
+/// The RSS of `pid` split into (anonymous, file-backed: the mapped binary and libraries), MB.
+#[allow(dead_code)] // not every benchmark reads memory
+pub(crate) fn rss_split_mb(pid: &str) -> (f64, f64) {
+    (status_mb(pid, "RssAnon:"), status_mb(pid, "RssFile:"))
 }

@@ -1,10 +1,11 @@
 //! Calling one component: the async adapter over the synchronous ABI.
 //!
-//! Each call runs on a thread of its own (see [`off_runtime`]) under a deadline and a
-//! per-component concurrency limit. On timeout the host asks the plugin to `cancel` and stops
-//! waiting; the plugin thread keeps its concurrency permit until it really returns, so a plugin
-//! that hangs can tie up at most `concurrency` threads, never an unbounded number. A `PANICKED` answer poisons the instance: it
-//! is dropped and re-created on a later call, after a back-off that doubles with each panic.
+//! Each call runs on a plugin thread of its own while it lasts (see [`off_runtime`]) under a
+//! deadline and a per-component concurrency limit. On timeout the host asks the plugin to
+//! `cancel` and stops waiting; the plugin thread keeps its concurrency permit until it really
+//! returns, so a plugin that hangs can tie up at most `concurrency` threads, never an unbounded
+//! number. A `PANICKED` answer poisons the instance: it is dropped and re-created on a later
+//! call, after a back-off that doubles with each panic.
 
 use crate::Error;
 use crate::plugins::host_impl::{HostCallbacks, referenced_secrets};
@@ -189,16 +190,17 @@ impl ComponentHandle {
             .map(|_| ())
     }
 
-    /// Calls a method with typed request and response.
+    /// Calls a method with typed request and response (straight to and from the wire text:
+    /// a tick's big answers, every screen at once, are not built as JSON trees first).
     pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         method: &str,
         req: &Req,
     ) -> Result<Resp, Error> {
-        let params = serde_json::to_value(req)
+        let params = serde_json::to_string(req)
             .map_err(|e| self.error(method, ErrorCode::INVALID_PARAMS, e.to_string(), false))?;
-        let out = self.call_json(method, params).await?;
-        serde_json::from_value(out).map_err(|e| {
+        let out = self.call_text(method, params).await?;
+        serde_json::from_str(out.as_deref().unwrap_or("null")).map_err(|e| {
             self.error(
                 method,
                 ErrorCode::INTERNAL,
@@ -210,6 +212,19 @@ impl ComponentHandle {
 
     /// Calls a method with JSON in and out.
     pub async fn call_json(&self, method: &str, params: Value) -> Result<Value, Error> {
+        let out = self.call_text(method, params.to_string()).await?;
+        serde_json::from_str(out.as_deref().unwrap_or("null")).map_err(|e| {
+            self.error(
+                method,
+                ErrorCode::INTERNAL,
+                format!("answered with invalid JSON: {e}"),
+                false,
+            )
+        })
+    }
+
+    /// Calls a method with its parameters as JSON text; the answer's text, `None` when empty.
+    async fn call_text(&self, method: &str, params_json: String) -> Result<Option<String>, Error> {
         if !self.methods.iter().any(|m| m == method) {
             return Err(self.error(
                 method,
@@ -247,7 +262,6 @@ impl ComponentHandle {
             trace_id: None,
         };
         let ctx_json = serde_json::to_string(&ctx).expect("CallCtx serialises");
-        let params_json = params.to_string();
         let method_owned = method.to_string();
         let worker = inst.clone();
         let task = off_runtime("ao-plugin-call", move || {
@@ -276,19 +290,7 @@ impl ComponentHandle {
             Ok(Err(lost)) => Err(self.error(method, ErrorCode::INTERNAL, lost, false)),
             Ok(Ok(Ok(json))) => {
                 self.state.lock().await.panics = 0;
-                let json = if json.is_empty() {
-                    "null".to_string()
-                } else {
-                    json
-                };
-                serde_json::from_str(&json).map_err(|e| {
-                    self.error(
-                        method,
-                        ErrorCode::INTERNAL,
-                        format!("answered with invalid JSON: {e}"),
-                        false,
-                    )
-                })
+                Ok((!json.is_empty()).then_some(json))
             }
             Ok(Ok(Err(e))) => {
                 if e.code == ErrorCode::PANICKED {
@@ -425,22 +427,20 @@ impl ComponentHandle {
     }
 }
 
-/// Runs a synchronous plugin call on a thread of its own and hands back its result.
+/// Runs a synchronous plugin call on a plugin thread and hands back its result.
 ///
 /// Not `spawn_blocking`, on purpose: a plugin that never returns would hold one of tokio's
 /// blocking-pool threads for good (starving `tokio::fs` and process I/O), and dropping a runtime
-/// waits for every blocking task, so one hung plugin would also hang `ao`'s shutdown. A detached
-/// thread costs tens of microseconds, which is nothing at the rate plugins are called.
+/// waits for every blocking task, so one hung plugin would also hang `ao`'s shutdown. Plugin
+/// threads are detached and reused ([`super::threads`]).
 fn off_runtime<T: Send + 'static>(
     name: &str,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> impl std::future::Future<Output = Result<T, String>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new()
-        .name(name.to_string())
-        .spawn(move || {
-            let _ = tx.send(f());
-        });
+    let spawned = super::threads::run(name, move || {
+        let _ = tx.send(f());
+    });
     async move {
         spawned.map_err(|e| format!("could not start a plugin thread: {e}"))?;
         rx.await

@@ -31,7 +31,7 @@ pub(crate) enum TokenSource {
 
 #[derive(Default)]
 struct State {
-    etags: HashMap<String, (String, Value, Option<String>, u64)>,
+    etags: HashMap<String, (String, Arc<Value>, Option<String>, u64)>,
     seq: u64,
     rest: Option<Budget>,
     graphql: Option<Budget>,
@@ -43,7 +43,8 @@ struct State {
 /// A GET answer: the body (from the cache on `304`) and whether it changed.
 #[derive(Debug, Clone)]
 pub(crate) struct Got {
-    pub(crate) body: Value,
+    /// Shared with the ETag cache: a 304 costs no copy of the body.
+    pub(crate) body: Arc<Value>,
     pub(crate) changed: bool,
     pub(crate) next: Option<String>,
 }
@@ -338,7 +339,7 @@ impl Client {
         }
         let next = next_link(header(&resp, "link"));
         let etag = header(&resp, "etag").map(str::to_owned);
-        let body = Self::read_json(&mut resp);
+        let body = Arc::new(Self::read_json(&mut resp));
         if !(200..300).contains(&status) {
             return Err(self.error(status, &body, what, &resp));
         }

@@ -78,7 +78,7 @@ impl GithubTracker {
                 repo.full()
             )));
         }
-        Ok(got.body)
+        Ok(std::sync::Arc::unwrap_or_clone(got.body))
     }
 
     fn comments(
