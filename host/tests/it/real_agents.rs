@@ -368,6 +368,27 @@ impl World {
         self.heard("session.errored", 10)
     }
 
+    /// An API error the CLI gives up on (after its own retries, if it makes any) → `errored`
+    /// with the kind in the reason; a kind that passes by itself pages nobody at once (the
+    /// `agent-errored` reaction waits it out).
+    pub fn api_error(&self, id: &str, prompt: &str, reason: &str, secs: u64) -> Result<(), String> {
+        self.wait_status(id, "idle", "", 30)?;
+        let pages = || {
+            self.inbox
+                .requests()
+                .iter()
+                .filter(|r| r.text().contains("session.errored"))
+                .count()
+        };
+        let before = pages();
+        self.sent(id, prompt)?;
+        self.wait_status(id, "errored", reason, secs)?;
+        std::thread::sleep(Duration::from_secs(3));
+        check(pages() == before, || {
+            format!("a passing error ({reason}) paged the human at once")
+        })
+    }
+
     /// After an error, the next message is worked on.
     pub fn recovers(&self, id: &str) -> Result<(), String> {
         self.sent(id, "Recover.\n@sim reply back")?;

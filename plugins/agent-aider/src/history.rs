@@ -11,46 +11,78 @@ use std::path::Path;
 /// The file, relative to the workspace.
 pub(crate) const FILE: &str = ".aider.chat.history.md";
 
+/// Words of litellm's error reports as Aider quotes them (the exception's line, then its
+/// description), lower case. Only Aider's own quoted output is read, never the model's text.
 const ERRORS: &[&str] = &[
+    "litellm.",
     "ratelimiterror",
     "authenticationerror",
     "apiconnectionerror",
+    "apierror",
+    "serviceunavailableerror",
+    "internalservererror",
+    "rate limited you",
     "not able to authenticate",
+    "servers are down or overloaded",
     "insufficient_quota",
     "exceeded your current quota",
 ];
+
+/// Aider's quoted lines after the newest user line or reply, newest first, at most this many.
+const TAIL_LINES: usize = 64;
 
 fn mtime_ms(path: &Path) -> Option<u64> {
     let t = std::fs::metadata(path).ok()?.modified().ok()?;
     Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64)
 }
 
-/// What the last line says, timed by the file's modification (the history has no timestamps).
+/// What the end of the history says, timed by the file's modification (it has no timestamps).
+///
+/// litellm retries an overloaded or rate-limited call for about a minute, quoting each error
+/// with a `Retrying in …` line: still work. When it gives up, the error is quoted once more
+/// with no retry after it, and Aider returns to its prompt: that turn ended on the error.
 pub(crate) fn activity_signal(path: &Path) -> Option<Signal> {
     let at = mtime_ms(path)?;
     let mut lines = RevLines::open(path).ok()?;
-    let last = lines
-        .find_map(64 * 1024, |l| {
-            let s = String::from_utf8_lossy(l).trim().to_owned();
-            (!s.is_empty()).then_some(s)
-        })
-        .ok()??;
-    let lower = last.to_ascii_lowercase();
-    let (state, detail) = if last.starts_with("####") {
+    // Newest first: Aider's quoted lines up to the user's line or the model's reply.
+    let mut quoted: Vec<String> = Vec::new();
+    let mut user_last = false;
+    while quoted.len() < TAIL_LINES && lines.bytes_read() < 256 * 1024 {
+        let Some(l) = lines.next_line().ok()? else {
+            break;
+        };
+        let l = String::from_utf8_lossy(&l).trim().to_owned();
+        if l.is_empty() {
+            continue;
+        }
+        match l.strip_prefix('>') {
+            Some(q) => quoted.push(q.trim().to_owned()),
+            None => {
+                user_last = quoted.is_empty() && l.starts_with("####");
+                break;
+            }
+        }
+    }
+    let is_error = |l: &str| {
+        let lower = l.to_ascii_lowercase();
+        ERRORS.iter().any(|e| lower.contains(e))
+    };
+    let retrying = |l: &str| l.to_ascii_lowercase().contains("retrying in");
+    let (state, detail) = if user_last {
         (ActivityState::Active, None)
-    } else if last.starts_with('>') && lower.contains("retrying in") {
-        // litellm retrying an overloaded or rate-limited call: still at it, not a reply.
-        (
-            ActivityState::Active,
-            Some(one_line(last.trim_start_matches('>'), 160)),
-        )
-    } else if last.starts_with('>') && ERRORS.iter().any(|e| lower.contains(e)) {
-        (
-            ActivityState::Blocked,
-            Some(one_line(last.trim_start_matches('>'), 160)),
-        )
+    } else if quoted.first().is_some_and(|l| retrying(l)) {
+        (ActivityState::Active, Some(one_line(&quoted[0], 160)))
     } else {
-        (ActivityState::Ready, None)
+        // The error lines after the newest retry; the oldest of them is the exception itself.
+        let failed = quoted
+            .iter()
+            .take_while(|l| !retrying(l))
+            .filter(|l| is_error(l))
+            .last();
+        match failed {
+            Some(e) => (ActivityState::Blocked, Some(one_line(e, 160))),
+            None => (ActivityState::Ready, None),
+        }
     };
     Some(Signal {
         state,
@@ -155,6 +187,40 @@ mod tests {
         assert!(s.detail.unwrap().contains("Retrying in 16.0"));
         std::fs::write(&f, "#### Fix it.\n\n> litellm.AuthenticationError: AuthenticationError: OpenAIException - Incorrect API key provided\n").unwrap();
         assert_eq!(activity_signal(&f).unwrap().state, ActivityState::Blocked);
+        // litellm gave up after its retries (as Aider 0.86.2 writes it): the exception, then
+        // its description, with no retry after them.
+        let gave_up = |exception: &str, description: &str| {
+            format!(
+                "#### Too fast.\n\n> {exception}\n> {description}\n> Retrying in 0.2 seconds...\n\
+                 > {exception}\n> {description}\n> Retrying in 32.0 seconds...\n\
+                 > {exception}\n> {description}\n"
+            )
+        };
+        for (exception, description) in [
+            (
+                "litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached for requests. Please try again in 20s.",
+                "The API provider has rate limited you. Try again later or check your quotas.",
+            ),
+            (
+                "litellm.APIError: APIError: OpenAIException - The server is overloaded. Please try again later.",
+                "",
+            ),
+        ] {
+            std::fs::write(&f, gave_up(exception, description)).unwrap();
+            let s = activity_signal(&f).unwrap();
+            assert_eq!(s.state, ActivityState::Blocked, "{exception}");
+            assert_eq!(s.detail.as_deref(), Some(exception));
+        }
+        // A reply after an earlier error: the turn went through.
+        std::fs::write(
+            &f,
+            format!(
+                "{}\n#### Again.\n\nDone.\n> Tokens: 2.9k sent, 2 received.\n",
+                gave_up("litellm.APIError: APIError: overloaded", "")
+            ),
+        )
+        .unwrap();
+        assert_eq!(activity_signal(&f).unwrap().state, ActivityState::Ready);
         std::fs::write(
             &f,
             "#### Fix it.\n\nDone.\n> Tokens: 2.9k sent, 2 received.\n",

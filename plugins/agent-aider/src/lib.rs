@@ -175,7 +175,25 @@ impl Agent for Aider {
 
     fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
         let signal = history::activity_signal(&Path::new(&req.workspace_path).join(history::FILE));
-        Ok(agent::activity(&req, signal, classify))
+        // Aider's notification fires, and its prompt comes back, at every return to the
+        // prompt: after a turn that failed too (seen: seconds after litellm gave up on a 529).
+        // The history says how the turn ended, and a new turn writes the user's line there
+        // first; so while it ends on an error, neither a later "waiting" notification nor the
+        // prompt on screen is news. A dialog or an error on screen still is.
+        let failed_at = signal
+            .as_ref()
+            .filter(|s| s.state == ActivityState::Blocked)
+            .map(|s| s.at_ms);
+        // The history's time is its file's: a notification written just before Aider's last
+        // write to it is the same moment (it would otherwise win the tie, being a hook).
+        let keep = |r: &ao_plugin_api::status_file::StatusRecord| {
+            !(r.state == ActivityState::Ready
+                && failed_at.is_some_and(|t| r.at_ms + agent::resolve::TIE_MS >= t))
+        };
+        let seen = |screen: &str| {
+            classify(screen).filter(|s| !(s.state == ActivityState::Ready && failed_at.is_some()))
+        };
+        Ok(agent::activity_where(&req, signal, seen, keep))
     }
 
     fn screen_rules(&self, _ctx: &Ctx, _req: serde_json::Value) -> Result<ScreenRules, SdkError> {

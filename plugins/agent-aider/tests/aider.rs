@@ -83,6 +83,68 @@ fn every_activity_state_is_reachable_and_says_its_source() {
 }
 
 #[test]
+fn a_failed_turn_stays_failed_through_the_prompt_notification() {
+    use ao_plugin_api::status_file::{StatusRecord, append};
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path();
+    let status = ws.join("status.jsonl");
+    write_history(ws, &["chat.history.md", "user-turn.md", "rate-limit.md"]);
+    let a = agent();
+    let mut r = req(ws, ao_plugin_api::status_file::now_ms() + 100);
+    r.status_file = Some(status.display().to_string());
+    // Aider's notification when it is back at its prompt, seconds after litellm gave up.
+    let mut back = StatusRecord::now(St::Ready, Some("notification"));
+    back.at_ms += 3_000;
+    append(&status, &back).unwrap();
+    r.now_ms = Some(back.at_ms + 100);
+    let got = a.activity(&Ctx::detached(), r.clone()).unwrap().unwrap();
+    assert_eq!(got.state, St::Blocked, "{got:?}");
+    // Or written a moment before Aider's last write to the history (a tie a hook would win).
+    let mut just_before = StatusRecord::now(St::Ready, Some("notification"));
+    just_before.at_ms -= 500;
+    std::fs::write(&status, "").unwrap();
+    append(&status, &just_before).unwrap();
+    let got = a.activity(&Ctx::detached(), r.clone()).unwrap().unwrap();
+    assert_eq!(got.state, St::Blocked, "{got:?}");
+    // Its prompt back on screen, captured now, is no news either.
+    // (As Aider 0.86.2 showed it after litellm gave up on a 529.)
+    let screen = "Retrying in 32.0 seconds...\nlitellm.APIError: APIError: OpenAIException - The \
+                  server is overloaded. Please try again later.\n\n\n../../prompts/app-1.md \
+                  (read only)\nnew.txt\ndiff> \n";
+    assert_eq!(
+        detect(screen),
+        Some(St::Ready),
+        "the screen alone shows only the prompt"
+    );
+    r.screen = Some(screen.into());
+    r.screen_at_ms = r.now_ms;
+    let got = a.activity(&Ctx::detached(), r.clone()).unwrap().unwrap();
+    assert_eq!(
+        (got.state, got.source),
+        (St::Blocked, Src::Transcript),
+        "{got:?}"
+    );
+    // The next message starts a new turn: the notification after it counts again.
+    write_history(
+        ws,
+        &[
+            "chat.history.md",
+            "user-turn.md",
+            "rate-limit.md",
+            "user-turn.md",
+            "chat.history.md",
+        ],
+    );
+    r.screen = None;
+    let mut done = StatusRecord::now(St::Ready, Some("notification"));
+    done.at_ms += 3_000;
+    append(&status, &done).unwrap();
+    r.now_ms = Some(done.at_ms + 100);
+    let got = a.activity(&Ctx::detached(), r).unwrap().unwrap();
+    assert_eq!(got.state, St::Ready, "{got:?}");
+}
+
+#[test]
 fn session_info_and_cost_from_the_history() {
     let dir = tempfile::tempdir().unwrap();
     write_history(dir.path(), &["chat.history.md", "user-turn.md"]);

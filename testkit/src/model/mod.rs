@@ -215,8 +215,10 @@ async fn handle(
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (code, axum::Json(body)).into_response();
         if status == 429 {
-            resp.headers_mut()
-                .insert("retry-after", axum::http::HeaderValue::from_static("20"));
+            resp.headers_mut().insert(
+                "retry-after",
+                axum::http::HeaderValue::from(turn.retry_after),
+            );
         }
         return resp;
     }

@@ -12,6 +12,7 @@
 //! @sim delay <ms>               wait this long before every answer of the turn
 //! @sim error <status> [count]   answer the turn's first `count` requests (default: all) with
 //!                               the API's own error for `status` (401, 402, 429, 529, …)
+//! @sim retry-after <secs>       the `retry-after` a 429 of the turn carries (default 20)
 //! @sim usage <input> <output>   the usage reported for each answer (default 10 / 12)
 //! ```
 //!
@@ -40,6 +41,8 @@ pub struct Turn {
     pub delay_ms: u64,
     /// `(status, how many requests)`: `None` count means every request of the turn.
     pub error: Option<(u16, Option<u32>)>,
+    /// Seconds in a 429's `retry-after`.
+    pub retry_after: u32,
     pub usage: (u64, u64),
 }
 
@@ -50,6 +53,7 @@ impl Default for Turn {
             reply: "Done.".into(),
             delay_ms: 0,
             error: None,
+            retry_after: 20,
             usage: (10, 12),
         }
     }
@@ -82,6 +86,7 @@ pub fn parse(prompt: &str) -> Turn {
                     turn.error = Some((status, it.next().and_then(|c| c.parse().ok())));
                 }
             }
+            "retry-after" => turn.retry_after = arg.parse().unwrap_or(turn.retry_after),
             "usage" => {
                 let mut it = arg.split_whitespace().filter_map(|n| n.parse().ok());
                 if let (Some(i), Some(o)) = (it.next(), it.next()) {
@@ -132,7 +137,7 @@ mod tests {
     fn directives_are_read_line_by_line() {
         let t = parse(
             "Fix it.\n@sim bash echo hi > a.txt\n  @sim write b.txt hello world\n@sim reply All done\n\
-             @sim delay 250\n@sim error 529 2\n@sim usage 100 7\n@simulate nothing",
+             @sim delay 250\n@sim error 529 2\n@sim usage 100 7\n@sim retry-after 1\n@simulate nothing",
         );
         assert_eq!(
             t.calls,
@@ -146,8 +151,8 @@ mod tests {
         );
         assert_eq!(t.reply, "All done");
         assert_eq!(
-            (t.delay_ms, t.error, t.usage),
-            (250, Some((529, Some(2))), (100, 7))
+            (t.delay_ms, t.error, t.usage, t.retry_after),
+            (250, Some((529, Some(2))), (100, 7), 1)
         );
         assert_eq!(answer(&t, 1), Answer::Call(t.calls[1].clone()));
         assert_eq!(answer(&t, 2), Answer::Reply("All done".into()));

@@ -108,6 +108,20 @@ fn aider() {
     m.case("a message after an error is worked on again", || {
         w.recovers(&id)
     });
+    m.case(
+        "rate-limited (429), after litellm's retries → errored, nobody paged at once",
+        || {
+            w.api_error(
+                &id,
+                "Too fast.\n@sim error 429\n@sim retry-after 1",
+                "rate-limited error: litellm.RateLimitError",
+                150,
+            )
+        },
+    );
+    m.case("a message after the rate limit is worked on again", || {
+        w.recovers(&id)
+    });
     m.case("killed → killed", || w.killed(&id));
     m.case("restore resumes the conversation", || {
         w.restore_remembers(&id)

@@ -115,14 +115,23 @@ fn codex() {
     });
     m.case(
         "API overloaded (529, after Codex's own retries) → errored with its kind",
-        || {
-            w.wait_status(&id, "idle", "", 30)?;
-            w.sent(&id, "Fail now.\n@sim error 529")?;
-            w.wait_status(&id, "errored", "overloaded error", 60)
-                .map(drop)
-        },
+        || w.api_error(&id, "Fail now.\n@sim error 529", "overloaded error", 60),
     );
     m.case("a message after the overload is worked on again", || {
+        w.recovers(&id)
+    });
+    m.case(
+        "rate-limited (429, after Codex's own retries) → errored, nobody paged at once",
+        || {
+            w.api_error(
+                &id,
+                "Too fast.\n@sim error 429\n@sim retry-after 1",
+                "rate-limited error",
+                90,
+            )
+        },
+    );
+    m.case("a message after the rate limit is worked on again", || {
         w.recovers(&id)
     });
     m.case("killed → killed", || w.killed(&id));

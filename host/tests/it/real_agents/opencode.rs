@@ -96,6 +96,27 @@ fn opencode() {
     m.case("a message after an error is worked on again", || {
         w.recovers(&id)
     });
+    m.case(
+        "overloaded (529), after OpenCode's own retries → errored, its kind",
+        || w.api_error(&id, "Fail now.\n@sim error 529", "overloaded error", 120),
+    );
+    m.case("a message after the overload is worked on again", || {
+        w.recovers(&id)
+    });
+    m.case(
+        "rate-limited (429), after OpenCode's own retries → errored, nobody paged at once",
+        || {
+            w.api_error(
+                &id,
+                "Too fast.\n@sim error 429\n@sim retry-after 1",
+                "rate-limited error",
+                150,
+            )
+        },
+    );
+    m.case("a message after the rate limit is worked on again", || {
+        w.recovers(&id)
+    });
     m.case("killed → killed", || w.killed(&id));
     m.case("restore resumes the conversation", || {
         w.restore_remembers(&id)
