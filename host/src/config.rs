@@ -7,6 +7,7 @@
 //! Discovery, first found wins: `--config`, `$AO_CONFIG`, the nearest `agent-orchestrator.yaml`
 //! (or `.yml`) from the current directory upwards, then `~/.agent-orchestrator/config.yaml`.
 
+pub mod agent_env;
 pub mod model;
 mod parse;
 pub mod plugin_config;

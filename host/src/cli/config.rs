@@ -139,6 +139,14 @@ fn full_view(c: &Config) -> Value {
             "model": p.model,
             "postCreate": p.post_create.iter().map(|c| json!({ "argv": c.argv, "shell": c.shell })).collect::<Vec<_>>(),
             "symlinks": p.symlinks,
+            // Literal secrets redacted; `${NAME}` references shown as written.
+            "env": redact(&json!(p.agent_env.env)),
+            "passEnv": p.agent_env.pass_env,
+            "agentConfig": {
+                "env": redact(&json!(p.agent_env.agent_env)),
+                "passEnv": p.agent_env.agent_pass_env,
+                "extraArgs": p.agent_env.extra_args,
+            },
             "reactions": p.reactions.iter().map(|(k, r)| (k.clone(), json!({
                 "auto": r.auto,
                 "action": r.action,

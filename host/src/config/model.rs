@@ -75,6 +75,13 @@ pub struct Defaults {
     /// Terminal plugin `ao open` uses (default `web`; `tmux` opens windows in your tmux).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminal: Option<String>,
+    /// Environment of every agent: literal values or `${NAME}` references to `ao`'s own
+    /// environment, resolved at each spawn and restore. Projects and agent configs add to it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Variables of `ao`'s environment passed to every agent by name, when set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
 }
 
 /// One project.
@@ -134,9 +141,15 @@ pub struct ProjectConfig {
     /// Paths of the checkout to symlink into each workspace (`.env`, `node_modules`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub symlinks: Vec<String>,
+    /// Environment of this project's agents, over `defaults.env`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Variables of `ao`'s environment passed to this project's agents by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
 }
 
-/// How the agent runs. Keys other than these two belong to the agent plugin and are checked
+/// How the agent runs. Keys other than these belong to the agent plugin and are checked
 /// against its schema.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -147,6 +160,15 @@ pub struct AgentConfig {
     /// Model override.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Environment of the project's agent, over the project's `env`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Variables of `ao`'s environment passed to the project's agent by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
+    /// Arguments appended to the agent's command line (each one word, no shell).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_args: Vec<String>,
     /// The agent plugin's own settings (`binary`, `prices`, …).
     #[serde(flatten)]
     pub plugin: BTreeMap<String, serde_json::Value>,

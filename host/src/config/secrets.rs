@@ -95,27 +95,30 @@ pub fn expand(v: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<Value, 
         Value::Array(a) => {
             Value::Array(a.iter().map(|v| expand(v, env)).collect::<Result<_, _>>()?)
         }
-        Value::String(s) => {
-            let mut out = String::new();
-            let mut rest = s.as_str();
-            while let Some(start) = rest.find("${") {
-                out.push_str(&rest[..start]);
-                let tail = &rest[start + 2..];
-                let end = tail
-                    .find('}')
-                    .ok_or_else(|| format!("unclosed `${{` in `{s}`"))?;
-                let name = &tail[..end];
-                out.push_str(
-                    &env(name)
-                        .ok_or_else(|| format!("environment variable `{name}` is not set"))?,
-                );
-                rest = &tail[end + 1..];
-            }
-            out.push_str(rest);
-            Value::String(out)
-        }
+        Value::String(s) => Value::String(expand_str(s, env)?),
         other => other.clone(),
     })
+}
+
+/// Replaces each `${NAME}` in `s` with the variable's value from `env`; `Err` names the
+/// first variable that is not set.
+pub fn expand_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start + 2..];
+        let end = tail
+            .find('}')
+            .ok_or_else(|| format!("unclosed `${{` in `{s}`"))?;
+        let name = &tail[..end];
+        out.push_str(
+            &env(name).ok_or_else(|| format!("environment variable `{name}` is not set"))?,
+        );
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 //! merged, cross-references checked. Pure: the file's text, its path and the home directory are
 //! the only inputs.
 
+use crate::config::agent_env::{self, AgentEnv};
 use crate::config::model::{
-    EscalateAfter, IsolationName, Permissions, PluginSettings, PostCreateStep, PriorityName,
-    RawConfig, ReactionAction, ReactionConfig,
+    Defaults, EscalateAfter, IsolationName, Permissions, PluginSettings, PostCreateStep,
+    PriorityName, ProjectConfig, RawConfig, ReactionAction, ReactionConfig,
 };
 use crate::config::problem::{Problem, locate_nearest};
 use crate::config::shell_words::split_words;
@@ -136,6 +137,8 @@ pub struct Project {
     pub runtime_config: serde_json::Value,
     /// The agent plugin's config.
     pub agent_config: serde_json::Value,
+    /// The agents' environment and extra arguments (unresolved).
+    pub agent_env: AgentEnv,
     /// The workspace plugin's config.
     pub workspace_config: serde_json::Value,
 }
@@ -328,6 +331,7 @@ pub fn validate(
                 symlinks: p.symlinks.clone(),
                 runtime_config: map_value(&p.runtime_config),
                 agent_config: map_value(&p.agent_config.plugin),
+                agent_env: v.agent_env(&at, &raw.defaults, p),
                 workspace_config: map_value(&p.workspace_config),
             },
         );
@@ -440,6 +444,54 @@ impl Validator<'_> {
             }
         };
         PluginInstance { plugin, config }
+    }
+
+    /// The project's merged `env`/`passEnv`/`extraArgs`, every name, value and argument
+    /// checked, literal secrets warned about.
+    fn agent_env(&mut self, at: &str, defaults: &Defaults, p: &ProjectConfig) -> AgentEnv {
+        let layers = [
+            ("defaults".to_string(), &defaults.env, &defaults.pass_env),
+            (at.to_string(), &p.env, &p.pass_env),
+            (
+                format!("{at}.agentConfig"),
+                &p.agent_config.env,
+                &p.agent_config.pass_env,
+            ),
+        ];
+        for (base, env, pass) in layers {
+            for (k, val) in env {
+                let path = format!("{base}.env.{k}");
+                if let Err(e) = agent_env::check_name(k).and_then(|_| agent_env::check_value(val)) {
+                    self.problem(&path, e);
+                }
+            }
+            let as_json = serde_json::to_value(env).unwrap_or_default();
+            for literal in secrets::literal_secrets(&format!("{base}.env"), &as_json) {
+                let w = self.at(&literal, "looks like a literal secret: export it where you start ao and write `${NAME}` (or list it in `passEnv`)".into());
+                self.warnings.push(w);
+            }
+            for (i, name) in pass.iter().enumerate() {
+                if let Err(e) = agent_env::check_name(name) {
+                    self.problem(&format!("{base}.passEnv.{i}"), e);
+                }
+            }
+        }
+        let args_at = format!("{at}.agentConfig.extraArgs");
+        for (i, e) in agent_env::check_args(&p.agent_config.extra_args) {
+            let path = i.map_or(args_at.clone(), |i| format!("{args_at}.{i}"));
+            self.problem(&path, e);
+        }
+        let mut env = defaults.env.clone();
+        env.extend(p.env.clone());
+        let mut pass_env = defaults.pass_env.clone();
+        pass_env.extend(p.pass_env.iter().cloned());
+        AgentEnv {
+            env,
+            pass_env,
+            agent_env: p.agent_config.env.clone(),
+            agent_pass_env: p.agent_config.pass_env.clone(),
+            extra_args: p.agent_config.extra_args.clone(),
+        }
     }
 
     fn reaction_overrides(

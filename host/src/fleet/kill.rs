@@ -145,7 +145,7 @@ pub async fn restore(fleet: &Fleet, s: &Session) -> Result<Session, Error> {
             })
             .await;
     }
-    let launch = launch_request(fleet, p, &s.id, &path, s.issue.clone(), None);
+    let launch = launch_request(fleet, p, &agent_name, &s.id, &path, s.issue.clone(), None);
     let resume = agent
         .restore_command(&ao_plugin_api::slots::agent::RestoreRequest {
             launch: launch.clone(),
@@ -157,7 +157,7 @@ pub async fn restore(fleet: &Fleet, s: &Session) -> Result<Session, Error> {
         Some(spec) => spec,
         None => agent.launch(&launch).await?,
     };
-    let handle = start_runtime(fleet, p, &runtime, &s.id, &path, &spec).await?;
+    let handle = start_runtime(fleet, p, &runtime, &agent_name, &s.id, &path, &spec).await?;
     let now = now_ms();
     let restored = store.update_session(&s.id, |x| {
         x.runtime_handle = Some(handle);

@@ -76,7 +76,9 @@ pub async fn start(fleet: &Fleet, project: &str) -> Result<Started, Error> {
                 .await?;
         }
         let spec = agent
-            .launch(&launch_request(fleet, &p, &id, &checkout, None, None))
+            .launch(&launch_request(
+                fleet, &p, &p.agent, &id, &checkout, None, None,
+            ))
             .await?;
         let mut s = Session::new(&id, &p.id, now_ms());
         s.role = Role::Orchestrator;
@@ -86,7 +88,8 @@ pub async fn start(fleet: &Fleet, project: &str) -> Result<Started, Error> {
         s.process_names = spec.process_names.clone();
         s.summary = Some("orchestrator".into());
         store.write_session(&s)?;
-        let handle = match start_runtime(fleet, &p, &runtime, &id, &checkout, &spec).await {
+        let handle = match start_runtime(fleet, &p, &runtime, &p.agent, &id, &checkout, &spec).await
+        {
             Ok(h) => h,
             Err(e) => {
                 let _ = std::fs::remove_file(store.sessions_dir().join(&id));

@@ -80,6 +80,8 @@ async fn run(
         ao_plugin_api::sdk::git::check_branch_name(b)
             .map_err(|e| Error::Invalid(format!("--branch `{b}`: {e}")))?;
     }
+    // A variable the config refers to but ao's environment lacks: before anything is made.
+    agent_env(p, &agent_name)?;
 
     // The issue first: a typo in its number should cost nothing.
     let issue: Option<Issue> = match (&req.issue, &tracker) {
@@ -169,6 +171,7 @@ async fn run(
     let launch_req = launch_request(
         fleet,
         p,
+        &agent_name,
         &id,
         &ws.path,
         issue.as_ref().map(|i| i.id.clone()),
@@ -179,7 +182,7 @@ async fn run(
     let now = now_ms();
     let mut s = Session::new(&id, &p.id, now);
     s.role = Role::Worker;
-    s.agent = Some(agent_name);
+    s.agent = Some(agent_name.clone());
     s.branch = Some(ws.branch.clone());
     s.issue = issue.as_ref().map(|i| i.id.clone());
     s.workspace = Some(ws.path.clone());
@@ -192,7 +195,7 @@ async fn run(
     store.write_session(&s)?;
     undo.push(Undo::Metadata(id.clone()));
 
-    let handle = start_runtime(fleet, p, &runtime, &id, &ws.path, &spec).await?;
+    let handle = start_runtime(fleet, p, &runtime, &agent_name, &id, &ws.path, &spec).await?;
     undo.push(Undo::Runtime(handle.clone()));
     let s = store.update_session(&id, |s| s.runtime_handle = Some(handle.clone()))?;
 
@@ -223,10 +226,11 @@ async fn run(
     })
 }
 
-/// The launch parameters of a session (a fresh start or a restore).
+/// The launch parameters of a session (a fresh start or a restore) for `agent`.
 pub(crate) fn launch_request(
     fleet: &Fleet,
     p: &Project,
+    agent: &str,
     id: &str,
     workspace: &str,
     issue: Option<String>,
@@ -248,28 +252,32 @@ pub(crate) fn launch_request(
         },
         model: p.model.clone(),
         status_file: Some(fleet.status_file(&p.id, id).display().to_string()),
-        extra_args: Vec::new(),
+        extra_args: p.agent_env.args(agent == p.agent).to_vec(),
         ao_command: fleet.ao_command(),
     }
 }
 
-/// Starts the agent's runtime session for `spec` in `workspace` (a spawn or a restore).
+/// Starts `agent`'s runtime session for `spec` in `workspace` (a spawn or a restore).
 pub(crate) async fn start_runtime(
     fleet: &Fleet,
     p: &Project,
     runtime: &RuntimeClient,
+    agent: &str,
     id: &str,
     workspace: &str,
     spec: &LaunchSpec,
 ) -> Result<RuntimeHandle, Error> {
     let status_file = fleet.status_file(&p.id, id);
+    let mut env = spec.env.clone();
+    // The user's environment over the plugin's; ao's own AO_* variables over both.
+    env.extend(agent_env(p, agent)?);
     runtime
         .create(&CreateRequest {
             session_id: id.to_string(),
             runtime_name: runtime_name(fleet, id),
             workspace_path: workspace.to_string(),
             argv: spec.argv.clone(),
-            env: session_env(fleet, p, id, &status_file, spec.env.clone()),
+            env: session_env(fleet, p, id, &status_file, env),
             scratch_dir: Some(
                 fleet
                     .store(&p.id)
@@ -299,6 +307,14 @@ fn issue_req(p: &Project, id: &str) -> IssueRequest {
         },
         issue_id: id.to_string(),
     }
+}
+
+/// The configured environment of `agent`'s process (`env`, `passEnv`), resolved from ao's own
+/// environment now; held in memory only.
+fn agent_env(p: &Project, agent: &str) -> Result<BTreeMap<String, String>, Error> {
+    p.agent_env
+        .resolve(agent == p.agent, &|name| std::env::var(name).ok())
+        .map_err(|e| Error::Invalid(format!("project `{}`: {e} in ao's environment", p.id)))
 }
 
 /// The environment every agent process gets, over the agent plugin's own.

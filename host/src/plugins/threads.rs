@@ -112,7 +112,10 @@ mod tests {
             // The worker answers before it is back on the idle list.
             let deadline = Instant::now() + Duration::from_secs(10);
             while idle().is_empty() {
-                assert!(Instant::now() < deadline, "no worker came back to the idle list");
+                assert!(
+                    Instant::now() < deadline,
+                    "no worker came back to the idle list"
+                );
                 std::thread::yield_now();
             }
         }

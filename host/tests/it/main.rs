@@ -6,6 +6,7 @@
 #![allow(unreachable_pub)]
 
 mod agent_cli;
+mod agent_env;
 mod batch;
 mod browser;
 mod config;

@@ -4,7 +4,8 @@
 //! argument through `sh -c`, splits its own command line at any argument ending in `;`, and
 //! cannot take a command line much over 16 KiB. So: several plain arguments go straight to
 //! tmux; anything else (one argument, a trailing `;`, a long prompt) goes through a generated
-//! script whose every word is single-quoted, which deletes itself and `exec`s the agent.
+//! script whose every word is single-quoted, which deletes itself and `exec`s the agent. The
+//! environment is always given to tmux (`-e`), never written into the script.
 
 use ao_plugin_api::sdk::SdkError;
 use std::collections::BTreeMap;
@@ -77,26 +78,36 @@ pub(crate) fn plan(
             "the launch command or its environment contains a NUL byte".into(),
         ));
     }
-    let size: usize = argv.iter().map(String::len).sum::<usize>()
-        + env
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 4)
-            .sum::<usize>();
-    let awkward = argv.len() < 2 || argv.iter().chain(env.values()).any(|a| a.ends_with(';'));
-    if !awkward && size <= DIRECT_LIMIT {
-        let mut args = Vec::new();
-        for (k, v) in env {
-            args.extend(["-e".to_string(), format!("{k}={v}")]);
+    // The environment always travels as `-e` arguments, never in the script: a value may be a
+    // secret, and a secret is never written to a file (the script sits on disk until the
+    // pane's shell has read it).
+    let env_size: usize = env.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    if env_size > DIRECT_LIMIT {
+        return Err(SdkError::InvalidParams(format!(
+            "the agent's environment is {env_size} bytes; tmux takes at most {DIRECT_LIMIT} \
+             on its command line"
+        )));
+    }
+    let mut args = Vec::new();
+    for (k, v) in env {
+        let mut kv = format!("{k}={v}");
+        // tmux ends a command at an argument ending in `;`, and reads a final `\;` as `;`.
+        if kv.ends_with(';') {
+            kv.pop();
+            kv.push_str("\\;");
         }
-        args.push("--".into());
+        args.extend(["-e".to_string(), kv]);
+    }
+    args.push("--".into());
+    let size = env_size + argv.iter().map(String::len).sum::<usize>();
+    let awkward = argv.len() < 2 || argv.iter().any(|a| a.ends_with(';'));
+    if !awkward && size <= DIRECT_LIMIT {
         args.extend(argv.iter().cloned());
         return Ok(Launch::Direct(args));
     }
-    let path = write_script(name, argv, env, scratch)?;
-    Ok(Launch::Script(
-        vec!["--".into(), "/bin/sh".into(), path.display().to_string()],
-        path,
-    ))
+    let path = write_script(name, argv, scratch)?;
+    args.extend(["/bin/sh".into(), path.display().to_string()]);
+    Ok(Launch::Script(args, path))
 }
 
 /// POSIX single-quoting: the only character that needs care inside '...' is ' itself.
@@ -104,12 +115,7 @@ pub(crate) fn quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-fn write_script(
-    name: &str,
-    argv: &[String],
-    env: &BTreeMap<String, String>,
-    scratch: &Path,
-) -> Result<PathBuf, SdkError> {
+fn write_script(name: &str, argv: &[String], scratch: &Path) -> Result<PathBuf, SdkError> {
     std::fs::create_dir_all(scratch)
         .map_err(|e| SdkError::Internal(format!("cannot create {}: {e}", scratch.display())))?;
     let nanos = std::time::SystemTime::now()
@@ -120,9 +126,6 @@ fn write_script(
     let mut text = format!(
         "#!/bin/sh\n# Written by ao to start tmux session {name}; it deletes itself.\nrm -f -- \"$0\"\n"
     );
-    for (k, v) in env {
-        text.push_str(&format!("export {k}={}\n", quote(v)));
-    }
     text.push_str("exec");
     for word in argv {
         text.push(' ');
@@ -182,11 +185,16 @@ mod tests {
             ],
             vec!["printf".to_string(), "%s|".into(), "a;".into()],
         ] {
-            let l = plan("s", &argv, &env(&[("V", "a'b")]), &dir).unwrap();
+            let l = plan("s", &argv, &env(&[("V", "a'b-secret")]), &dir).unwrap();
             let Launch::Script(args, path) = &l else {
                 panic!("{l:?}")
             };
-            assert_eq!(args[1], "/bin/sh");
+            assert_eq!(args[..4], ["-e", "V=a'b-secret", "--", "/bin/sh"]);
+            let text = std::fs::read_to_string(path).unwrap();
+            assert!(
+                !text.contains("secret"),
+                "the environment went into the file: {text}"
+            );
             let out = std::process::Command::new("/bin/sh")
                 .arg(path)
                 .output()

@@ -46,7 +46,16 @@ impl World {
         workspace: &Path,
         argv: Vec<String>,
     ) -> Result<RuntimeHandle, SdkError> {
-        let mut env = BTreeMap::new();
+        self.create_with(name, workspace, argv, BTreeMap::new())
+    }
+
+    fn create_with(
+        &self,
+        name: &str,
+        workspace: &Path,
+        argv: Vec<String>,
+        mut env: BTreeMap<String, String>,
+    ) -> Result<RuntimeHandle, SdkError> {
         env.insert("AO_SESSION".to_string(), name.to_string());
         self.rt.create(
             &Ctx::detached(),
@@ -456,6 +465,45 @@ fn commands_paths_and_environment_are_never_interpreted() {
     wait_for("scripts removed", || {
         std::fs::read_dir(w.path("scratch")).unwrap().count() == 0
     });
+}
+
+#[test]
+fn the_environment_reaches_the_process_verbatim_and_never_a_file() {
+    let w = World::new();
+    let ws = w.path("ws-env");
+    let out = ws.join("env.out");
+    let canary = w.dir.path().join("canary");
+    let secret = format!("s3cr3t-$(touch {}) 'q' \"d\" `x` ;", canary.display());
+    let env: BTreeMap<String, String> = [
+        ("SECRET_TOKEN", secret.as_str()),
+        ("ENDS_WITH", "a;"),
+        ("EMPTY", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    // A short command (straight to tmux) and a long one (through a launch script).
+    for (name, pad) in [("ao-e-1", String::new()), ("ao-e-2", "x".repeat(12_000))] {
+        let _ = std::fs::remove_file(&out);
+        let script = "printf '%s|%s|%s|%s\\n' \"$SECRET_TOKEN\" \"$ENDS_WITH\" \"${EMPTY-unset}\" \"${#1}\" > env.out; sleep 60";
+        let argv = vec![
+            "sh".into(),
+            "-c".into(),
+            script.into(),
+            "-".into(),
+            pad.clone(),
+        ];
+        w.create_with(name, &ws, argv, env.clone()).unwrap();
+        wait_for("the environment written back", || {
+            std::fs::read_to_string(&out).is_ok_and(|s| s.ends_with('\n'))
+        });
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            format!("{secret}|a;||{}\n", pad.len()),
+            "{name}"
+        );
+    }
+    assert!(!canary.exists(), "a value was executed by a shell");
 }
 
 #[test]
