@@ -339,7 +339,11 @@ fn session_env(
     env.insert("AO_CALLER_TYPE".into(), "agent".into());
     // Agents find `ao` (for `ao report`) first on PATH.
     if let Some(dir) = fleet.ao_exe.parent() {
-        let path = std::env::var("PATH").unwrap_or_default();
+        // A PATH the user configured (or the plugin set) is kept, with ao's directory first.
+        let path = env
+            .get("PATH")
+            .cloned()
+            .unwrap_or_else(|| std::env::var("PATH").unwrap_or_default());
         let dir = dir.display().to_string();
         if !path.split(':').any(|d| d == dir) {
             env.insert("PATH".into(), format!("{dir}:{path}"));
