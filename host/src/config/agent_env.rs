@@ -5,6 +5,7 @@
 //! value is never written to a file or a log.
 
 use super::secrets::expand_str;
+use ao_plugin_api::sdk::command::check_env_name;
 use std::collections::BTreeMap;
 
 /// At most this many extra arguments…
@@ -70,26 +71,9 @@ impl AgentEnv {
     }
 }
 
-/// Letters, digits and `_`, not starting with a digit: a name no runtime will mangle.
-fn plain_name(name: &str) -> Result<(), String> {
-    let mut bytes = name.bytes();
-    let plain = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if plain {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{}` is not a variable name: letters, digits and `_`, not starting with a digit",
-            name.escape_debug()
-        ))
-    }
-}
-
 /// Checks the name of a variable to set or pass: plain, and none of `ao`'s own.
 pub fn check_name(name: &str) -> Result<(), String> {
-    plain_name(name)?;
+    check_env_name(name)?;
     if name.starts_with("AO_") {
         return Err(format!(
             "`{name}` is set by ao for every session (AO_* names are reserved)"
@@ -114,7 +98,7 @@ pub fn check_value(v: &str) -> Result<(), String> {
         };
         let name = &tail[..end];
         // Any variable of ao's environment may be read, AO_* ones included.
-        plain_name(name).map_err(|e| format!("in `${{{name}}}`: {e}"))?;
+        check_env_name(name).map_err(|e| format!("in `${{{name}}}`: {e}"))?;
         rest = &tail[end + 1..];
     }
     Ok(())

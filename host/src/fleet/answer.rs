@@ -14,12 +14,7 @@ pub async fn answer(
     choice: &str,
     fingerprint: Option<&str>,
 ) -> Result<AnswerOutcome, Error> {
-    let handle = s.runtime_handle.clone().ok_or_else(|| {
-        Error::Invalid(format!(
-            "session `{}` has no runtime yet (still spawning?)",
-            s.id
-        ))
-    })?;
+    let handle = crate::fleet::send::runtime_handle(s)?;
     let p = fleet.project(&s.project)?;
     let agent = s.agent.as_deref().unwrap_or(&p.agent);
     let screen = fleet.screen_rules(p, agent).await.ok_or_else(|| {

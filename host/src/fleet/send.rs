@@ -5,7 +5,9 @@
 use crate::Error;
 use crate::fleet::Fleet;
 use crate::store::session::Session;
-use ao_plugin_api::slots::runtime::{DeliveryOptions, SendMessageRequest, SendOutcome};
+use ao_plugin_api::slots::runtime::{
+    DeliveryOptions, RuntimeHandle, SendMessageRequest, SendOutcome,
+};
 
 /// Finds a session by id in any project.
 pub fn find(fleet: &Fleet, id: &str) -> Result<Session, Error> {
@@ -27,6 +29,16 @@ pub fn find(fleet: &Fleet, id: &str) -> Result<Session, Error> {
         .ok_or_else(|| Error::Invalid(format!("no session `{id}` (see `ao status`)")))
 }
 
+/// The session's runtime handle, or the error that says why there is none yet.
+pub(crate) fn runtime_handle(s: &Session) -> Result<RuntimeHandle, Error> {
+    s.runtime_handle.clone().ok_or_else(|| {
+        Error::Invalid(format!(
+            "session `{}` has no runtime yet (still spawning?)",
+            s.id
+        ))
+    })
+}
+
 /// Delivers `text` to the session's agent.
 pub async fn send(fleet: &Fleet, s: &Session, text: &str) -> Result<SendOutcome, Error> {
     if s.status.is_terminal() {
@@ -37,12 +49,7 @@ pub async fn send(fleet: &Fleet, s: &Session, text: &str) -> Result<SendOutcome,
             s.id
         )));
     }
-    let handle = s.runtime_handle.clone().ok_or_else(|| {
-        Error::Invalid(format!(
-            "session `{}` has no runtime yet (still spawning?)",
-            s.id
-        ))
-    })?;
+    let handle = runtime_handle(s)?;
     let p = fleet.project(&s.project)?;
     let runtime = fleet.runtime(p, &handle.runtime).await?;
     let screen = fleet

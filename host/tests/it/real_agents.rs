@@ -368,11 +368,23 @@ impl World {
         self.heard("session.errored", 10)
     }
 
-    /// An API error the CLI gives up on (after its own retries, if it makes any) → `errored`
-    /// with the kind in the reason; a kind that passes by itself pages nobody at once (the
-    /// `agent-errored` reaction waits it out).
+    /// An API error the CLI gives up on (after its own retries, if it makes any), given to
+    /// an idle agent: see [`World::errored_unpaged`].
     pub fn api_error(&self, id: &str, prompt: &str, reason: &str, secs: u64) -> Result<(), String> {
         self.wait_status(id, "idle", "", 30)?;
+        self.errored_unpaged(id, prompt, reason, secs)
+    }
+
+    /// `prompt` makes the model fail → `errored` with the kind in the reason within `secs`;
+    /// a kind that passes by itself pages nobody in the seconds after (the `agent-errored`
+    /// reaction waits it out).
+    pub fn errored_unpaged(
+        &self,
+        id: &str,
+        prompt: &str,
+        reason: &str,
+        secs: u64,
+    ) -> Result<(), String> {
         let pages = || {
             self.inbox
                 .requests()
@@ -383,7 +395,7 @@ impl World {
         let before = pages();
         self.sent(id, prompt)?;
         self.wait_status(id, "errored", reason, secs)?;
-        std::thread::sleep(Duration::from_secs(3));
+        std::thread::sleep(Duration::from_secs(4));
         check(pages() == before, || {
             format!("a passing error ({reason}) paged the human at once")
         })
@@ -520,6 +532,60 @@ impl Matrix {
 }
 
 /// `cond` as a case result.
+/// An API error a CLI is given in the suite.
+pub struct ApiError {
+    /// The case's name.
+    pub case: &'static str,
+    /// The prompt with its `@sim error` directive.
+    pub prompt: &'static str,
+    /// What the reason must contain once the session is `errored`.
+    pub reason: &'static str,
+    /// How long that may take (the CLI's own retries first).
+    pub secs: u64,
+    /// What the recovery case names it (`a message after {after} is worked on again`).
+    pub after: &'static str,
+}
+
+/// The cases Codex, Aider and OpenCode share once their dialogs are done, in this order:
+/// 20 messages to an idle agent, a busy agent, a 401 (`auth`: the case's name and its
+/// seconds), each of `errors` — every error followed by a message that is worked on again —,
+/// killed, restore, and delivery right after a new spawn (`spawn_secs`).
+pub fn shared_cases(
+    m: &mut Matrix,
+    w: &World,
+    id: &str,
+    auth: (&str, u64),
+    errors: &[ApiError],
+    spawn_secs: u64,
+) {
+    m.case(
+        "20 messages to an idle agent: 20 acknowledged and received",
+        || w.twenty_messages(id),
+    );
+    m.case(
+        "a busy agent: a message is queued or refused, never lost",
+        || w.busy_never_lost(id),
+    );
+    m.case(auth.0, || w.auth_error(id, auth.1));
+    m.case("a message after an error is worked on again", || {
+        w.recovers(id)
+    });
+    for e in errors {
+        m.case(e.case, || w.api_error(id, e.prompt, e.reason, e.secs));
+        m.case(
+            &format!("a message after {} is worked on again", e.after),
+            || w.recovers(id),
+        );
+    }
+    m.case("killed → killed", || w.killed(id));
+    m.case("restore resumes the conversation", || {
+        w.restore_remembers(id)
+    });
+    m.case("delivery right after spawn", || {
+        w.right_after_spawn(spawn_secs)
+    });
+}
+
 pub fn check(cond: bool, why: impl FnOnce() -> String) -> Result<(), String> {
     if cond { Ok(()) } else { Err(why()) }
 }

@@ -155,6 +155,38 @@ pub fn highlighted(styled: &str, labels: &[String]) -> Option<u32> {
     }
 }
 
+/// Moves the selection from option `from` to `n` with `keys` (towards the first, towards the
+/// last), waits until `reached` reads it there, and confirms with Enter; the refusal, with
+/// nothing confirmed, when it does not get there in time.
+#[allow(clippy::too_many_arguments)]
+fn step_and_confirm(
+    ctx: &Ctx,
+    term: &dyn Terminal,
+    from: u32,
+    n: u32,
+    keys: (&str, &str),
+    mut reached: impl FnMut() -> Result<bool, SdkError>,
+    shown: &str,
+    d: &Dialog,
+) -> Result<Option<AnswerOutcome>, SdkError> {
+    let key = if n > from { keys.1 } else { keys.0 };
+    for _ in 0..from.abs_diff(n) {
+        term.send_key(ctx, key)?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !reached()? {
+        if Instant::now() >= deadline {
+            return Ok(Some(refuse(
+                format!("the selection did not reach {shown:?}: Enter was not pressed"),
+                Some(d.clone()),
+            )));
+        }
+        ctx.sleep(POLL)?;
+    }
+    term.send_key(ctx, "Enter")?;
+    Ok(None)
+}
+
 fn current(
     ctx: &Ctx,
     term: &dyn Terminal,
@@ -234,49 +266,27 @@ pub fn answer(
             let Some(from) = at(term)? else {
                 return Ok(refuse("cannot tell which option is selected: answer in the agent's terminal (ao open)".into(), Some(d)));
             };
-            let key = if n > from { "Right" } else { "Left" };
-            for _ in 0..from.abs_diff(n) {
-                term.send_key(ctx, key)?;
+            let reached = || Ok(at(term)? == Some(n));
+            if let Some(refused) =
+                step_and_confirm(ctx, term, from, n, ("Left", "Right"), reached, &shown, &d)?
+            {
+                return Ok(refused);
             }
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while at(term)? != Some(n) {
-                if Instant::now() >= deadline {
-                    return Ok(refuse(
-                        format!("the selection did not reach {shown:?}: Enter was not pressed"),
-                        Some(d),
-                    ));
-                }
-                ctx.sleep(POLL)?;
-            }
-            term.send_key(ctx, "Enter")?;
         }
         // `select_enter`, and `letter` without a letter: move the mark, check it, confirm.
         _ => {
             let Some(from) = d.selected else {
                 return Ok(refuse("cannot tell which option is selected: answer in the agent's terminal (ao open)".into(), Some(d)));
             };
-            let key = if n > from { "Down" } else { "Up" };
-            for _ in 0..from.abs_diff(n) {
-                term.send_key(ctx, key)?;
+            let reached = || {
+                Ok(current(ctx, term, rules)?
+                    .is_some_and(|x| x.fingerprint == d.fingerprint && x.selected == Some(n)))
+            };
+            if let Some(refused) =
+                step_and_confirm(ctx, term, from, n, ("Up", "Down"), reached, &shown, &d)?
+            {
+                return Ok(refused);
             }
-            let deadline = Instant::now() + Duration::from_secs(2);
-            loop {
-                let now = current(ctx, term, rules)?;
-                if now
-                    .as_ref()
-                    .is_some_and(|x| x.fingerprint == d.fingerprint && x.selected == Some(n))
-                {
-                    break;
-                }
-                if Instant::now() >= deadline {
-                    return Ok(refuse(
-                        format!("the selection did not reach {shown:?}: Enter was not pressed"),
-                        Some(d),
-                    ));
-                }
-                ctx.sleep(POLL)?;
-            }
-            term.send_key(ctx, "Enter")?;
         }
     }
     let deadline = Instant::now() + SETTLE;

@@ -339,6 +339,25 @@ pub fn find_program(program: &str, path: Option<&str>) -> Option<PathBuf> {
         .find(|p| executable(p))
 }
 
+/// Checks an environment variable name: letters, digits and `_`, not starting with a digit,
+/// the names every runtime can pass as they are (tmux `-e`, a shell's `export`, a container's
+/// env). The config and each runtime check with this one rule.
+pub fn check_env_name(name: &str) -> Result<(), String> {
+    let mut bytes = name.bytes();
+    let plain = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if plain {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a variable name: letters, digits and `_`, not starting with a digit",
+            name.escape_debug()
+        ))
+    }
+}
+
 /// An AppleScript string literal for `osascript -e` (macOS plugins): quoted, `\\` and `"`
 /// escaped, newlines as `\n`, other control characters dropped, so no text can end the string
 /// and run as script.
@@ -361,6 +380,16 @@ pub fn applescript_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environment_names_are_plain() {
+        for ok in ["A", "_x1", "ANTHROPIC_BASE_URL"] {
+            assert!(check_env_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1X", "A-B", "A=B", "A B", "A\0"] {
+            assert!(check_env_name(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn arguments_reach_the_program_verbatim() {

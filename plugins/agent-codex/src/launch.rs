@@ -20,7 +20,7 @@ fn flags(config: &Config, req: &LaunchRequest) -> Result<Vec<String>, SdkError> 
     ];
     match req.permissions {
         // Codex's own default, said explicitly: sandboxed edits, it asks to leave the sandbox.
-        PermissionMode::Default => argv.extend(
+        PermissionMode::Default | PermissionMode::AutoEdit => argv.extend(
             [
                 "--sandbox",
                 "workspace-write",
@@ -30,15 +30,6 @@ fn flags(config: &Config, req: &LaunchRequest) -> Result<Vec<String>, SdkError> 
             .map(String::from),
         ),
         PermissionMode::Skip => argv.push("--dangerously-bypass-approvals-and-sandbox".into()),
-        PermissionMode::AutoEdit => argv.extend(
-            [
-                "--sandbox",
-                "workspace-write",
-                "--ask-for-approval",
-                "on-request",
-            ]
-            .map(String::from),
-        ),
         PermissionMode::Suggest => argv.extend(["--sandbox", "read-only"].map(String::from)),
     }
     if let Some(model) = &req.model {

@@ -137,6 +137,11 @@ impl Runtime for ProcessRuntime {
                 req.workspace_path
             )));
         }
+        for k in req.env.keys() {
+            command::check_env_name(k).map_err(|e| {
+                SdkError::InvalidParams(format!("invalid environment variable: {e}"))
+            })?;
+        }
         let program = req.argv.first().map(String::as_str).unwrap_or("");
         if command::find_program(program, req.env.get("PATH").map(String::as_str)).is_none() {
             return Err(SdkError::NotFound(format!(

@@ -7,7 +7,7 @@
 //! script whose every word is single-quoted, which deletes itself and `exec`s the agent. The
 //! environment is always given to tmux (`-e`), never written into the script.
 
-use ao_plugin_api::sdk::SdkError;
+use ao_plugin_api::sdk::{SdkError, command};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -41,23 +41,6 @@ impl Launch {
     }
 }
 
-/// Checks an environment variable name (tmux `-e` and `export` both need a plain name).
-fn check_env_name(key: &str) -> Result<(), SdkError> {
-    let mut bytes = key.bytes();
-    let ok = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(SdkError::InvalidParams(format!(
-            "invalid environment variable name `{}`",
-            key.escape_debug()
-        )))
-    }
-}
-
 /// Plans the launch; writes the script into `scratch` when one is needed.
 pub(crate) fn plan(
     name: &str,
@@ -71,7 +54,8 @@ pub(crate) fn plan(
         ));
     }
     for k in env.keys() {
-        check_env_name(k)?;
+        command::check_env_name(k)
+            .map_err(|e| SdkError::InvalidParams(format!("invalid environment variable: {e}")))?;
     }
     if argv.iter().chain(env.values()).any(|s| s.contains('\0')) {
         return Err(SdkError::InvalidParams(

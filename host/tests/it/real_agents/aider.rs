@@ -93,39 +93,22 @@ fn aider() {
             w.answered(&id, "y", "sh.txt")
         },
     );
-    m.case(
-        "20 messages to an idle agent: 20 acknowledged and received",
-        || w.twenty_messages(&id),
+    shared_cases(
+        &mut m,
+        &w,
+        &id,
+        (
+            "API auth (401) → errored, the human notified at once (urgent)",
+            60,
+        ),
+        &[ApiError {
+            case: "rate-limited (429), after litellm's retries → errored, nobody paged at once",
+            prompt: "Too fast.\n@sim error 429\n@sim retry-after 1",
+            reason: "rate-limited error: litellm.RateLimitError",
+            secs: 150,
+            after: "the rate limit",
+        }],
+        60,
     );
-    m.case(
-        "a busy agent: a message is queued or refused, never lost",
-        || w.busy_never_lost(&id),
-    );
-    m.case(
-        "API auth (401) → errored, the human notified at once (urgent)",
-        || w.auth_error(&id, 60),
-    );
-    m.case("a message after an error is worked on again", || {
-        w.recovers(&id)
-    });
-    m.case(
-        "rate-limited (429), after litellm's retries → errored, nobody paged at once",
-        || {
-            w.api_error(
-                &id,
-                "Too fast.\n@sim error 429\n@sim retry-after 1",
-                "rate-limited error: litellm.RateLimitError",
-                150,
-            )
-        },
-    );
-    m.case("a message after the rate limit is worked on again", || {
-        w.recovers(&id)
-    });
-    m.case("killed → killed", || w.killed(&id));
-    m.case("restore resumes the conversation", || {
-        w.restore_remembers(&id)
-    });
-    m.case("delivery right after spawn", || w.right_after_spawn(60));
     m.finish();
 }

@@ -200,22 +200,7 @@ fn claude_code() {
     );
     m.case(
         "rate-limited (429) → errored, and no one paged for a passing limit",
-        || {
-            let paged = || {
-                w.inbox
-                    .requests()
-                    .iter()
-                    .filter(|r| r.text().contains("session.errored"))
-                    .count()
-            };
-            let before = paged();
-            w.sent(&id, "Too fast.\n@sim error 429")?;
-            w.wait_status(&id, "errored", "rate-limited error", 10)?;
-            std::thread::sleep(Duration::from_secs(4));
-            check(paged() == before, || {
-                "a rate limit paged the human at once".into()
-            })
-        },
+        || w.errored_unpaged(&id, "Too fast.\n@sim error 429", "rate-limited error", 10),
     );
     m.case("a message after an error is worked on again", || {
         w.recovers(&id)

@@ -98,46 +98,31 @@ fn codex() {
         })?;
         w.answered(&id, "y", "esc.txt")
     });
-    m.case(
-        "20 messages to an idle agent: 20 acknowledged and received",
-        || w.twenty_messages(&id),
+    shared_cases(
+        &mut m,
+        &w,
+        &id,
+        (
+            "API auth (401) → errored, the human notified at once (urgent)",
+            30,
+        ),
+        &[
+            ApiError {
+                case: "API overloaded (529, after Codex's own retries) → errored with its kind",
+                prompt: "Fail now.\n@sim error 529",
+                reason: "overloaded error",
+                secs: 60,
+                after: "the overload",
+            },
+            ApiError {
+                case: "rate-limited (429, after Codex's own retries) → errored, nobody paged at once",
+                prompt: "Too fast.\n@sim error 429\n@sim retry-after 1",
+                reason: "rate-limited error",
+                secs: 90,
+                after: "the rate limit",
+            },
+        ],
+        30,
     );
-    m.case(
-        "a busy agent: a message is queued or refused, never lost",
-        || w.busy_never_lost(&id),
-    );
-    m.case(
-        "API auth (401) → errored, the human notified at once (urgent)",
-        || w.auth_error(&id, 30),
-    );
-    m.case("a message after an error is worked on again", || {
-        w.recovers(&id)
-    });
-    m.case(
-        "API overloaded (529, after Codex's own retries) → errored with its kind",
-        || w.api_error(&id, "Fail now.\n@sim error 529", "overloaded error", 60),
-    );
-    m.case("a message after the overload is worked on again", || {
-        w.recovers(&id)
-    });
-    m.case(
-        "rate-limited (429, after Codex's own retries) → errored, nobody paged at once",
-        || {
-            w.api_error(
-                &id,
-                "Too fast.\n@sim error 429\n@sim retry-after 1",
-                "rate-limited error",
-                90,
-            )
-        },
-    );
-    m.case("a message after the rate limit is worked on again", || {
-        w.recovers(&id)
-    });
-    m.case("killed → killed", || w.killed(&id));
-    m.case("restore resumes the conversation", || {
-        w.restore_remembers(&id)
-    });
-    m.case("delivery right after spawn", || w.right_after_spawn(30));
     m.finish();
 }

@@ -81,46 +81,31 @@ fn opencode() {
         "ao answer 1: allowed once, the selection read from colour",
         || w.answered(&id, "1", "oc.txt"),
     );
-    m.case(
-        "20 messages to an idle agent: 20 acknowledged and received",
-        || w.twenty_messages(&id),
+    shared_cases(
+        &mut m,
+        &w,
+        &id,
+        (
+            "API auth (401) → errored (kept past the idle that follows), notified at once",
+            30,
+        ),
+        &[
+            ApiError {
+                case: "overloaded (529), after OpenCode's own retries → errored, its kind",
+                prompt: "Fail now.\n@sim error 529",
+                reason: "overloaded error",
+                secs: 120,
+                after: "the overload",
+            },
+            ApiError {
+                case: "rate-limited (429), after OpenCode's own retries → errored, nobody paged at once",
+                prompt: "Too fast.\n@sim error 429\n@sim retry-after 1",
+                reason: "rate-limited error",
+                secs: 150,
+                after: "the rate limit",
+            },
+        ],
+        120,
     );
-    m.case(
-        "a busy agent: a message is queued or refused, never lost",
-        || w.busy_never_lost(&id),
-    );
-    m.case(
-        "API auth (401) → errored (kept past the idle that follows), notified at once",
-        || w.auth_error(&id, 30),
-    );
-    m.case("a message after an error is worked on again", || {
-        w.recovers(&id)
-    });
-    m.case(
-        "overloaded (529), after OpenCode's own retries → errored, its kind",
-        || w.api_error(&id, "Fail now.\n@sim error 529", "overloaded error", 120),
-    );
-    m.case("a message after the overload is worked on again", || {
-        w.recovers(&id)
-    });
-    m.case(
-        "rate-limited (429), after OpenCode's own retries → errored, nobody paged at once",
-        || {
-            w.api_error(
-                &id,
-                "Too fast.\n@sim error 429\n@sim retry-after 1",
-                "rate-limited error",
-                150,
-            )
-        },
-    );
-    m.case("a message after the rate limit is worked on again", || {
-        w.recovers(&id)
-    });
-    m.case("killed → killed", || w.killed(&id));
-    m.case("restore resumes the conversation", || {
-        w.restore_remembers(&id)
-    });
-    m.case("delivery right after spawn", || w.right_after_spawn(120));
     m.finish();
 }
