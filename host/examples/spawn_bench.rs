@@ -96,6 +96,7 @@ fn main() {
                 .await
                 .unwrap();
             wt.destroy(&workspace::DestroyRequest {
+                delete_branch: None,
                 path: ws.path,
                 root: root.display().to_string(),
                 repo_path: repo.path.display().to_string(),

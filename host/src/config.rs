@@ -78,16 +78,21 @@ pub fn from_text(file: &Path, text: &str, home: Option<&Path>) -> Result<Config,
 /// Reads, parses and validates a config file, and checks that project paths exist.
 pub fn load(file: &Path) -> Result<Config, Error> {
     let text = std::fs::read_to_string(file).map_err(|e| Error::io("could not read", file, e))?;
+    load_text(file, &text)
+}
+
+/// [`load`] of text already read from `file`.
+pub fn load_text(file: &Path, text: &str) -> Result<Config, Error> {
     let home = dirs::home_dir();
     let config =
-        from_text(file, &text, home.as_deref()).map_err(|problems| Error::Config { problems })?;
+        from_text(file, text, home.as_deref()).map_err(|problems| Error::Config { problems })?;
     let missing: Vec<Problem> = config
         .projects
         .values()
         .filter(|p| !p.path.is_dir())
         .map(|p| {
             let path = format!("projects.{}.path", p.id);
-            let loc = problem::locate(&text, &path);
+            let loc = problem::locate(text, &path);
             Problem {
                 file: file.to_path_buf(),
                 line: loc.map(|l| l.0),

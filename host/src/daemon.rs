@@ -4,6 +4,7 @@
 //! Its pid file says where it runs, so `ao stop` and a second `ao start` find it.
 
 use crate::Error;
+use crate::fleet::current::Current;
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::tick::tick;
 use axum::extract::State;
@@ -13,6 +14,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Notify;
+
+mod reload;
 
 /// What the pid file records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,11 +29,28 @@ pub struct DaemonInfo {
     pub config: PathBuf,
     /// Started (epoch ms).
     pub started_at: u64,
+    /// Why the config file on disk is not the one running (its last edit was invalid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
 }
 
 /// `{data}/daemon-{hash}.json`.
 pub fn info_file(data_dir: &Path, hash: &str) -> PathBuf {
     data_dir.join(format!("daemon-{hash}.json"))
+}
+
+/// `{data}/daemon-{hash}.config.yaml`: the text of the config the daemon runs, so `ao status`
+/// can still show the fleet while the file on disk holds an edit that cannot run.
+pub fn running_config_file(data_dir: &Path, hash: &str) -> PathBuf {
+    data_dir.join(format!("daemon-{hash}.config.yaml"))
+}
+
+/// Records the text of the config now running (owner-only, like every store file).
+fn keep_running_config(data_dir: &Path, hash: &str, text: &str) {
+    let path = running_config_file(data_dir, hash);
+    if let Err(e) = crate::store::metadata::write_atomic(&path, text.as_bytes()) {
+        tracing::warn!("could not record the running config: {e}");
+    }
 }
 
 /// The running daemon for a config, if its pid is alive.
@@ -41,21 +61,24 @@ pub fn running(data_dir: &Path, hash: &str) -> Option<DaemonInfo> {
 }
 
 struct Shared {
-    fleet: Arc<Fleet>,
-    wake: BTreeMap<String, Arc<Notify>>,
+    current: Arc<Current>,
+    /// Each project's wake-up, created with its poller (pollers of projects a reload added
+    /// included).
+    wake: std::sync::Mutex<BTreeMap<String, Arc<Notify>>>,
 }
 
-/// Runs until `shutdown` resolves: pollers, the webhook server, the pid file.
+impl Shared {
+    fn wakers(&self) -> Vec<(String, Arc<Notify>)> {
+        let wake = self.wake.lock().unwrap_or_else(|e| e.into_inner());
+        wake.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
+/// Runs until `shutdown` resolves: pollers, the webhook server, the config watch, the pid file.
 pub async fn run(
     fleet: Arc<Fleet>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), Error> {
-    let wake: BTreeMap<String, Arc<Notify>> = fleet
-        .config
-        .projects
-        .keys()
-        .map(|p| (p.clone(), Arc::new(Notify::new())))
-        .collect();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", fleet.config.port))
         .await
         .map_err(|e| {
@@ -75,22 +98,24 @@ pub async fn run(
         port,
         config: fleet.config.file.clone(),
         started_at: now_ms(),
+        config_error: None,
     };
     let info_path = info_file(&fleet.data_dir, &fleet.config.hash);
     std::fs::create_dir_all(&fleet.data_dir)
         .map_err(|e| Error::io("could not create", &fleet.data_dir, e))?;
-    crate::store::metadata::write_atomic(
-        &info_path,
-        serde_json::to_string(&info).expect("serialises").as_bytes(),
-    )?;
+    write_info(&info_path, &info)?;
+    if let Ok(text) = std::fs::read_to_string(&fleet.config.file) {
+        keep_running_config(&fleet.data_dir, &fleet.config.hash, &text);
+    }
+    let current = Arc::new(Current::new(fleet.clone()));
     let shared = Arc::new(Shared {
-        fleet: fleet.clone(),
-        wake: wake.clone(),
+        current: current.clone(),
+        wake: std::sync::Mutex::new(BTreeMap::new()),
     });
     let (events, _) = tokio::sync::broadcast::channel(1024);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let dash = Arc::new(crate::dashboard::Dash {
-        fleet: fleet.clone(),
+        fleet: current.clone(),
         tx: events.clone(),
         token,
         stop: stop_rx.clone(),
@@ -99,34 +124,27 @@ pub async fn run(
     let app = axum::Router::new()
         .route("/webhooks/github", axum::routing::post(webhook))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .with_state(shared)
+        .with_state(shared.clone())
         .merge(crate::dashboard::router(dash, port));
-    let mut tasks = vec![tokio::spawn(crate::dashboard::stream::follow(
-        fleet.clone(),
-        events,
-        stop_rx.clone(),
-    ))];
-    for (project, notify) in wake {
-        let fleet = fleet.clone();
-        let mut stop = stop_rx.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                match tick(&fleet, &project).await {
-                    Ok(r) => {
-                        for e in &r.errors {
-                            tracing::warn!(project = %project, "tick: {e}");
-                        }
-                    }
-                    Err(e) => tracing::warn!(project = %project, "tick failed: {e}"),
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(fleet.config.poll_interval) => {}
-                    _ = notify.notified() => {}
-                    _ = stop.changed() => break,
-                }
-            }
-        }));
+    let pollers = Pollers {
+        shared: shared.clone(),
+        stop: stop_rx.clone(),
+        tasks: std::sync::Mutex::new(vec![tokio::spawn(crate::dashboard::stream::follow(
+            current.clone(),
+            events,
+            stop_rx.clone(),
+        ))]),
+    };
+    for project in fleet.config.projects.keys() {
+        pollers.start(project);
     }
+    let pollers = Arc::new(pollers);
+    let watch = tokio::spawn(reload::watch(
+        pollers.clone(),
+        info_path.clone(),
+        info,
+        stop_rx.clone(),
+    ));
     let mut stop = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop.changed().await;
@@ -134,13 +152,76 @@ pub async fn run(
     let server = tokio::spawn(async move { server.await });
     shutdown.await;
     let _ = stop_tx.send(true);
+    let _ = watch.await;
+    let tasks = std::mem::take(&mut *pollers.tasks.lock().unwrap_or_else(|e| e.into_inner()));
     for t in tasks {
         let _ = t.await;
     }
     let _ = server.await;
     let _ = std::fs::remove_file(&info_path);
-    fleet.shutdown().await;
+    let _ = std::fs::remove_file(running_config_file(&fleet.data_dir, &fleet.config.hash));
+    current.get().shutdown().await;
     Ok(())
+}
+
+fn write_info(path: &Path, info: &DaemonInfo) -> Result<(), Error> {
+    crate::store::metadata::write_atomic(
+        path,
+        serde_json::to_string(info).expect("serialises").as_bytes(),
+    )
+}
+
+/// The per-project poller tasks.
+struct Pollers {
+    shared: Arc<Shared>,
+    stop: tokio::sync::watch::Receiver<bool>,
+    tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Pollers {
+    /// Starts `project`'s poller unless it has one. A poller lives as long as the daemon: while
+    /// a reload has removed its project it only sleeps, so a project removed and added back
+    /// never gets two pollers whose ticks overlap.
+    fn start(&self, project: &str) {
+        let notify = {
+            let mut wake = self.shared.wake.lock().unwrap_or_else(|e| e.into_inner());
+            if wake.contains_key(project) {
+                return;
+            }
+            let n = Arc::new(Notify::new());
+            wake.insert(project.to_string(), n.clone());
+            n
+        };
+        let current = self.shared.current.clone();
+        let mut stop = self.stop.clone();
+        let project = project.to_string();
+        let task = tokio::spawn(async move {
+            loop {
+                let fleet = current.get();
+                if fleet.config.projects.contains_key(&project) {
+                    match tick(&fleet, &project).await {
+                        Ok(r) => {
+                            for e in &r.errors {
+                                tracing::warn!(project = %project, "tick: {e}");
+                            }
+                        }
+                        Err(e) => tracing::warn!(project = %project, "tick failed: {e}"),
+                    }
+                }
+                let every = fleet.config.poll_interval;
+                drop(fleet);
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = notify.notified() => {}
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
+    }
 }
 
 /// `POST /webhooks/github`: verified by each project's SCM plugin (no secret configured means
@@ -161,11 +242,12 @@ async fn webhook(
         .collect();
     let req = ao_plugin_api::slots::scm::WebhookRequest { headers, body };
     let mut last = "no project has an SCM that takes webhooks".to_string();
-    for (id, notify) in &shared.wake {
-        let Ok(p) = shared.fleet.project(id) else {
+    let fleet = shared.current.get();
+    for (id, notify) in shared.wakers() {
+        let Ok(p) = fleet.project(&id) else {
             continue;
         };
-        let Ok(Some(scm)) = shared.fleet.scm(p).await else {
+        let Ok(Some(scm)) = fleet.scm(p).await else {
             continue;
         };
         match scm.verify_webhook(&req).await {

@@ -8,7 +8,7 @@ pub mod pty;
 pub mod stream;
 mod terminal;
 
-use crate::fleet::Fleet;
+use crate::fleet::current::Current;
 use axum::Router;
 use axum::routing::{get, post};
 use std::sync::Arc;
@@ -16,8 +16,8 @@ use tokio::sync::broadcast;
 
 /// What the dashboard's handlers share.
 pub struct Dash {
-    /// The fleet the daemon runs.
-    pub fleet: Arc<Fleet>,
+    /// The fleet the daemon runs (swapped by a config reload).
+    pub fleet: Arc<Current>,
     /// New events, for the live streams.
     pub tx: broadcast::Sender<stream::Line>,
     /// The token (pages embed it for their own requests).

@@ -61,6 +61,16 @@ pub enum Error {
     /// Input from the user that cannot be used.
     #[error("{0}")]
     Invalid(String),
+    /// The agent died (or its runtime session vanished) before it showed any sign of life.
+    #[error("{}", launch_failed(agent, why, last_lines))]
+    LaunchFailed {
+        /// The agent plugin.
+        agent: String,
+        /// What the runtime saw ("the agent exited with status 1").
+        why: String,
+        /// The CLI's own last lines on screen.
+        last_lines: Vec<String>,
+    },
     /// A file-system operation failed.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -90,6 +100,21 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// One line saying what happened, then what the CLI said, quoted: its words name the fix.
+fn launch_failed(agent: &str, why: &str, last: &[String]) -> String {
+    let mut out = format!("the `{agent}` agent did not start: {why}");
+    if last.is_empty() {
+        out.push_str(" (it printed nothing)");
+    } else {
+        out.push_str("; its last lines:");
+        for l in last {
+            out.push_str("\n  │ ");
+            out.push_str(l);
+        }
+    }
+    out
 }
 
 /// `: did you mean `x`?` for the closest candidate, or an empty string.

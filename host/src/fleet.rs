@@ -3,7 +3,10 @@
 //! lifecycle engine and `ao demo` all go through here, so each operation exists once.
 
 pub mod answer;
+pub mod current;
 pub mod kill;
+pub mod launch;
+pub mod leftovers;
 pub mod orchestrator;
 pub mod send;
 pub mod spawn;
@@ -36,8 +39,10 @@ pub struct Fleet {
     pub data_dir: PathBuf,
     /// The `ao` executable agents' hooks run.
     pub ao_exe: PathBuf,
-    registry: Registry,
-    handles: tokio::sync::Mutex<HashMap<String, Arc<ComponentHandle>>>,
+    registry: Arc<Registry>,
+    /// Plugin instances by component and config, shared with every reconfigured fleet: an
+    /// instance whose settings did not change keeps running across a config reload.
+    handles: Arc<tokio::sync::Mutex<HashMap<String, Arc<ComponentHandle>>>>,
     /// Each agent's screen grammar, asked once per (project, agent).
     screen_rules: std::sync::Mutex<HashMap<String, Option<ScreenRules>>>,
 }
@@ -49,8 +54,20 @@ impl Fleet {
             config,
             data_dir,
             ao_exe,
-            registry,
-            handles: tokio::sync::Mutex::new(HashMap::new()),
+            registry: Arc::new(registry),
+            handles: Arc::default(),
+            screen_rules: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The same plugins and instances under a new config (the daemon's reload).
+    pub fn reconfigured(&self, config: Config) -> Fleet {
+        Fleet {
+            config,
+            data_dir: self.data_dir.clone(),
+            ao_exe: self.ao_exe.clone(),
+            registry: self.registry.clone(),
+            handles: self.handles.clone(),
             screen_rules: std::sync::Mutex::new(HashMap::new()),
         }
     }

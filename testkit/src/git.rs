@@ -133,6 +133,7 @@ impl Repo {
             root: root.display().to_string(),
             repo_path: self.path.display().to_string(),
             force,
+            delete_branch: None,
         }
     }
 

@@ -68,6 +68,8 @@ pub enum Step {
     Say(String),
     /// Think for this many milliseconds (busy, a spinner on screen), as a model does.
     Think(u64),
+    /// Print this line and quit with status 3, as a CLI does on a fatal error.
+    Crash(String),
 }
 
 impl Playbook {
@@ -95,6 +97,8 @@ pub enum Outcome {
     Asked(String),
     /// The agent is busy for this many milliseconds.
     Think(u64),
+    /// The agent quits after printing this.
+    Crash(String),
 }
 
 /// Carries out one step in `cwd`.
@@ -160,5 +164,6 @@ pub fn run_step(step: &Step, cwd: &Path, forge: Option<&Forge>) -> Result<Outcom
         Step::Ask(q) => Ok(Outcome::Asked(q.clone())),
         Step::Say(s) => Ok(Outcome::Done(s.clone())),
         Step::Think(ms) => Ok(Outcome::Think(*ms)),
+        Step::Crash(s) => Ok(Outcome::Crash(s.clone())),
     }
 }

@@ -97,7 +97,7 @@ pub(crate) struct Listing {
 
 /// Loads, gathers, warns about corrupt files on stderr, and hides ended sessions unless asked.
 pub(crate) fn listing(flags: &ListFlags, globals: &Globals) -> Result<Listing> {
-    let config = load_config(&globals.with(&flags.cfg))?;
+    let config = load_config_or_running(&globals.with(&flags.cfg))?;
     let g = gather(&config)?;
     warn_corrupt(&g.corrupt);
     let (sessions, ended): (Vec<Session>, Vec<Session>) = g
@@ -110,6 +110,33 @@ pub(crate) fn listing(flags: &ListFlags, globals: &Globals) -> Result<Listing> {
         hidden: ended.len(),
         corrupt: g.corrupt.len(),
     })
+}
+
+/// The config, or while the file on disk holds an edit that cannot run, the one the daemon
+/// still runs (with a warning line), so the fleet can still be seen and stopped.
+pub(crate) fn load_config_or_running(globals: &Globals) -> Result<Config> {
+    match load_config(globals) {
+        Ok(c) => Ok(c),
+        Err(e) => running_config(globals).ok_or(e),
+    }
+}
+
+/// While the file on disk holds an edit that cannot run, the config the daemon still runs, with
+/// a warning line saying so; `None` when no daemon runs one.
+fn running_config(globals: &Globals) -> Option<Config> {
+    let cwd = std::env::current_dir().ok()?;
+    let (file, _) = ao::config::discover(globals.config.as_deref(), &cwd).ok()??;
+    let data = ao::paths::data_dir()?;
+    let hash = ao::store::config_dir_hash(&file);
+    let info = ao::daemon::running(&data, &hash)?;
+    let why = info.config_error?;
+    let text = std::fs::read_to_string(ao::daemon::running_config_file(&data, &hash)).ok()?;
+    let config = ao::config::from_text(&file, &text, dirs::home_dir().as_deref()).ok()?;
+    crate::cli::output::note(&format!(
+        "warning: the daemon (pid {}) keeps running the previous config, since the edited file cannot run: {why}",
+        info.pid
+    ));
+    Some(config)
 }
 
 /// Prints a listing as `{"data": [...], "meta": {...}}`, one session at a time.

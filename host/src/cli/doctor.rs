@@ -153,6 +153,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         let plugins_ok = !checks.iter().any(|k| k.name == "config plugins");
         if plugins_ok {
             scm_checks(&mut checks, globals, c);
+            leftover_checks(&mut checks, globals);
         }
     }
 
@@ -239,6 +240,43 @@ fn scm_checks(checks: &mut Vec<Check>, globals: &Globals, c: &ao::config::Config
                 check(&name, level, detail.join(", "))
             }
         });
+    }
+}
+
+/// Runtime sessions under this config's names that no live session owns.
+fn leftover_checks(checks: &mut Vec<Check>, globals: &Globals) {
+    let found = match crate::cli::fleet::open(globals) {
+        Ok(o) => o.run(async |f| ao::fleet::leftovers::find(f).await),
+        Err(e) => {
+            checks.push(check("runtime sessions", Level::Error, format!("{e:#}")));
+            return;
+        }
+    };
+    match found {
+        Err(e) => checks.push(check("runtime sessions", Level::Error, e.to_string())),
+        Ok((left, unknown)) => {
+            for why in unknown {
+                checks.push(check(
+                    "runtime sessions",
+                    Level::Warn,
+                    format!("unknown: {why}"),
+                ));
+            }
+            checks.push(if left.is_empty() {
+                check("runtime sessions", Level::Ok, "none left behind")
+            } else {
+                let names: Vec<String> = left.iter().map(ao::fleet::leftovers::describe).collect();
+                check(
+                    "runtime sessions",
+                    Level::Warn,
+                    format!(
+                        "{} no live session owns: {}; `ao session cleanup` removes them",
+                        left.len(),
+                        names.join(", ")
+                    ),
+                )
+            });
+        }
     }
 }
 

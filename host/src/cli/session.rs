@@ -19,7 +19,8 @@ enum Command {
     Kill(IdArgs),
     /// Bring an ended session back, continuing the agent's conversation
     Restore(IdArgs),
-    /// End sessions whose PR closed or whose agent is gone
+    /// End sessions whose PR closed or whose agent is gone, and stop runtime sessions no live
+    /// session owns
     Cleanup(CleanupArgs),
 }
 
@@ -101,11 +102,36 @@ fn cleanup(a: CleanupArgs, globals: &Globals) -> Result<ExitCode> {
                 output::note(&k.describe(&s.id, "cleaned up"));
             }
         }
+        n += remove_leftovers(f, a.dry_run).await?;
         if n == 0 {
             output::note("nothing to clean up");
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Removes (or with `dry_run` names) the runtime sessions no live session owns; how many.
+pub(crate) async fn remove_leftovers(f: &ao::fleet::Fleet, dry_run: bool) -> Result<usize> {
+    use ao::fleet::leftovers;
+    let (left, unknown) = leftovers::find(f).await?;
+    for why in unknown {
+        output::note(&format!("warning: runtime sessions not checked: {why}"));
+    }
+    for l in &left {
+        if dry_run {
+            output::note(&format!(
+                "{}: would stop (no live session owns it)",
+                leftovers::describe(l)
+            ));
+            continue;
+        }
+        leftovers::remove(f, l).await?;
+        output::note(&format!(
+            "{}: stopped (no live session owned it)",
+            leftovers::describe(l)
+        ));
+    }
+    Ok(left.len())
 }
 
 fn ls(flags: context::ListFlags, globals: &Globals) -> Result<ExitCode> {

@@ -44,6 +44,12 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         s.branch.as_deref().unwrap_or("?"),
         s.workspace.as_deref().unwrap_or("?")
     ));
+    if let ao::fleet::launch::Up::NoSignYet(after) = spawned.up {
+        output::note(&format!(
+            "warning: the agent is running but showed no sign of life within {}s; `ao status` follows it",
+            after.as_secs()
+        ));
+    }
     if spawned.prompt_acknowledged == Some(false) {
         output::note(&format!(
             "warning: the agent did not acknowledge its task yet; check with `ao send {} ...`",

@@ -56,6 +56,12 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
             text.push_str(line);
             text.push('\n');
         }
+        // A reason the table had to cut is said in full below it: it is what the human acts on.
+        for s in l.sessions.iter().filter(|s| &s.project == id) {
+            if needs_attention(s) && cell(&s.status_reason) != s.status_reason {
+                text.push_str(&format!("  {}: {}\n", s.id, one_line(&s.status_reason)));
+            }
+        }
         text.push('\n');
     }
     if l.hidden > 0 {
@@ -85,22 +91,12 @@ fn row(s: &Session, now: u64, color: bool) -> Vec<String> {
         _ => "-".into(),
     };
     // What needs a human shows why; everything else its summary.
-    let attention = matches!(
-        s.status,
-        Status::NeedsInput | Status::Errored | Status::Stuck | Status::Killed
-    );
-    let detail = if attention && !s.status_reason.is_empty() {
+    let detail = if needs_attention(s) && !s.status_reason.is_empty() {
         s.status_reason.as_str()
     } else {
         s.summary.as_deref().unwrap_or("")
     };
-    let detail: String = detail
-        .lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(80)
-        .collect();
+    let detail = cell(detail);
     vec![
         s.id.clone(),
         paint(s.status, color),
@@ -110,6 +106,22 @@ fn row(s: &Session, now: u64, color: bool) -> Vec<String> {
         s.cost.as_ref().map_or_else(|| "-".into(), cost_cell),
         detail,
     ]
+}
+
+fn needs_attention(s: &Session) -> bool {
+    matches!(
+        s.status,
+        Status::NeedsInput | Status::Errored | Status::Stuck | Status::Killed
+    ) && !s.status_reason.is_empty()
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The DETAIL cell: the text's first line, cut to 80 characters.
+fn cell(text: &str) -> String {
+    text.lines().next().unwrap_or("").chars().take(80).collect()
 }
 
 /// `12.3k tok $0.42`: every token the agent spent (cache included) and its price.

@@ -19,7 +19,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     let globals = globals.with(&args.cfg);
-    let config = crate::cli::context::load_config(&globals)?;
+    let config = crate::cli::context::load_config_or_running(&globals)?;
     let data = ao::paths::data_dir().ok_or_else(|| anyhow!("HOME is not set"))?;
     let live: Vec<ao::store::session::Session> = crate::cli::context::gather(&config)?
         .sessions
@@ -74,6 +74,8 @@ fn kill_all(globals: &Globals, live: &[ao::store::session::Session]) -> Result<(
             let k = ao::fleet::kill::kill(f, s, ao::fleet::kill::KillReason::User).await?;
             output::note(&k.describe(&s.id, "killed"));
         }
+        // What ended before (a killed agent's dead pane) or was never recorded goes too.
+        crate::cli::session::remove_leftovers(f, false).await?;
         Ok(())
     })
 }

@@ -54,6 +54,10 @@ pub struct LifecycleConfig {
     /// How long a merged session whose agent is still busy is left alone first (default `5m`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge_cleanup_grace: Option<String>,
+    /// How long a spawn waits for the agent to show a sign of life before it returns anyway
+    /// (default `60s`); an agent that exits sooner fails the spawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_timeout: Option<String>,
 }
 
 /// Default plugins.

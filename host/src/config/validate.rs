@@ -53,6 +53,8 @@ pub struct Config {
     pub auto_cleanup_on_merge: bool,
     /// Grace for a merged session whose agent is still busy.
     pub merge_cleanup_grace: Duration,
+    /// How long a spawn waits for a sign of life.
+    pub launch_timeout: Duration,
     /// Things that work but should be changed (literal secrets).
     pub warnings: Vec<Problem>,
 }
@@ -146,6 +148,7 @@ pub struct Project {
 const DEFAULT_PORT: u16 = 3000;
 const DEFAULT_POLL: Duration = Duration::from_secs(30);
 const DEFAULT_MERGE_GRACE: Duration = Duration::from_secs(300);
+const DEFAULT_LAUNCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn map_value(m: &BTreeMap<String, serde_json::Value>) -> serde_json::Value {
     serde_json::Value::Object(m.clone().into_iter().collect())
@@ -179,6 +182,13 @@ pub fn validate(
             .duration("lifecycle.mergeCleanupGrace", s)
             .unwrap_or(DEFAULT_MERGE_GRACE),
         None => DEFAULT_MERGE_GRACE,
+    };
+
+    let launch_timeout = match &raw.lifecycle.launch_timeout {
+        Some(s) => v
+            .duration("lifecycle.launchTimeout", s)
+            .unwrap_or(DEFAULT_LAUNCH_TIMEOUT),
+        None => DEFAULT_LAUNCH_TIMEOUT,
     };
 
     let notifier_names: Vec<String> = raw.notifiers.keys().cloned().collect();
@@ -368,6 +378,7 @@ pub fn validate(
         isolation: raw.plugins.isolation.clone(),
         auto_cleanup_on_merge: raw.lifecycle.auto_cleanup_on_merge.unwrap_or(true),
         merge_cleanup_grace,
+        launch_timeout,
         warnings: std::mem::take(&mut v.warnings),
     };
     if v.problems.is_empty() {

@@ -4,6 +4,7 @@
 
 use super::Dash;
 use crate::Error;
+use crate::fleet::Fleet;
 use crate::fleet::kill::{KillReason, kill, restore};
 use crate::fleet::send::{find, send};
 use crate::fleet::spawn::{SpawnRequest, spawn};
@@ -41,17 +42,18 @@ fn data(v: Value) -> Answer {
     Ok(Json(json!({ "data": v })))
 }
 
-fn session(d: &Dash, id: &str) -> Result<Session, Failed> {
-    find(&d.fleet, id).map_err(|e| Failed(StatusCode::NOT_FOUND, e.to_string()))
+fn session(fleet: &Fleet, id: &str) -> Result<Session, Failed> {
+    find(fleet, id).map_err(|e| Failed(StatusCode::NOT_FOUND, e.to_string()))
 }
 
 /// `GET /api/sessions`: every session of every project, and the projects.
 pub(super) async fn sessions(State(d): State<Arc<Dash>>) -> Answer {
+    let fleet = d.fleet.get();
     let mut out = Vec::new();
     let mut projects = Vec::new();
-    for (id, p) in &d.fleet.config.projects {
+    for (id, p) in &fleet.config.projects {
         projects.push(json!({"id": id, "repo": p.repo, "path": p.path}));
-        for l in d.fleet.store(id).list_sessions()? {
+        for l in fleet.store(id).list_sessions()? {
             if let Listed::Session(s) = l {
                 out.push(session_json(&s));
             }
@@ -61,9 +63,8 @@ pub(super) async fn sessions(State(d): State<Arc<Dash>>) -> Answer {
 }
 
 /// The session's events, oldest first (at most the latest `max`).
-fn events_of(d: &Dash, s: &Session, max: usize) -> Result<Vec<EventRecord>, Error> {
-    let mut all: Vec<EventRecord> = d
-        .fleet
+fn events_of(fleet: &Fleet, s: &Session, max: usize) -> Result<Vec<EventRecord>, Error> {
+    let mut all: Vec<EventRecord> = fleet
         .events(&s.project)
         .read()?
         .into_iter()
@@ -80,7 +81,8 @@ pub(super) async fn one(
     Path(id): Path<String>,
     uri: axum::http::Uri,
 ) -> Answer {
-    let s = session(&d, &id)?;
+    let fleet = d.fleet.get();
+    let s = session(&fleet, &id)?;
     let mut v = session_json(&s);
     if uri
         .query()
@@ -88,8 +90,7 @@ pub(super) async fn one(
     {
         return data(v);
     }
-    let prompt = d
-        .fleet
+    let prompt = fleet
         .store(&s.project)
         .prompts_dir()
         .join(format!("{id}.md"));
@@ -97,14 +98,15 @@ pub(super) async fn one(
         .ok()
         .map(|t| json!(t.chars().take(64 * 1024).collect::<String>()))
         .unwrap_or(Value::Null);
-    v["events"] = json!(events_of(&d, &s, 200)?);
+    v["events"] = json!(events_of(&fleet, &s, 200)?);
     data(v)
 }
 
 /// `GET /api/sessions/{id}/events`.
 pub(super) async fn events(State(d): State<Arc<Dash>>, Path(id): Path<String>) -> Answer {
-    let s = session(&d, &id)?;
-    data(json!(events_of(&d, &s, 1000)?))
+    let fleet = d.fleet.get();
+    let s = session(&fleet, &id)?;
+    data(json!(events_of(&fleet, &s, 1000)?))
 }
 
 #[derive(Deserialize)]
@@ -118,14 +120,15 @@ pub(super) async fn send_message(
     Path(id): Path<String>,
     Json(m): Json<Message>,
 ) -> Answer {
-    let s = session(&d, &id)?;
+    let fleet = d.fleet.get();
+    let s = session(&fleet, &id)?;
     if m.message.trim().is_empty() {
         return Err(Failed(
             StatusCode::BAD_REQUEST,
             "the message is empty".into(),
         ));
     }
-    let out = send(&d.fleet, &s, &m.message).await?;
+    let out = send(&fleet, &s, &m.message).await?;
     data(json!({"acknowledged": out.acknowledged, "evidence": out.evidence, "dialog": out.dialog}))
 }
 
@@ -143,29 +146,32 @@ pub(super) async fn answer_dialog(
     Path(id): Path<String>,
     Json(c): Json<Choice>,
 ) -> Answer {
-    let s = session(&d, &id)?;
-    let out =
-        crate::fleet::answer::answer(&d.fleet, &s, &c.choice, c.fingerprint.as_deref()).await?;
+    let fleet = d.fleet.get();
+    let s = session(&fleet, &id)?;
+    let out = crate::fleet::answer::answer(&fleet, &s, &c.choice, c.fingerprint.as_deref()).await?;
     data(json!({"answered": out.answered, "evidence": out.evidence}))
 }
 
 /// `POST /api/sessions/{id}/kill`.
 pub(super) async fn kill_session(State(d): State<Arc<Dash>>, Path(id): Path<String>) -> Answer {
-    let s = session(&d, &id)?;
-    let k = kill(&d.fleet, &s, KillReason::User).await?;
+    let fleet = d.fleet.get();
+    let s = session(&fleet, &id)?;
+    let k = kill(&fleet, &s, KillReason::User).await?;
     data(json!({"detail": k.describe(&s.id, "killed")}))
 }
 
 /// `POST /api/sessions/{id}/restore`.
 pub(super) async fn restore_session(State(d): State<Arc<Dash>>, Path(id): Path<String>) -> Answer {
-    let s = session(&d, &id)?;
-    data(session_json(&restore(&d.fleet, &s).await?))
+    let fleet = d.fleet.get();
+    let s = session(&fleet, &id)?;
+    data(session_json(&restore(&fleet, &s).await?))
 }
 
 /// `POST /api/sessions/{id}/merge`: merges the session's PR at the head ao last saw.
 pub(super) async fn merge(State(d): State<Arc<Dash>>, Path(id): Path<String>) -> Answer {
-    let s = session(&d, &id)?;
-    let p = d.fleet.project(&s.project)?;
+    let fleet = d.fleet.get();
+    let s = session(&fleet, &id)?;
+    let p = fleet.project(&s.project)?;
     let (Some(url), Some(repo)) = (&s.pr, &p.repo) else {
         return Err(Failed(
             StatusCode::BAD_REQUEST,
@@ -178,7 +184,7 @@ pub(super) async fn merge(State(d): State<Arc<Dash>>, Path(id): Path<String>) ->
         .next()
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| Failed(StatusCode::BAD_REQUEST, format!("`{url}` is not a PR URL")))?;
-    let Some(scm) = d.fleet.scm(p).await? else {
+    let Some(scm) = fleet.scm(p).await? else {
         return Err(Failed(
             StatusCode::BAD_REQUEST,
             format!("project {} has no SCM", p.id),
@@ -206,10 +212,10 @@ pub(super) struct SpawnBody {
 
 /// `POST /api/spawn {"issue", "project"?}`: a worker on an issue, as `ao spawn`.
 pub(super) async fn spawn_issue(State(d): State<Arc<Dash>>, Json(b): Json<SpawnBody>) -> Answer {
+    let fleet = d.fleet.get();
     let project = match b.project {
         Some(p) => p,
-        None if d.fleet.config.projects.len() == 1 => d
-            .fleet
+        None if fleet.config.projects.len() == 1 => fleet
             .config
             .projects
             .keys()
@@ -228,6 +234,6 @@ pub(super) async fn spawn_issue(State(d): State<Arc<Dash>>, Json(b): Json<SpawnB
         issue: Some(b.issue.trim().trim_start_matches('#').to_string()),
         ..SpawnRequest::default()
     };
-    let s = spawn(&d.fleet, &req).await?;
+    let s = spawn(&fleet, &req).await?;
     data(session_json(&s.session))
 }

@@ -24,7 +24,9 @@ pub(super) async fn fleet(State(d): State<Arc<Dash>>) -> Html<String> {
 
 /// A page about one session, or 404.
 fn session_page(d: &Dash, id: &str, template: &str) -> Response {
-    if !crate::store::ids::valid_component(id) || crate::fleet::send::find(&d.fleet, id).is_err() {
+    if !crate::store::ids::valid_component(id)
+        || crate::fleet::send::find(&d.fleet.get(), id).is_err()
+    {
         let missing = Html("<!doctype html><p>no such session</p>");
         return (StatusCode::NOT_FOUND, missing).into_response();
     }

@@ -4,6 +4,7 @@
 //! (`ao spawn`, `ao send`) arrive as the engine's own do.
 
 use crate::fleet::Fleet;
+use crate::fleet::current::Current;
 use crate::store::events::Tail;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -18,24 +19,28 @@ const EVERY: Duration = Duration::from_millis(25);
 /// One event as JSON text, with its `projectId`.
 pub type Line = Arc<String>;
 
-/// Follows the logs until `stop` changes; new events go to `tx`.
+/// Follows the logs until `stop` changes; new events go to `tx`. A project a config reload
+/// adds is followed from then on.
 pub async fn follow(
-    fleet: Arc<Fleet>,
+    current: Arc<Current>,
     tx: broadcast::Sender<Line>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     // Only what happens from now on: history is in the API.
-    let mut logs: Vec<(String, std::path::PathBuf, Tail)> = fleet
-        .config
-        .projects
-        .keys()
-        .map(|p| {
-            let path = fleet.store(p).events_file();
-            let tail = Tail::at_end(&path);
-            (p.clone(), path, tail)
-        })
-        .collect();
+    let mut logs: Vec<(String, std::path::PathBuf, Tail)> = Vec::new();
+    let mut fleet: Option<Arc<Fleet>> = None;
     loop {
+        let now = current.get();
+        if !fleet.as_ref().is_some_and(|f| Arc::ptr_eq(f, &now)) {
+            for p in now.config.projects.keys() {
+                if !logs.iter().any(|(id, _, _)| id == p) {
+                    let path = now.store(p).events_file();
+                    let tail = Tail::at_end(&path);
+                    logs.push((p.clone(), path, tail));
+                }
+            }
+            fleet = Some(now);
+        }
         for (project, path, tail) in &mut logs {
             for line in tail.new_lines(path) {
                 let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&line) else {

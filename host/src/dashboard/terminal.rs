@@ -44,14 +44,14 @@ pub(super) async fn ws(
 }
 
 async fn attach_argv(d: &Dash, id: &str) -> Result<Vec<String>, String> {
-    let s = find(&d.fleet, id).map_err(|e| e.to_string())?;
+    let fleet = d.fleet.get();
+    let s = find(&fleet, id).map_err(|e| e.to_string())?;
     let h = s
         .runtime_handle
         .clone()
         .ok_or_else(|| format!("{id} has no runtime to attach to"))?;
-    let p = d.fleet.project(&s.project).map_err(|e| e.to_string())?;
-    let rt = d
-        .fleet
+    let p = fleet.project(&s.project).map_err(|e| e.to_string())?;
+    let rt = fleet
         .runtime(p, &h.runtime)
         .await
         .map_err(|e| e.to_string())?;

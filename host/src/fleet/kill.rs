@@ -2,6 +2,7 @@
 //! auto-cleanup after a merge.
 
 use crate::Error;
+use crate::fleet::launch::{Launched, wait_until_up};
 use crate::fleet::spawn::{launch_request, start_runtime};
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::events::{Event, EventKind};
@@ -69,6 +70,7 @@ pub async fn kill(fleet: &Fleet, s: &Session, why: KillReason) -> Result<Killed,
             root: fleet.store(&p.id).worktrees_dir().display().to_string(),
             repo_path: p.path.display().to_string(),
             force: false,
+            delete_branch: None,
         };
         match ws.destroy(&req).await {
             Ok(o) => out.workspace_removed = o.removed,
@@ -157,7 +159,24 @@ pub async fn restore(fleet: &Fleet, s: &Session) -> Result<Session, Error> {
         Some(spec) => spec,
         None => agent.launch(&launch).await?,
     };
+    let started_at = now_ms();
     let handle = start_runtime(fleet, p, &runtime, &agent_name, &s.id, &path, &spec).await?;
+    // A restore that cannot start its agent leaves the session as it was, with the reason.
+    let up = Launched {
+        agent_name: &agent_name,
+        agent: &agent,
+        runtime: &runtime,
+        handle: &handle,
+        process_names: &spec.process_names,
+        session_id: &s.id,
+        workspace: &path,
+        agent_session_id: spec.agent_session_id.clone().or(s.agent_session_id.clone()),
+        created_at: started_at,
+    };
+    if let Err(e) = wait_until_up(fleet, p, &up, fleet.config.launch_timeout).await {
+        let _ = runtime.destroy(&HandleRequest { handle }).await;
+        return Err(e);
+    }
     let now = now_ms();
     let restored = store.update_session(&s.id, |x| {
         x.runtime_handle = Some(handle);

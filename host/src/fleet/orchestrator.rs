@@ -5,6 +5,7 @@
 
 use crate::Error;
 use crate::config::Project;
+use crate::fleet::launch::{Launched, wait_until_up};
 use crate::fleet::spawn::{launch_request, reaction_lines, rules, start_runtime};
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::events::{Event, EventKind};
@@ -88,15 +89,31 @@ pub async fn start(fleet: &Fleet, project: &str) -> Result<Started, Error> {
         s.process_names = spec.process_names.clone();
         s.summary = Some("orchestrator".into());
         store.write_session(&s)?;
-        let handle = match start_runtime(fleet, &p, &runtime, &p.agent, &id, &checkout, &spec).await
-        {
-            Ok(h) => h,
-            Err(e) => {
-                let _ = std::fs::remove_file(store.sessions_dir().join(&id));
+        let started = async {
+            let handle =
+                start_runtime(fleet, &p, &runtime, &p.agent, &id, &checkout, &spec).await?;
+            let up = Launched {
+                agent_name: &p.agent,
+                agent: &agent,
+                runtime: &runtime,
+                handle: &handle,
+                process_names: &s.process_names,
+                session_id: &id,
+                workspace: &checkout,
+                agent_session_id: s.agent_session_id.clone(),
+                created_at: s.created_at,
+            };
+            if let Err(e) = wait_until_up(fleet, &p, &up, fleet.config.launch_timeout).await {
+                let _ = runtime.destroy(&HandleRequest { handle }).await;
                 return Err(e);
             }
-        };
-        store.update_session(&id, |x| x.runtime_handle = Some(handle.clone()))
+            store.update_session(&id, |x| x.runtime_handle = Some(handle.clone()))
+        }
+        .await;
+        if started.is_err() {
+            let _ = std::fs::remove_file(store.sessions_dir().join(&id));
+        }
+        started
     }
     .await;
     match started {

@@ -5,6 +5,7 @@
 use crate::Error;
 use crate::config::Project;
 use crate::config::model::Permissions;
+use crate::fleet::launch::{self, Launched, Up};
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::events::{Event, EventKind};
 use crate::plugins::slots::RuntimeClient;
@@ -40,6 +41,8 @@ pub struct Spawned {
     pub session: Session,
     /// Whether the post-launch prompt was acknowledged (None: the prompt went in the argv).
     pub prompt_acknowledged: Option<bool>,
+    /// How the agent was first seen.
+    pub up: Up,
 }
 
 /// An undo step of the transaction.
@@ -129,8 +132,16 @@ async fn run(
         path: ws.path.clone(),
         root: store.worktrees_dir().display().to_string(),
         repo_path: p.path.display().to_string(),
-        // Made by this very spawn: nothing in it is the user's.
+        // Made by this very spawn: nothing in it is the user's, nor in a branch it made
+        // that still points where it was made.
         force: true,
+        delete_branch: match (&ws.head, ws.created_branch) {
+            (Some(head), true) => Some(workspace::BranchAt {
+                name: ws.branch.clone(),
+                head: head.clone(),
+            }),
+            _ => None,
+        },
     }));
 
     let rules = rules(p);
@@ -198,6 +209,24 @@ async fn run(
     let handle = start_runtime(fleet, p, &runtime, &agent_name, &id, &ws.path, &spec).await?;
     undo.push(Undo::Runtime(handle.clone()));
     let s = store.update_session(&id, |s| s.runtime_handle = Some(handle.clone()))?;
+    // An agent that dies at launch fails the spawn, and everything above is undone.
+    let up = launch::wait_until_up(
+        fleet,
+        p,
+        &Launched {
+            agent_name: &agent_name,
+            agent: &agent,
+            runtime: &runtime,
+            handle: &handle,
+            process_names: &s.process_names,
+            session_id: &id,
+            workspace: &ws.path,
+            agent_session_id: s.agent_session_id.clone(),
+            created_at: s.created_at,
+        },
+        fleet.config.launch_timeout,
+    )
+    .await?;
 
     // Past this point the session exists; a prompt that does not arrive is reported, not undone.
     undo.clear();
@@ -218,11 +247,13 @@ async fn run(
     ev.data = serde_json::json!({
         "branch": ws.branch, "issue": s.issue, "workspace": ws.path,
         "promptAcknowledged": prompt_acknowledged,
+        "signOfLife": matches!(up, Up::Seen(_)),
     });
     crate::lifecycle::record(fleet, &p.id, &ev);
     Ok(Spawned {
         session: s,
         prompt_acknowledged,
+        up,
     })
 }
 
@@ -292,7 +323,7 @@ pub(crate) async fn start_runtime(
 
 /// The runtime's name for a session: unique per config directory, so two checkouts never
 /// share tmux session names.
-fn runtime_name(fleet: &Fleet, id: &str) -> String {
+pub(crate) fn runtime_name(fleet: &Fleet, id: &str) -> String {
     format!(
         "{}-{id}",
         fleet.config.hash.get(..6).unwrap_or(&fleet.config.hash)

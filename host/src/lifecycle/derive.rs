@@ -252,7 +252,7 @@ fn gone_why(f: &Facts<'_>) -> Option<String> {
             return Some("the runtime session is gone".into());
         }
         if r.process_running == Some(false) {
-            return Some("the agent process exited".into());
+            return Some(exited(r));
         }
     }
     let exited = f.activity.is_some_and(|a| a.state == ActivityState::Exited);
@@ -262,6 +262,50 @@ fn gone_why(f: &Facts<'_>) -> Option<String> {
         _ => false,
     };
     (exited && !contradicted).then(|| "the agent exited".into())
+}
+
+/// An exited agent, in the runtime's words and the CLI's own: the last of its last lines that
+/// reads as an error (they name the fix: a missing key, a refused flag), else its very last.
+fn exited(r: &RuntimeFact) -> String {
+    let mut why = r
+        .exit_detail
+        .clone()
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or_else(|| "the agent process exited".into());
+    let said = r
+        .last_lines
+        .iter()
+        .rev()
+        .find(|l| reads_as_error(l))
+        .or(r.last_lines.last());
+    if let Some(line) = said {
+        why.push_str(&format!(": {:?}", line.trim()));
+    }
+    why
+}
+
+fn reads_as_error(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    [
+        "error",
+        "fatal",
+        "panic",
+        "cannot",
+        "can't",
+        "could not",
+        "couldn't",
+        "refus",
+        "denied",
+        "invalid",
+        "not found",
+        "not set",
+        "unknown",
+        "failed",
+        "missing",
+        "unauthorized",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
 }
 
 fn from_pr(pr: &PrFact) -> Option<Derived> {

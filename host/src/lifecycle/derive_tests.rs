@@ -12,8 +12,7 @@ fn alive() -> RuntimeFact {
         session_exists: true,
         process_running: Some(true),
         at: NOW,
-        screen_hash: None,
-        screen_changed_at: None,
+        ..RuntimeFact::default()
     }
 }
 fn moved(ago: u64) -> RuntimeFact {
@@ -35,8 +34,14 @@ fn gone() -> RuntimeFact {
         session_exists: false,
         process_running: None,
         at: NOW,
-        screen_hash: None,
-        screen_changed_at: None,
+        ..RuntimeFact::default()
+    }
+}
+fn died_saying(lines: &[&str]) -> RuntimeFact {
+    RuntimeFact {
+        exit_detail: Some("the agent exited with status 1".into()),
+        last_lines: lines.iter().map(|l| l.to_string()).collect(),
+        ..exited_proc()
     }
 }
 fn exited_proc() -> RuntimeFact {
@@ -44,8 +49,7 @@ fn exited_proc() -> RuntimeFact {
         session_exists: true,
         process_running: Some(false),
         at: NOW,
-        screen_hash: None,
-        screen_changed_at: None,
+        ..RuntimeFact::default()
     }
 }
 fn act(state: ActivityState, ago: u64) -> ActivityFact {
@@ -142,6 +146,8 @@ fn the_table() {
         Case { runtime: Some(gone()), ..case("gone once: detecting", Working, "detecting: the runtime session is gone") },
         Case { runtime: Some(gone()), streak: 1, ..case("gone twice: killed", Killed, "seen on 2 probes") },
         Case { runtime: Some(exited_proc()), streak: 1, pr: Some(pr("open", "failing", "none", false)), ..case("dead process beats PR facts", Killed, "agent process exited") },
+        Case { runtime: Some(died_saying(&["Welcome", "Error: OPENAI_API_KEY is not set", "  run with --help"])), streak: 1, ..case("an exited agent's error line is the reason", Killed, "the agent exited with status 1: \"Error: OPENAI_API_KEY is not set\"") },
+        Case { runtime: Some(died_saying(&["a", "b", "bye"])), streak: 1, ..case("else its last line", Killed, "status 1: \"bye\"") },
         Case { previous: CiFailed, runtime: Some(exited_proc()), ..case("detecting keeps the previous status", CiFailed, "detecting") },
         Case { runtime: None, activity: Some(act(A::Exited, 0)), streak: 1, ..case("exit signal without a probe", Killed, "the agent exited") },
         Case { runtime: Some(RuntimeFact { at: NOW, ..alive() }), activity: Some(act(A::Exited, MIN)), ..case("an exit older than a live probe is stale", Working, "assumed working") },

@@ -62,11 +62,15 @@ pub enum EventKind {
     AllComplete,
     /// A notifier failed.
     NotifyFailed,
+    /// The daemon took a changed config file.
+    ConfigReloaded,
+    /// The config file was edited into one that cannot run; the previous one keeps running.
+    ConfigInvalid,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 27] = [
+    pub const ALL: [EventKind; 29] = [
         EventKind::SessionSpawned,
         EventKind::SessionWorking,
         EventKind::SessionStuck,
@@ -94,6 +98,8 @@ impl EventKind {
         EventKind::ReactionEscalated,
         EventKind::AllComplete,
         EventKind::NotifyFailed,
+        EventKind::ConfigReloaded,
+        EventKind::ConfigInvalid,
     ];
 
     /// The dotted name in `events.jsonl`.
@@ -127,6 +133,8 @@ impl EventKind {
             ReactionEscalated => "reaction.escalated",
             AllComplete => "summary.all_complete",
             NotifyFailed => "notify.failed",
+            ConfigReloaded => "config.reloaded",
+            ConfigInvalid => "config.invalid",
         }
     }
 
@@ -139,9 +147,12 @@ impl EventKind {
             | ReactionEscalated => Urgent,
             // A merge reaches the human once, as `pr.merged`, whoever merged it.
             MergeReady | PrMerged | PrClosed | ReviewApproved | SessionIdle => Action,
-            CiFailing | CiFixFailed | ReviewChangesRequested | MergeConflicts | NotifyFailed => {
-                Warning
-            }
+            CiFailing
+            | CiFixFailed
+            | ReviewChangesRequested
+            | MergeConflicts
+            | NotifyFailed
+            | ConfigInvalid => Warning,
             _ => Info,
         }
     }

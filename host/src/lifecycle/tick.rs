@@ -6,6 +6,7 @@ use crate::Error;
 use crate::config::Project;
 use crate::config::model::ReactionAction;
 use crate::fleet::kill::{KillReason, kill};
+use crate::fleet::launch::{LAST_LINES, last_lines};
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::derive::{Facts, Thresholds, derive};
 use crate::lifecycle::events::{Event, EventKind, transition_events};
@@ -274,12 +275,19 @@ async fn check(
             (Some(_), _) => Some(now),
             (None, _) => before.and_then(|r| r.screen_changed_at),
         };
+        // A gone agent's last words, kept for its `killed` reason.
+        let gone = l.process_running == Some(false);
         RuntimeFact {
             session_exists: l.session_exists,
             process_running: l.process_running,
             at: now,
             screen_hash: hash.or(before.and_then(|r| r.screen_hash)),
             screen_changed_at: changed,
+            exit_detail: gone.then(|| l.detail.clone()),
+            last_lines: match (gone, screen.as_deref()) {
+                (true, Some(t)) => last_lines(t, LAST_LINES),
+                _ => Vec::new(),
+            },
         }
     });
     let mut activity = activity(fleet, p, s, runtime_fact.as_ref(), screen, now).await;

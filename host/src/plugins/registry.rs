@@ -125,6 +125,14 @@ impl Registry {
         self.components.values().map(|c| c.manifest.id()).collect()
     }
 
+    /// Every loaded component's manifest (what config checks validate settings against).
+    pub fn component_manifests(&self) -> Vec<ComponentManifest> {
+        self.components
+            .values()
+            .map(|c| c.manifest.clone())
+            .collect()
+    }
+
     /// Looks up `slot/name`.
     pub fn component(&self, id: &str) -> Result<&ComponentEntry, Error> {
         let not_found = || {

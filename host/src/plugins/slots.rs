@@ -49,6 +49,8 @@ client!(
         metrics(runtime::HandleRequest) -> runtime::Metrics = runtime::METRICS;
         /// Answer the dialog on screen with a human's choice.
         answer_dialog(runtime::AnswerRequest) -> runtime::AnswerOutcome = runtime::ANSWER_DIALOG;
+        /// The runtime's sessions under a name prefix.
+        list_sessions(runtime::ListSessionsRequest) -> runtime::SessionList = runtime::LIST_SESSIONS;
     }
 );
 

@@ -121,7 +121,7 @@ pub enum Role {
 }
 
 /// What the runtime said, and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuntimeFact {
     /// The runtime session exists.
     pub session_exists: bool,
@@ -137,6 +137,12 @@ pub struct RuntimeFact {
     /// report (a long tool run redraws its timer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub screen_changed_at: Option<u64>,
+    /// Once the agent is seen gone: the runtime's words ("the agent exited with status 1").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_detail: Option<String>,
+    /// Once the agent is seen gone: its last lines on screen, the CLI's own reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_lines: Vec<String>,
 }
 
 /// What the agent's signals said, and which signal.
@@ -519,6 +525,8 @@ mod tests {
             at: 6,
             screen_hash: Some(0xdead_beef),
             screen_changed_at: Some(4),
+            exit_detail: Some("the agent exited with status 1".into()),
+            last_lines: vec!["Error: no key".into()],
         });
         s.pr_fact = Some(PrFact {
             state: "open".into(),

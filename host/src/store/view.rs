@@ -18,6 +18,8 @@ pub fn session_json(s: &Session) -> Value {
         "role": s.role,
         "status": s.status.as_str(),
         "statusReason": s.status_reason,
+        // An exited agent's last lines on screen: its own account of why.
+        "lastLines": s.runtime_fact.as_ref().map(|r| &r.last_lines).filter(|l| !l.is_empty()),
         "activity": s.activity_fact.as_ref().map(|a| json!({
             "state": a.state, "source": a.source, "at": iso(a.at),
             "detail": a.detail, "dialog": a.dialog,

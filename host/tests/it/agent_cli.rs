@@ -169,8 +169,7 @@ fn report_records_validates_and_audits() {
                 session_exists: true,
                 process_running: Some(false),
                 at: 2,
-                screen_hash: None,
-                screen_changed_at: None,
+                ..RuntimeFact::default()
             })
         })
         .unwrap();

@@ -8,7 +8,7 @@ use ao_testkit::receiver::Receiver;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-fn tmux(s: &Setup, args: &[&str]) -> String {
+pub(crate) fn tmux(s: &Setup, args: &[&str]) -> String {
     let out = std::process::Command::new("tmux")
         .arg("-S")
         .arg(&s.socket)
@@ -22,7 +22,7 @@ fn count(s: &Setup, kind: &str) -> usize {
     s.kinds().iter().filter(|k| *k == kind).count()
 }
 
-fn status_of(s: &Setup, id: &str) -> String {
+pub(crate) fn status_of(s: &Setup, id: &str) -> String {
     let out = succeed(s.ao().args(["status", "--json", "--include-terminated"]));
     let v = stdout_json(&out);
     v["data"]
@@ -39,7 +39,7 @@ fn daemon_pid(s: &Setup) -> i32 {
 }
 
 /// Notifications the inbox got, as (type, priority).
-fn notified(inbox: &Receiver) -> Vec<(String, String)> {
+pub(crate) fn notified(inbox: &Receiver) -> Vec<(String, String)> {
     inbox
         .requests()
         .iter()
@@ -54,7 +54,7 @@ fn notified(inbox: &Receiver) -> Vec<(String, String)> {
 }
 
 /// Waits until the session's status is one of `want`.
-fn wait_status(s: &Setup, id: &str, want: &[&str]) {
+pub(crate) fn wait_status(s: &Setup, id: &str, want: &[&str]) {
     let mut last = String::new();
     let ok = wait_until(Duration::from_secs(30), || {
         last = status_of(s, id);

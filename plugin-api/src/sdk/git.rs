@@ -318,6 +318,7 @@ impl Git {
             session_id: session_id.to_owned(),
             project_id: project_id.to_owned(),
             head: self.run(ctx, &["rev-parse", "HEAD"]).ok(),
+            created_branch: false,
         })
     }
 

@@ -28,6 +28,9 @@ pub const METRICS: &str = "metrics";
 /// [`AnswerRequest`] → [`AnswerOutcome`] (optional): answer the dialog on screen with the
 /// human's choice, after checking it is the dialog the human saw.
 pub const ANSWER_DIALOG: &str = "answer_dialog";
+/// [`ListSessionsRequest`] → [`SessionList`] (optional): the runtime's sessions whose names
+/// start with a prefix, so the host can find those no session file owns.
+pub const LIST_SESSIONS: &str = "list_sessions";
 
 /// An opaque reference to a running session, persisted in the session's metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -217,6 +220,29 @@ pub struct ProbeResponse {
     pub results: BTreeMap<String, Liveness>,
 }
 
+/// List the runtime's sessions named `{prefix}…` (the host's prefix for one config).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListSessionsRequest {
+    /// The name prefix; never empty, so a runtime never lists what is not ao's.
+    pub prefix: String,
+}
+
+/// One runtime session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedSession {
+    /// A handle `destroy` accepts.
+    pub handle: RuntimeHandle,
+    /// Its process still runs (false: only its last screen is left).
+    pub alive: bool,
+}
+
+/// The sessions found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionList {
+    /// In name order.
+    pub sessions: Vec<ListedSession>,
+}
+
 /// How a human or a terminal plugin attaches to a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttachInfo {
@@ -297,6 +323,14 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     fn answer_dialog(&self, _ctx: &Ctx, _req: AnswerRequest) -> Result<AnswerOutcome, SdkError> {
         Err(super::unsupported(ANSWER_DIALOG))
     }
+    /// The runtime's sessions under a name prefix (optional).
+    fn list_sessions(
+        &self,
+        _ctx: &Ctx,
+        _req: ListSessionsRequest,
+    ) -> Result<SessionList, SdkError> {
+        Err(super::unsupported(LIST_SESSIONS))
+    }
     /// Stops background work before the host drops the instance.
     fn shutdown(&self) {}
 }
@@ -307,5 +341,8 @@ crate::__slot_adapter! {
         CREATE => create, DESTROY => destroy, SEND_MESSAGE => send_message,
         GET_OUTPUT => get_output, IS_ALIVE => is_alive, PROBE => probe,
     ],
-    optional: [ATTACH_INFO => attach_info, METRICS => metrics, ANSWER_DIALOG => answer_dialog],
+    optional: [
+        ATTACH_INFO => attach_info, METRICS => metrics, ANSWER_DIALOG => answer_dialog,
+        LIST_SESSIONS => list_sessions,
+    ],
 }

@@ -78,6 +78,10 @@ pub struct WorkspaceInfo {
     /// The commit checked out.
     #[serde(default)]
     pub head: Option<String>,
+    /// This create made the branch (it existed neither locally nor as a remote branch's copy
+    /// before): a spawn that fails after it may ask destroy to delete it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub created_branch: bool,
 }
 
 /// Remove a workspace.
@@ -92,6 +96,19 @@ pub struct DestroyRequest {
     /// Remove even with unpushed commits.
     #[serde(default)]
     pub force: bool,
+    /// Also delete this branch, but only while it still points at `head`: a branch the same
+    /// failed spawn made, holding nothing new. Plugins that do not know it keep the branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_branch: Option<BranchAt>,
+}
+
+/// A branch and the commit it was made at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchAt {
+    /// The branch name.
+    pub name: String,
+    /// The commit it pointed at when made.
+    pub head: String,
 }
 
 /// What destroy did.

@@ -3,9 +3,13 @@
 //! - **Launch**: `opencode --prompt <task>` in the workspace; the system prompt reaches it as
 //!   an `instructions` entry of a generated config file (`OPENCODE_CONFIG`), merged by
 //!   OpenCode over the user's own config; `--auto` when permissions are skipped.
-//! - **Hook**: a project plugin, `.opencode/plugins/ao-status.js`, runs `ao hook` (argv, no
-//!   shell) on OpenCode's events: busy/idle, permission asked/replied, errors, tool calls. It
-//!   records OpenCode's session id, which `--session <id>` resumes.
+//! - **Hook**: an event plugin beside the session's status file, named by a `file://` entry in
+//!   `plugin` of the same generated config, runs `ao hook` (argv, no shell) on OpenCode's
+//!   events: busy/idle, permission asked/replied, errors, tool calls. It records OpenCode's
+//!   session id, which `--session <id>` resumes. Nothing goes into the workspace: a project
+//!   plugin (`.opencode/plugins/`) makes OpenCode npm-install `@opencode-ai/plugin` into every
+//!   new workspace before it starts (5–50 s, and the network), where a plugin named in the
+//!   config costs about a second once OpenCode's own config directory has its packages.
 //! - **Activity**: the hook record, then the screen. OpenCode keeps its sessions in its own
 //!   database; its CLI (`opencode session list`, `opencode export`) is too slow to run every
 //!   tick, so it is used for session info only.
@@ -13,7 +17,6 @@
 use ao_plugin_api::sdk::agent::screen::{self, Seen};
 use ao_plugin_api::sdk::agent::{self, one_line, write_if_changed};
 use ao_plugin_api::sdk::command::Command;
-use ao_plugin_api::sdk::git::Git;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::agent::{
     self as slot, Activity, ActivityRequest, ActivityState, Agent, Cost, DetectActivityRequest,
@@ -44,8 +47,27 @@ pub struct OpenCode {
     config: Config,
 }
 
-/// Where the hook plugin lives in a workspace.
-pub const PLUGIN_FILE: &str = ".opencode/plugins/ao-status.js";
+/// Where an older ao put the hook plugin in a workspace; removed when found, since its mere
+/// presence makes OpenCode install packages into the workspace at every start.
+pub const LEGACY_PLUGIN_FILE: &str = ".opencode/plugins/ao-status.js";
+
+/// The hook plugin of the session whose status file is `status_file`.
+pub fn plugin_path(status_file: &str) -> String {
+    format!("{status_file}.opencode.js")
+}
+
+/// `file://` URL of an absolute path, every byte outside `[A-Za-z0-9/._~-]` percent-encoded.
+pub fn file_url(path: &str) -> String {
+    let mut out = String::from("file://");
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/._~-".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
 
 /// OpenCode's screen grammar (1.18.33, seen in tmux): its permission panel offers three
 /// options on one line, the selected one shown by colour alone (answered with Left/Right and
@@ -81,7 +103,10 @@ pub fn detect(screen: &str) -> Option<ActivityState> {
     classify(screen).map(|s| s.state)
 }
 
-/// The hook plugin's source for one workspace.
+/// How the hook plugin's source begins.
+const PLUGIN_HEADER: &str = "// Installed by ao:";
+
+/// The hook plugin's source for one session.
 pub fn plugin_source(ao: &[String], status_file: &str) -> String {
     include_str!("status.js")
         .replace("__AO__", &serde_json::to_string(ao).unwrap_or_default())
@@ -146,12 +171,31 @@ impl OpenCode {
             argv.extend(["--prompt".into(), p.to_owned()]);
         }
         let mut env = agent::launch_env(req);
+        // One generated config, merged by OpenCode over the user's: the system prompt as
+        // instructions, the hook plugin by URL.
+        let mut body = serde_json::json!({"$schema": "https://opencode.ai/config.json"});
         if let Some(file) = &req.system_prompt_file {
-            let config = format!("{file}.opencode.json");
-            let body = serde_json::json!({
-                "$schema": "https://opencode.ai/config.json",
-                "instructions": [file],
-            });
+            body["instructions"] = serde_json::json!([file]);
+        }
+        if let Some(status) = req
+            .status_file
+            .as_ref()
+            .filter(|_| !req.ao_command.is_empty())
+        {
+            let plugin = plugin_path(status);
+            write_if_changed(
+                Path::new(&plugin),
+                plugin_source(&req.ao_command, status).as_bytes(),
+            )
+            .map_err(|e| SdkError::Internal(format!("cannot write {plugin}: {e}")))?;
+            body["plugin"] = serde_json::json!([file_url(&plugin)]);
+        }
+        let config = req
+            .status_file
+            .as_ref()
+            .or(req.system_prompt_file.as_ref())
+            .map(|f| format!("{f}.opencode.json"));
+        if let Some(config) = config.filter(|_| body.as_object().is_some_and(|o| o.len() > 1)) {
             write_if_changed(Path::new(&config), format!("{body:#}\n").as_bytes())
                 .map_err(|e| SdkError::Internal(format!("cannot write {config}: {e}")))?;
             env.insert("OPENCODE_CONFIG".into(), config);
@@ -293,22 +337,20 @@ impl Agent for OpenCode {
 
     fn setup_workspace_hooks(
         &self,
-        ctx: &Ctx,
+        _ctx: &Ctx,
         req: SetupHooksRequest,
     ) -> Result<SetupHooksResponse, SdkError> {
-        if req.ao_command.is_empty() {
-            return Err(SdkError::InvalidParams("ao_command is empty".into()));
+        // The hook plugin travels in the launch's config; only an older ao's copy in the
+        // workspace is undone (never a file of the user's: ours start with our header).
+        let old = Path::new(&req.workspace_path).join(LEGACY_PLUGIN_FILE);
+        let ours = std::fs::read_to_string(&old).is_ok_and(|t| t.starts_with(PLUGIN_HEADER));
+        if ours {
+            std::fs::remove_file(&old)
+                .map_err(|e| SdkError::Internal(format!("cannot remove {}: {e}", old.display())))?;
         }
-        let path = Path::new(&req.workspace_path).join(PLUGIN_FILE);
-        let changed = write_if_changed(
-            &path,
-            plugin_source(&req.ao_command, &req.status_file).as_bytes(),
-        )
-        .map_err(|e| SdkError::Internal(format!("cannot write {}: {e}", path.display())))?;
-        Git::new(&req.workspace_path).exclude_locally(ctx, &[PLUGIN_FILE])?;
         Ok(SetupHooksResponse {
-            changed,
-            files: vec![path.display().to_string()],
+            changed: ours,
+            files: Vec::new(),
         })
     }
 }

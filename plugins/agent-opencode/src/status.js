@@ -1,5 +1,5 @@
 // Installed by ao: tells ao what this OpenCode session is doing, by running `ao hook` (argv,
-// no shell) on OpenCode's events. Safe to delete; ao reinstalls it at the next spawn.
+// no shell) on OpenCode's events. ao writes it beside the status file at each launch.
 import { spawn } from "node:child_process";
 
 const AO = __AO__;

@@ -1,7 +1,7 @@
 //! agent/opencode: the generated event plugin run by a real Node.js against a real `ao hook`,
 //! an `opencode export` document, and recorded screens in a real tmux pane.
 
-use ao_plugin_agent_opencode::{Config, OpenCode, PLUGIN_FILE, detect, export_cost};
+use ao_plugin_agent_opencode::{Config, LEGACY_PLUGIN_FILE, OpenCode, detect, export_cost};
 use ao_plugin_api::sdk::Ctx;
 use ao_plugin_api::sdk::testing::TestHost;
 use ao_plugin_api::slots::agent::{
@@ -37,6 +37,13 @@ fn the_event_plugin_reports_every_state_through_ao_hook() {
     let status = dir.path().join("status dir/app-4.jsonl");
     std::fs::create_dir_all(status.parent().unwrap()).unwrap();
     let a = agent(None);
+    // A workspace an older ao set up: its plugin copy goes (its presence alone makes OpenCode
+    // install packages into the workspace); a user's own plugin stays.
+    let legacy = ws.join(LEGACY_PLUGIN_FILE);
+    std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
+    std::fs::write(&legacy, "// Installed by ao: old\n").unwrap();
+    let theirs = ws.join(".opencode/plugins/mine.js");
+    std::fs::write(&theirs, "export const Mine = async () => ({});\n").unwrap();
     let req = SetupHooksRequest {
         workspace_path: ws.display().to_string(),
         session_id: "app-4".into(),
@@ -48,10 +55,36 @@ fn the_event_plugin_reports_every_state_through_ao_hook() {
             .unwrap()
             .changed
     );
+    assert!(!legacy.exists() && theirs.exists());
+    std::fs::remove_dir_all(ws.join(".opencode")).unwrap();
+
+    // The launch writes the plugin beside the status file and names it in its config.
+    let launch = LaunchRequest {
+        session_id: "app-4".into(),
+        project_id: "app".into(),
+        workspace_path: ws.display().to_string(),
+        issue_id: None,
+        prompt: Some("Fix #11".into()),
+        system_prompt_file: None,
+        permissions: PermissionMode::Skip,
+        model: Some("anthropic/claude-sonnet-4-5".into()),
+        status_file: Some(status.display().to_string()),
+        extra_args: vec![],
+        ao_command: vec![bin_path("ao").display().to_string()],
+    };
+    let fresh = a.launch(&Ctx::detached(), launch.clone()).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fresh.env["OPENCODE_CONFIG"]).unwrap())
+            .unwrap();
+    let plugin = config["plugin"][0].as_str().unwrap().to_string();
+    // The status file's directory has a space: the URL is encoded.
     assert!(
-        !a.setup_workspace_hooks(&Ctx::detached(), req)
-            .unwrap()
-            .changed
+        plugin.starts_with("file:///") && plugin.contains("status%20dir/app-4.jsonl.opencode.js"),
+        "{plugin}"
+    );
+    assert!(
+        !ws.join(".opencode").exists(),
+        "nothing is written into the workspace"
     );
     assert_eq!(
         ao_testkit::git::git(&ws, &["status", "--porcelain"]).trim(),
@@ -75,7 +108,7 @@ await step(() => ev("session.idle", {{ sessionID: "ses_6f1c" }}));
 await step(() => ev("session.status", {{ sessionID: "ses_6f1c", status: {{ type: "busy" }} }}));
 await step(() => ev("session.idle", {{ sessionID: "ses_6f1c" }}));
 "#,
-            plugin = serde_json::to_string(&format!("file://{}", ws.join(PLUGIN_FILE).display())).unwrap()
+            plugin = serde_json::to_string(&plugin).unwrap()
         ),
     )
     .unwrap();
@@ -143,20 +176,6 @@ await step(() => ev("session.idle", {{ sessionID: "ses_6f1c" }}));
     assert_eq!(act(None), Some((St::Ready, Src::Hook)));
     let perm = std::fs::read_to_string(fixture("screens/permission.txt")).unwrap();
     assert_eq!(act(Some(perm)), Some((St::WaitingInput, Src::Screen)));
-    let launch = LaunchRequest {
-        session_id: "app-4".into(),
-        project_id: "app".into(),
-        workspace_path: ws.display().to_string(),
-        issue_id: None,
-        prompt: Some("Fix #11".into()),
-        system_prompt_file: None,
-        permissions: PermissionMode::Skip,
-        model: Some("anthropic/claude-sonnet-4-5".into()),
-        status_file: Some(status.display().to_string()),
-        extra_args: vec![],
-        ao_command: vec![],
-    };
-    let fresh = a.launch(&Ctx::detached(), launch.clone()).unwrap();
     assert_eq!(
         fresh.argv,
         [

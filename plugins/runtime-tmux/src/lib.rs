@@ -19,8 +19,8 @@ use ao_plugin_api::sdk::procs::ProcessTable;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError, answer, command, delivery, git::check_id};
 use ao_plugin_api::slots::runtime::{
     self, AnswerOutcome, AnswerRequest, AttachInfo, CreateRequest, GetOutputRequest, HandleRequest,
-    IsAliveRequest, Liveness, Metrics, Output, ProbeRequest, ProbeResponse, Runtime, RuntimeHandle,
-    SendMessageRequest, SendOutcome,
+    IsAliveRequest, ListSessionsRequest, ListedSession, Liveness, Metrics, Output, ProbeRequest,
+    ProbeResponse, Runtime, RuntimeHandle, SendMessageRequest, SendOutcome, SessionList,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -69,6 +69,7 @@ struct Pane {
     pid: u32,
     dead: bool,
     dead_status: Option<i32>,
+    dead_signal: Option<i32>,
     created_s: u64,
 }
 
@@ -102,7 +103,7 @@ impl TmuxRuntime {
                 "list-panes",
                 "-a",
                 "-F",
-                "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{session_created}\t#{pane_id}",
+                "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{session_created}\t#{pane_id}\t#{pane_dead_signal}",
             ],
         ) {
             Ok(t) => t,
@@ -112,7 +113,7 @@ impl TmuxRuntime {
         let mut out: HashMap<String, Vec<Pane>> = HashMap::new();
         for line in text.lines() {
             let f: Vec<&str> = line.split('\t').collect();
-            if f.len() < 6 {
+            if f.len() < 7 {
                 continue;
             }
             out.entry(f[0].to_string()).or_default().push(Pane {
@@ -120,6 +121,7 @@ impl TmuxRuntime {
                 pid: f[1].parse().unwrap_or(0),
                 dead: f[2] == "1",
                 dead_status: f[3].parse().ok(),
+                dead_signal: f[6].parse().ok(),
                 created_s: f[4].parse().unwrap_or(0),
             });
         }
@@ -143,13 +145,15 @@ impl TmuxRuntime {
         let live: Vec<&Pane> = panes.iter().filter(|p| !p.dead).collect();
         if live.is_empty() {
             let status = panes.iter().find_map(|p| p.dead_status);
+            let signal = panes.iter().find_map(|p| p.dead_signal);
             return Liveness {
                 alive: false,
                 session_exists: true,
                 process_running: Some(false),
-                detail: match status {
-                    Some(s) => format!("the agent exited with status {s}"),
-                    None => "the agent exited".into(),
+                detail: match (status, signal) {
+                    (Some(s), _) => format!("the agent exited with status {s}"),
+                    (None, Some(n)) => format!("the agent was killed by signal {n}"),
+                    (None, None) => "the agent exited".into(),
                 },
                 screen: None,
             };
@@ -190,6 +194,7 @@ impl Runtime for TmuxRuntime {
         runtime::ATTACH_INFO,
         runtime::METRICS,
         runtime::ANSWER_DIALOG,
+        runtime::LIST_SESSIONS,
     ];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
@@ -370,12 +375,12 @@ impl Runtime for TmuxRuntime {
         let mut screens: HashMap<String, String> = HashMap::new();
         if let Some(lines) = req.capture_lines {
             for (key, sessions) in &servers {
-                let ids: Vec<&str> = req
+                let ids: Vec<(&str, bool)> = req
                     .targets
                     .iter()
                     .filter(|t| self.tmux_for(&t.handle).socket().map(str::to_owned) == *key)
                     .filter_map(|t| sessions.get(&t.handle.id)?.first())
-                    .map(|p| p.id.as_str())
+                    .map(|p| (p.id.as_str(), p.dead))
                     .collect();
                 let tmux = tmux::Tmux::new(
                     key.clone(),
@@ -396,6 +401,35 @@ impl Runtime for TmuxRuntime {
             results.insert(t.handle.id.clone(), l);
         }
         Ok(ProbeResponse { results })
+    }
+
+    fn list_sessions(&self, ctx: &Ctx, req: ListSessionsRequest) -> Result<SessionList, SdkError> {
+        if req.prefix.is_empty() {
+            return Err(SdkError::InvalidParams(
+                "an empty prefix would list sessions that are not ao's".into(),
+            ));
+        }
+        let tmux = self.default_tmux();
+        let mut sessions: Vec<ListedSession> = Self::panes(ctx, &tmux)?
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(&req.prefix))
+            .map(|(name, panes)| {
+                let mut data = serde_json::json!({});
+                if let Some(s) = tmux.socket() {
+                    data["socket"] = s.into();
+                }
+                ListedSession {
+                    alive: panes.iter().any(|p| !p.dead),
+                    handle: RuntimeHandle {
+                        id: name,
+                        runtime: "tmux".into(),
+                        data,
+                    },
+                }
+            })
+            .collect();
+        sessions.sort_by(|a, b| a.handle.id.cmp(&b.handle.id));
+        Ok(SessionList { sessions })
     }
 
     fn attach_info(&self, _ctx: &Ctx, req: HandleRequest) -> Result<AttachInfo, SdkError> {

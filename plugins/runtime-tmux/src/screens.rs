@@ -6,7 +6,7 @@
 
 use crate::tmux::Tmux;
 use ao_plugin_api::sdk::{Ctx, SdkError};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// tmux sends a client's argv to the server in one message of at most 16 KiB; stay well under.
@@ -14,12 +14,16 @@ const CHUNK_BYTES: usize = 12 * 1024;
 
 static NONCE: AtomicU64 = AtomicU64::new(0);
 
-/// The screens of `panes` (pane ids), keyed by pane id, each cut to its last `lines` non-empty
-/// lines. A pane that vanished between listing and capture is simply missing.
+/// The screens of `panes` (pane id, whether its process is dead), keyed by pane id, each cut to
+/// its last `lines` non-empty lines. A pane that vanished between listing and capture is simply
+/// missing. A dead pane's capture reaches into its history (tmux may scroll what a process
+/// printed just before it exited off the visible screen) and leaves out blank lines (tmux
+/// writes "Pane is dead" on the bottom row, under a screen of blanks): what is left is the
+/// agent's last words.
 pub(crate) fn capture(
     ctx: &Ctx,
     tmux: &Tmux,
-    panes: &[&str],
+    panes: &[(&str, bool)],
     lines: u32,
 ) -> Result<HashMap<String, String>, SdkError> {
     // A marker no screen can fake: it names this call.
@@ -29,6 +33,7 @@ pub(crate) fn capture(
         NONCE.fetch_add(1, Ordering::Relaxed)
     );
     let mut out = HashMap::new();
+    let dead: HashSet<&str> = panes.iter().filter(|p| p.1).map(|p| p.0).collect();
     let mut args: Vec<String> = Vec::new();
     let mut size = 0;
     let flush = |args: &mut Vec<String>, out: &mut HashMap<String, String>| {
@@ -54,23 +59,28 @@ pub(crate) fn capture(
             }
             Err(e) => return Err(e),
         };
-        split(&text, &marker, lines, out);
+        split(&text, &marker, lines, &dead, out);
         args.clear();
         Ok(())
     };
-    for id in panes {
-        let cmd = [
+    let history = format!("-{lines}");
+    for (id, dead) in panes {
+        let mark = format!("{marker}{id}");
+        let mut cmd = vec![
             "display-message",
             "-p",
-            &format!("{marker}{id}"),
+            &mark,
             ";",
             "capture-pane",
             "-p",
             "-J",
             "-t",
             id,
-            ";",
         ];
+        if *dead {
+            cmd.extend(["-S", history.as_str()]);
+        }
+        cmd.push(";");
         let len: usize = cmd.iter().map(|a| a.len() + 1).sum();
         if size + len > CHUNK_BYTES {
             flush(&mut args, &mut out)?;
@@ -86,15 +96,25 @@ pub(crate) fn capture(
     Ok(out)
 }
 
-fn split(text: &str, marker: &str, lines: u32, out: &mut HashMap<String, String>) {
+fn split(
+    text: &str,
+    marker: &str,
+    lines: u32,
+    dead: &HashSet<&str>,
+    out: &mut HashMap<String, String>,
+) {
     for part in text.split(marker).skip(1) {
         let (id, screen) = part.split_once('\n').unwrap_or((part, ""));
+        let id = id.trim();
         let mut kept: Vec<&str> = screen.lines().map(str::trim_end).collect();
+        if dead.contains(id) {
+            kept.retain(|l| !l.is_empty());
+        }
         while kept.last().is_some_and(|l| l.is_empty()) {
             kept.pop();
         }
         let start = kept.len().saturating_sub(lines as usize);
-        out.insert(id.trim().to_owned(), kept[start..].join("\n"));
+        out.insert(id.to_owned(), kept[start..].join("\n"));
     }
 }
 
@@ -104,8 +124,11 @@ mod tests {
     fn split_reads_marked_screens() {
         let mut out = Default::default();
         let m = "\u{1}M\u{1}";
-        super::split(&format!("{m}%1\na\nb\n\n{m}%22\nx\n"), m, 1, &mut out);
-        assert_eq!(out["%1"], "b");
+        let dead = ["%3"].into_iter().collect();
+        let text = format!("{m}%1\na\nb\n\n{m}%22\nx\n{m}%3\nlast words\n\n\n\nPane is dead\n");
+        super::split(&text, m, 2, &dead, &mut out);
+        assert_eq!(out["%1"], "a\nb");
         assert_eq!(out["%22"], "x");
+        assert_eq!(out["%3"], "last words\nPane is dead");
     }
 }

@@ -283,6 +283,7 @@ impl Workspace for Clones {
                 session_id: name,
                 project_id: req.project_id.clone(),
                 head: here.run(ctx, &["rev-parse", "HEAD"]).ok(),
+                created_branch: false,
             });
         }
         workspaces.sort_by(|a, b| a.session_id.cmp(&b.session_id));

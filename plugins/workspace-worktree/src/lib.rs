@@ -130,9 +130,13 @@ impl Workspace for Worktrees {
         if !path.exists() {
             let _lock = self.lock(ctx, &repo)?;
             repo.run(ctx, &["worktree", "prune"])?;
+            let mut detail = format!("{} was already gone", req.path);
+            if let Some(made) = &req.delete_branch {
+                detail = format!("{detail}; {}", worktree::drop_made_branch(ctx, &repo, made));
+            }
             return Ok(DestroyOutcome {
                 removed: false,
-                detail: format!("{} was already gone", req.path),
+                detail,
             });
         }
         let path = check_inside(Path::new(&req.root), path, Path::new(&req.repo_path))?;
@@ -160,12 +164,17 @@ impl Workspace for Worktrees {
             })?;
         }
         repo.run(ctx, &["worktree", "prune"])?;
+        let branch_note = match &req.delete_branch {
+            Some(made) => worktree::drop_made_branch(ctx, &repo, made),
+            None if branch.is_empty() => String::new(),
+            None => format!("branch `{branch}` kept"),
+        };
         Ok(DestroyOutcome {
             removed: true,
-            detail: if branch.is_empty() {
+            detail: if branch_note.is_empty() {
                 format!("removed {p}")
             } else {
-                format!("removed {p}; branch `{branch}` kept")
+                format!("removed {p}; {branch_note}")
             },
         })
     }
@@ -191,6 +200,7 @@ impl Workspace for Worktrees {
                     path: w.path,
                     branch: w.branch.unwrap_or_else(|| "detached".into()),
                     head: w.head,
+                    created_branch: false,
                 })
             })
             .collect();

@@ -3,7 +3,7 @@
 use crate::Worktrees;
 use ao_plugin_api::sdk::git::{Git, check_branch_name, check_id};
 use ao_plugin_api::sdk::{Ctx, SdkError, post_create};
-use ao_plugin_api::slots::workspace::{CreateRequest, WorkspaceInfo};
+use ao_plugin_api::slots::workspace::{BranchAt, CreateRequest, WorkspaceInfo};
 use std::path::Path;
 use std::time::Duration;
 
@@ -145,7 +145,28 @@ pub(crate) fn make(
         cleanup(&repo, &path, created_branch.then_some(req.branch.as_str()));
         return Err(e);
     }
-    info(wt, ctx, req, &path)
+    let mut made = info(wt, ctx, req, &path)?;
+    made.created_branch = created_branch;
+    Ok(made)
+}
+
+/// Deletes a branch a failed spawn made, only while it still points where it was made; a
+/// branch that moved holds someone's work. Says what it did, for the destroy's detail.
+pub(crate) fn drop_made_branch(ctx: &Ctx, repo: &Git, branch: &BranchAt) -> String {
+    if check_branch_name(&branch.name).is_err() {
+        return format!("branch `{}` kept: not a valid name", branch.name);
+    }
+    let local = format!("refs/heads/{}", branch.name);
+    match repo.run(ctx, &["rev-parse", "--verify", "--quiet", &local]) {
+        Ok(at) if at.trim() == branch.head.trim() => {
+            match repo.run(ctx, &["branch", "-D", "--", &branch.name]) {
+                Ok(_) => format!("branch `{}` deleted", branch.name),
+                Err(e) => format!("branch `{}` kept: {e}", branch.name),
+            }
+        }
+        Ok(_) => format!("branch `{}` kept: it moved since it was made", branch.name),
+        Err(_) => format!("branch `{}` was already gone", branch.name),
+    }
 }
 
 /// `origin/<base>` if the remote has it, else the local `<base>`.

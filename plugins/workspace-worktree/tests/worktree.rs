@@ -52,6 +52,7 @@ impl World {
                 root: self.root.display().to_string(),
                 repo_path: self.repo.path.display().to_string(),
                 force,
+                delete_branch: None,
             },
         )
     }

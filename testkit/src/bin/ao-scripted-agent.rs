@@ -168,6 +168,10 @@ impl Agent {
             match playbook::run_step(step, &cwd, forge.as_ref()) {
                 Ok(Outcome::Done(line)) => self.say(&format!("  {line}\r\n")),
                 Ok(Outcome::Think(ms)) => self.animate("thinking", ms),
+                Ok(Outcome::Crash(line)) => {
+                    self.say(&format!("{line}\r\n"));
+                    std::process::exit(3);
+                }
                 Ok(Outcome::Asked(q)) => {
                     self.say(&format!("? {q}\r\n(answer) > "));
                     if let Some(p) = &self.args.status {

@@ -3,6 +3,13 @@
 use super::*;
 
 fn world(cli: &Cli) -> World {
+    // `<cache>/opencode-<version>/node_modules/.bin/opencode` → `<cache>/opencode-<version>`.
+    let deps = cli
+        .bin
+        .ancestors()
+        .nth(3)
+        .expect("the CLI's install dir")
+        .join("config-deps");
     World::new(
         "opencode",
         OPENCODE,
@@ -25,6 +32,15 @@ fn world(cli: &Cli) -> World {
                 }}
             });
             std::fs::write(dir.join("opencode.json"), config.to_string()).unwrap();
+            // The packages OpenCode's first start puts in its config directory (installed
+            // once by scripts/agents/install): without them every fresh HOME pays the install.
+            if deps.join(".installed").is_file() {
+                for f in ["package.json", "package-lock.json"] {
+                    std::fs::copy(deps.join(f), dir.join(f)).unwrap();
+                }
+                std::os::unix::fs::symlink(deps.join("node_modules"), dir.join("node_modules"))
+                    .unwrap();
+            }
         },
     )
 }
@@ -38,17 +54,27 @@ fn opencode() {
     let mut m = Matrix::new(&cli);
     let mut id = String::new();
 
-    // A new workspace with ao's hook plugin makes OpenCode install its plugin package first.
+    // `ao spawn` returns once OpenCode shows a sign of life: this case's time is spawn → up.
     m.case(
-        "spawn: working (after OpenCode's first-start install)",
+        "spawn returns once OpenCode is up (nothing installed per workspace)",
         || {
             id = w.spawn("Say hello.\n@sim delay 4000\n@sim reply Hello there.");
-            w.wait_model("the task", 120, |p| {
-                p.iter().any(|x| x.starts_with("Say hello."))
-            })?;
-            w.wait_status(&id, "working", "", 10).map(drop)
+            let ws = w.session(&id)["workspacePath"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if std::path::Path::new(&ws).join(".opencode").exists() {
+                return Err(format!("ao wrote into the workspace: {ws}/.opencode"));
+            }
+            Ok(())
         },
     );
+    m.case("the task reaches the model: working", || {
+        w.wait_model("the task", 60, |p| {
+            p.iter().any(|x| x.starts_with("Say hello."))
+        })?;
+        w.wait_status(&id, "working", "", 10).map(drop)
+    });
     m.case(
         "turn finished → idle, and the human hears once (action)",
         || w.idle_and_told(&id, 30),
