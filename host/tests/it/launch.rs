@@ -145,9 +145,11 @@ fn a_session_that_dies_later_carries_its_last_lines_in_the_killed_reason() {
         "--include-terminated",
     ])));
     let reason = v["data"][0]["statusReason"].as_str().unwrap_or_default();
-    assert_eq!(
-        reason,
-        format!("the agent exited with status 3: {want:?} (seen on 2 probes)"),
+    // The exit status is the runtime's to give (tmux does not always have it yet); the
+    // agent's own words are what the human acts on.
+    assert!(
+        reason.starts_with("the agent exited")
+            && reason.ends_with(&format!(": {want:?} (seen on 2 probes)")),
         "{v}"
     );
     let last = v["data"][0]["lastLines"]
@@ -170,4 +172,31 @@ fn a_session_that_dies_later_carries_its_last_lines_in_the_killed_reason() {
     });
     assert!(told, "the notification lacks the agent's last words");
     tmux(&s, &["kill-server"]);
+}
+
+#[test]
+fn a_tmux_socket_in_a_missing_directory_fails_the_spawn_and_leaves_nothing() {
+    let s = setup_with(Opts {
+        rules: Some(json!([])),
+        ..Opts::default()
+    });
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&s.config).unwrap()).unwrap();
+    let missing = s.socket.parent().unwrap().join("missing/tmux.sock");
+    config["projects"]["app"]["runtimeConfig"]["socket"] = json!(missing);
+    std::fs::write(&s.config, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let repo = checkout(&s);
+    let before = git_out(&repo, &["branch", "--list", "--format=%(refname:short)"]);
+    let out = s.ao().args(["spawn", "1"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the tmux socket's directory") && stderr.contains("missing"),
+        "{stderr}"
+    );
+    assert_eq!(
+        git_out(&repo, &["branch", "--list", "--format=%(refname:short)"]),
+        before
+    );
+    assert_eq!(session_files(&s), Vec::<String>::new());
 }

@@ -225,6 +225,16 @@ impl Runtime for TmuxRuntime {
             )));
         }
         let tmux = self.default_tmux();
+        // tmux 3.3a exits 0 from a new-session whose socket it could not create.
+        if let Some(dir) = tmux.socket().and_then(|s| Path::new(s).parent())
+            && !dir.as_os_str().is_empty()
+            && !dir.is_dir()
+        {
+            return Err(SdkError::InvalidConfig(format!(
+                "the tmux socket's directory {} does not exist (runtimeConfig.socket)",
+                dir.display()
+            )));
+        }
         if Self::panes(ctx, &tmux)?.contains_key(&req.runtime_name) {
             return Err(SdkError::Conflict(format!(
                 "tmux session `{}` already exists",
@@ -255,7 +265,17 @@ impl Runtime for TmuxRuntime {
             "remain-on-exit",
             "on",
         ]);
-        if let Err(e) = tmux.run_in(ctx, workspace, &args) {
+        let started = tmux.run_in(ctx, workspace, &args).and_then(|_| {
+            // Its exit status alone is no evidence (see the socket check above).
+            if Self::panes(ctx, &tmux)?.contains_key(name) {
+                Ok(())
+            } else {
+                Err(SdkError::Unavailable(format!(
+                    "tmux said nothing went wrong, but session `{name}` does not exist"
+                )))
+            }
+        });
+        if let Err(e) = started {
             launch.discard();
             let _ = tmux.run(ctx, &["kill-session", "-t", &format!("={name}")]);
             return Err(e);
