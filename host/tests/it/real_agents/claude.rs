@@ -85,6 +85,77 @@ fn claude_code_trust_dialog() {
     m.finish();
 }
 
+/// `permissions: skip` as root (this suite's machines): Claude Code refuses bypass mode and
+/// exits 1. The spawn fails with its words and leaves nothing; with `IS_SANDBOX=1` in the
+/// project's `env` it starts, on its bypass warning, which is the human's to accept.
+#[test]
+fn claude_code_bypass_as_root() {
+    let Some(cli) = cli("claude-code", "node_modules/.bin/claude") else {
+        return;
+    };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("claude_code_bypass_as_root: not root here; Claude would start");
+        return;
+    }
+    let w = world(&cli, json!({"permissions": "skip"}), env);
+    let mut m = Matrix::new(&cli);
+    m.case(
+        "bypass as root: ao spawn fails with Claude's own words; nothing left",
+        || {
+            let out = w.ao().args(["spawn", "--prompt", "Hi."]).output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            check(!out.status.success(), || format!("spawn succeeded: {err}"))?;
+            check(
+                err.contains("cannot be used with root/sudo privileges"),
+                || err.clone(),
+            )?;
+            let v = w
+                .ao()
+                .args(["status", "--json", "--include-terminated"])
+                .output()
+                .unwrap();
+            let v: Value = serde_json::from_slice(&v.stdout).unwrap_or(Value::Null);
+            check(v["data"] == json!([]), || {
+                format!("a session was left: {v}")
+            })?;
+            let panes = std::process::Command::new("tmux")
+                .arg("-S")
+                .arg(&w.socket)
+                .args(["list-sessions", "-F", "#{session_name}"])
+                .output()
+                .unwrap();
+            let panes = String::from_utf8_lossy(&panes.stdout).into_owned();
+            check(panes.trim().is_empty(), || {
+                format!("tmux sessions left: {panes}")
+            })
+        },
+    );
+    // The same project with IS_SANDBOX=1 in its env (read back by the agent): it starts, on
+    // the bypass warning, shown to the human with its choices; nothing is typed into it.
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&w.config).unwrap()).unwrap();
+    config["projects"]["app"]["env"] = json!({"IS_SANDBOX": "1"});
+    std::fs::write(&w.config, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let mut id = String::new();
+    m.case(
+        "env IS_SANDBOX=1: the bypass warning → needs_input with its choices",
+        || {
+            id = w.spawn("Hi.");
+            let s = w.wait_status(&id, "needs_input", "Bypass", 30)?;
+            let options = s["activity"]["dialog"]["options"].to_string();
+            check(
+                options.contains("No, exit") && options.contains("Yes, I accept"),
+                || format!("choices: {options}"),
+            )?;
+            check(w.prompts().is_empty(), || {
+                "the task reached the model".into()
+            })
+        },
+    );
+    m.finish();
+}
+
 /// An `ANTHROPIC_API_KEY` Claude has not approved: its first screen asks, defaulting to No.
 #[test]
 fn claude_code_api_key_dialog() {
