@@ -61,6 +61,16 @@ fn agent_process(s: &Setup, id: &str) -> (String, Vec<String>, Vec<String>) {
     (pid, env, argv)
 }
 
+/// The absolute path of a program on PATH.
+fn which(program: &str) -> std::path::PathBuf {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .map(|d| std::path::Path::new(d).join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on PATH"))
+}
+
 /// Every file under `dir` whose bytes contain `needle`.
 fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -101,11 +111,34 @@ fn env_and_extra_args_reach_the_agent_on_spawn_and_restore_and_secrets_stay_in_m
         .status()
         .unwrap();
     assert!(status.success());
+    // Every tmux command line ao runs is recorded by a tmux ahead of the real one on PATH:
+    // what `ps` could have shown any local user.
+    let spy = tempfile::tempdir().unwrap();
+    let real = which("tmux");
+    let argv_log = spy.path().join("argv.log");
+    let wrapper = spy.path().join("tmux");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            argv_log.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        spy.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let ao = || {
         let mut c = s.ao();
         c.env("GW_HOST", "127.0.0.1")
             .env("PASSED", "yes")
-            .env("SECRET_VAL", "hunter2-secret");
+            .env("SECRET_VAL", "hunter2-secret")
+            .env("PATH", &path);
         c
     };
     succeed(ao().args(["spawn", "1"]));
@@ -150,6 +183,12 @@ fn env_and_extra_args_reach_the_agent_on_spawn_and_restore_and_secrets_stay_in_m
     succeed(ao().args(["session", "restore", "app-1"]));
     check("restore");
     // The secret's value is in no file ao wrote (store, launch scripts, logs).
+    let argv = std::fs::read_to_string(&argv_log).unwrap_or_default();
+    assert!(argv.contains("source-file"), "the spy saw no launch: {argv}");
+    assert!(
+        !argv.contains("hunter2"),
+        "the secret was on a tmux command line: {argv}"
+    );
     let leaks = files_containing(s.sb.home.path(), "hunter2");
     assert!(leaks.is_empty(), "the secret was written to {leaks:?}");
     // `ao config check` shows the reference, never a value.

@@ -1,11 +1,12 @@
-//! Turning a launch argv into a tmux `new-session` that runs it without a shell.
+//! Turning a launch into the tmux commands that start it, given to tmux on stdin
+//! (`tmux start-server ; source-file -`), never on a command line: the agent's environment may
+//! hold secrets and its argv a prompt, and `ps` shows every process's argv to every local user.
+//! On stdin they also escape tmux's 16 KiB limit on a client's command line.
 //!
-//! tmux executes a command given as several arguments directly (execvp), but runs a single
-//! argument through `sh -c`, splits its own command line at any argument ending in `;`, and
-//! cannot take a command line much over 16 KiB. So: several plain arguments go straight to
-//! tmux; anything else (one argument, a trailing `;`, a long prompt) goes through a generated
-//! script whose every word is single-quoted, which deletes itself and `exec`s the agent. The
-//! environment is always given to tmux (`-e`), never written into the script.
+//! Every word is single-quoted in tmux's command language, where nothing inside '...' is
+//! special (`;`, `$`, `~`, `#`, newlines); a `'` is written `'\''`, as in sh. tmux runs a
+//! command of a single argument through `sh -c`, so a one-word argv goes through a generated
+//! script that deletes itself and `exec`s the agent; the environment is never written into it.
 
 use ao_plugin_api::sdk::{SdkError, command};
 use std::collections::BTreeMap;
@@ -13,39 +14,33 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-/// Above this many bytes of argv + environment, use a script (tmux's message limit is 16 KiB).
-const DIRECT_LIMIT: usize = 8 * 1024;
-
-/// How the pane's command is given to tmux.
+/// The commands that start a session, and the script they run, if any.
 #[derive(Debug)]
-pub(crate) enum Launch {
-    /// `-e K=V ... -- argv...`
-    Direct(Vec<String>),
-    /// `-- /bin/sh <script>`; the script is removed by itself or by [`Launch::discard`].
-    Script(Vec<String>, PathBuf),
+pub(crate) struct Launch {
+    /// tmux command language, one command per line.
+    pub(crate) commands: String,
+    script: Option<PathBuf>,
 }
 
 impl Launch {
-    /// The arguments after `new-session -d -s NAME -x W -y H`.
-    pub(crate) fn args(&self) -> &[String] {
-        match self {
-            Launch::Direct(a) | Launch::Script(a, _) => a,
-        }
-    }
-
     /// Removes the script when the session never started.
     pub(crate) fn discard(&self) {
-        if let Launch::Script(_, p) = self {
+        if let Some(p) = &self.script {
             let _ = std::fs::remove_file(p);
         }
     }
 }
 
-/// Plans the launch; writes the script into `scratch` when one is needed.
+/// The argv of the tmux client that reads [`Launch::commands`] on its stdin.
+pub(crate) const CLIENT_ARGS: [&str; 4] = ["start-server", ";", "source-file", "-"];
+
+/// Plans the launch of `argv` with `env` as session `name` of `size` (columns, rows); writes
+/// the script into `scratch` when one is needed.
 pub(crate) fn plan(
     name: &str,
     argv: &[String],
     env: &BTreeMap<String, String>,
+    size: (u16, u16),
     scratch: &Path,
 ) -> Result<Launch, SdkError> {
     if argv.is_empty() {
@@ -62,39 +57,39 @@ pub(crate) fn plan(
             "the launch command or its environment contains a NUL byte".into(),
         ));
     }
-    // The environment always travels as `-e` arguments, never in the script: a value may be a
-    // secret, and a secret is never written to a file (the script sits on disk until the
-    // pane's shell has read it).
-    let env_size: usize = env.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
-    if env_size > DIRECT_LIMIT {
-        return Err(SdkError::InvalidParams(format!(
-            "the agent's environment is {env_size} bytes; tmux takes at most {DIRECT_LIMIT} \
-             on its command line"
-        )));
-    }
-    let mut args = Vec::new();
+    let mut words: Vec<String> = vec![
+        "new-session".into(),
+        "-d".into(),
+        "-s".into(),
+        quote(name),
+        "-x".into(),
+        size.0.to_string(),
+        "-y".into(),
+        size.1.to_string(),
+    ];
     for (k, v) in env {
-        let mut kv = format!("{k}={v}");
-        // tmux ends a command at an argument ending in `;`, and reads a final `\;` as `;`.
-        if kv.ends_with(';') {
-            kv.pop();
-            kv.push_str("\\;");
-        }
-        args.extend(["-e".to_string(), kv]);
+        words.extend(["-e".into(), quote(&format!("{k}={v}"))]);
     }
-    args.push("--".into());
-    let size = env_size + argv.iter().map(String::len).sum::<usize>();
-    let awkward = argv.len() < 2 || argv.iter().any(|a| a.ends_with(';'));
-    if !awkward && size <= DIRECT_LIMIT {
-        args.extend(argv.iter().cloned());
-        return Ok(Launch::Direct(args));
-    }
-    let path = write_script(name, argv, scratch)?;
-    args.extend(["/bin/sh".into(), path.display().to_string()]);
-    Ok(Launch::Script(args, path))
+    words.push("--".into());
+    let script = if argv.len() < 2 {
+        let path = write_script(name, argv, scratch)?;
+        words.extend([quote("/bin/sh"), quote(&path.display().to_string())]);
+        Some(path)
+    } else {
+        words.extend(argv.iter().map(|a| quote(a)));
+        None
+    };
+    // Same command queue as new-session, so it applies before the agent can exit.
+    let commands = format!(
+        "{}\nset-option -w -t {} remain-on-exit on\n",
+        words.join(" "),
+        quote(&format!("={name}:"))
+    );
+    Ok(Launch { commands, script })
 }
 
-/// POSIX single-quoting: the only character that needs care inside '...' is ' itself.
+/// Single-quoting, for sh and for tmux's command language alike: the only character that
+/// needs care inside '...' is ' itself.
 pub(crate) fn quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
@@ -139,60 +134,52 @@ mod tests {
     }
 
     #[test]
-    fn plain_commands_go_straight_to_tmux() {
-        let argv = vec!["claude".to_string(), "--model".into(), "x".into()];
+    fn every_word_is_quoted_and_nothing_goes_to_a_file() {
+        let argv = vec!["claude".to_string(), "it's;\n$HOME ~ #x".into()];
         let l = plan(
             "s",
             &argv,
-            &env(&[("AO_SESSION", "app-1")]),
+            &env(&[("AO_SESSION", "app-1"), ("K", "v;")]),
+            (200, 50),
             Path::new("/nonexistent"),
         )
         .unwrap();
-        assert!(matches!(l, Launch::Direct(_)));
         assert_eq!(
-            l.args(),
-            ["-e", "AO_SESSION=app-1", "--", "claude", "--model", "x"]
+            l.commands,
+            "new-session -d -s 's' -x 200 -y 50 -e 'AO_SESSION=app-1' -e 'K=v;' -- 'claude' \
+             'it'\\''s;\n$HOME ~ #x'\nset-option -w -t '=s:' remain-on-exit on\n"
         );
+        assert!(l.script.is_none());
     }
 
     #[test]
-    fn awkward_commands_go_through_a_quoted_script_that_runs_them_verbatim() {
+    fn a_one_word_command_goes_through_a_script_that_runs_it_verbatim_without_the_env() {
         let dir = std::env::temp_dir().join(format!("ao-launch-test-{}", std::process::id()));
-        let long = "x".repeat(20_000);
-        let tricky = "it's $(touch /tmp/ao-canary) `x`;".to_string();
-        for argv in [
-            vec![
-                "printf".to_string(),
-                "%s|".into(),
-                tricky.clone(),
-                long.clone(),
-            ],
-            vec!["printf".to_string(), "%s|".into(), "a;".into()],
-        ] {
-            let l = plan("s", &argv, &env(&[("V", "a'b-secret")]), &dir).unwrap();
-            let Launch::Script(args, path) = &l else {
-                panic!("{l:?}")
-            };
-            assert_eq!(args[..4], ["-e", "V=a'b-secret", "--", "/bin/sh"]);
-            let text = std::fs::read_to_string(path).unwrap();
-            assert!(
-                !text.contains("secret"),
-                "the environment went into the file: {text}"
-            );
-            let out = std::process::Command::new("/bin/sh")
-                .arg(path)
-                .output()
-                .unwrap();
-            let want: String = argv[1..].iter().skip(1).map(|a| format!("{a}|")).collect();
-            assert_eq!(String::from_utf8_lossy(&out.stdout), want);
-            assert!(!path.exists(), "the script deletes itself");
-        }
-        let one = plan("s", &["claude".to_string()], &BTreeMap::new(), &dir).unwrap();
+        let l = plan(
+            "s",
+            &["true".to_string()],
+            &env(&[("V", "a'b-secret")]),
+            (80, 24),
+            &dir,
+        )
+        .unwrap();
+        let path = l.script.clone().expect("a script");
+        let text = std::fs::read_to_string(&path).unwrap();
         assert!(
-            matches!(one, Launch::Script(..)),
-            "one argument would go through sh -c"
+            !text.contains("secret"),
+            "the environment went into the file: {text}"
         );
-        one.discard();
+        assert!(
+            l.commands.contains("-e 'V=a'\\''b-secret'"),
+            "{}",
+            l.commands
+        );
+        let out = std::process::Command::new("/bin/sh")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(!path.exists(), "the script deletes itself");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -201,7 +188,7 @@ mod tests {
         let argv = vec!["a".to_string(), "b".into()];
         for bad in ["", "1X", "A-B", "A=B", "A B"] {
             assert!(
-                plan("s", &argv, &env(&[(bad, "v")]), Path::new("/x")).is_err(),
+                plan("s", &argv, &env(&[(bad, "v")]), (80, 24), Path::new("/x")).is_err(),
                 "{bad}"
             );
         }

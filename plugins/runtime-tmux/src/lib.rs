@@ -1,6 +1,8 @@
 //! `runtime/tmux`: each ao session is a detached tmux session named `{hash}-{sessionId}`,
 //! running the agent's argv directly (no shell), started in the workspace.
 //!
+//! - The launch (argv and environment) reaches tmux on stdin ([`launch`]), never on a command
+//!   line `ps` would show.
 //! - Targets are always exact (`=name:`): tmux otherwise matches prefixes, and `app-1` would
 //!   find `app-10`.
 //! - The pane stays after the agent exits (`remain-on-exit`), so its last screen can still be
@@ -246,35 +248,22 @@ impl Runtime for TmuxRuntime {
             .as_ref()
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
-        let launch = launch::plan(&req.runtime_name, &req.argv, &req.env, &scratch)?;
+        let size = (self.config.width, self.config.height);
+        let launch = launch::plan(&req.runtime_name, &req.argv, &req.env, size, &scratch)?;
         let name = req.runtime_name.as_str();
-        let exact = format!("={name}:");
-        let (w, h) = (
-            self.config.width.to_string(),
-            self.config.height.to_string(),
-        );
-        let mut args: Vec<&str> = vec!["new-session", "-d", "-s", name, "-x", &w, "-y", &h];
-        args.extend(launch.args().iter().map(String::as_str));
-        // Same command queue as new-session, so it applies before the agent can exit.
-        args.extend([
-            ";",
-            "set-option",
-            "-w",
-            "-t",
-            &exact,
-            "remain-on-exit",
-            "on",
-        ]);
-        let started = tmux.run_in(ctx, workspace, &args).and_then(|_| {
-            // Its exit status alone is no evidence (see the socket check above).
-            if Self::panes(ctx, &tmux)?.contains_key(name) {
-                Ok(())
-            } else {
-                Err(SdkError::Unavailable(format!(
-                    "tmux said nothing went wrong, but session `{name}` does not exist"
-                )))
-            }
-        });
+        // The workspace is the client's directory: new sessions start there.
+        let started = tmux
+            .run_in_stdin(ctx, workspace, &launch.commands, &launch::CLIENT_ARGS)
+            .and_then(|_| {
+                // Its exit status alone is no evidence (see the socket check above).
+                if Self::panes(ctx, &tmux)?.contains_key(name) {
+                    Ok(())
+                } else {
+                    Err(SdkError::Unavailable(format!(
+                        "tmux said nothing went wrong, but session `{name}` does not exist"
+                    )))
+                }
+            });
         if let Err(e) = started {
             launch.discard();
             let _ = tmux.run(ctx, &["kill-session", "-t", &format!("={name}")]);

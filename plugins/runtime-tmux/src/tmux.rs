@@ -45,15 +45,18 @@ impl Tmux {
         self.run_with(ctx, self.command(args))
     }
 
-    /// Runs with `cwd` as the client's directory (new sessions start there; tmux would
-    /// format-expand a `-c` argument, and a `#(...)` in a path would run).
-    pub(crate) fn run_in<S: AsRef<str>>(
+    /// Runs in `cwd` with `input` on stdin (`source-file -`). New sessions start in the
+    /// client's directory; tmux would format-expand a `-c` argument, and a `#(...)` in a path
+    /// would run.
+    pub(crate) fn run_in_stdin<S: AsRef<str>>(
         &self,
         ctx: &Ctx,
         cwd: &Path,
+        input: &str,
         args: &[S],
     ) -> Result<String, SdkError> {
-        self.run_with(ctx, self.command(args).cwd(cwd))
+        let cmd = self.command(args).cwd(cwd).stdin(input.as_bytes().to_vec());
+        self.run_with(ctx, cmd)
     }
 
     /// Runs with `input` on stdin (`load-buffer -`).
