@@ -126,8 +126,11 @@ fn env_and_extra_args_reach_the_agent_on_spawn_and_restore_and_secrets_stay_in_m
         ),
     )
     .unwrap();
-    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let path = format!(
         "{}:{}",
         spy.path().display(),
@@ -184,7 +187,10 @@ fn env_and_extra_args_reach_the_agent_on_spawn_and_restore_and_secrets_stay_in_m
     check("restore");
     // The secret's value is in no file ao wrote (store, launch scripts, logs).
     let argv = std::fs::read_to_string(&argv_log).unwrap_or_default();
-    assert!(argv.contains("source-file"), "the spy saw no launch: {argv}");
+    assert!(
+        argv.contains("source-file"),
+        "the spy saw no launch: {argv}"
+    );
     assert!(
         !argv.contains("hunter2"),
         "the secret was on a tmux command line: {argv}"

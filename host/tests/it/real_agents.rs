@@ -138,17 +138,22 @@ impl World {
             .to_owned()
     }
 
-    /// The session as `ao status --json` shows it.
-    pub fn session(&self, id: &str) -> Value {
+    /// Every session, ended ones too, as `ao status --json` shows them.
+    pub fn sessions(&self) -> Vec<Value> {
         let out = self
             .ao()
             .args(["status", "--json", "--include-terminated"])
             .output()
             .unwrap();
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        v["data"]
-            .as_array()
-            .and_then(|a| a.iter().find(|s| s["id"] == id).cloned())
+        v["data"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The session as `ao status --json` shows it.
+    pub fn session(&self, id: &str) -> Value {
+        self.sessions()
+            .into_iter()
+            .find(|s| s["id"] == id)
             .unwrap_or(Value::Null)
     }
 

@@ -110,15 +110,8 @@ fn claude_code_bypass_as_root() {
                 err.contains("cannot be used with root/sudo privileges"),
                 || err.clone(),
             )?;
-            let v = w
-                .ao()
-                .args(["status", "--json", "--include-terminated"])
-                .output()
-                .unwrap();
-            let v: Value = serde_json::from_slice(&v.stdout).unwrap_or(Value::Null);
-            check(v["data"] == json!([]), || {
-                format!("a session was left: {v}")
-            })?;
+            let left = w.sessions();
+            check(left.is_empty(), || format!("a session was left: {left:?}"))?;
             let panes = std::process::Command::new("tmux")
                 .arg("-S")
                 .arg(&w.socket)
