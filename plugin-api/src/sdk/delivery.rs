@@ -163,6 +163,24 @@ fn lines_below(screen: &str, frag: &str) -> Option<usize> {
     )
 }
 
+/// Non-blank lines below the last line that starts with one of the agent's prompts.
+fn below_prompt(screen: &str, rules: &ScreenRules) -> Option<usize> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines.iter().rposition(|l| {
+        let t = l.trim_start();
+        rules
+            .prompt_prefixes
+            .iter()
+            .any(|p| t.starts_with(p.as_str()))
+    })?;
+    Some(
+        lines[at + 1..]
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .count(),
+    )
+}
+
 /// The evidence, on screen, that the text went from the input line into the conversation.
 fn left_input(
     pasted: &str,
@@ -176,6 +194,17 @@ fn left_input(
         let after = screen::input_line(now, r).unwrap_or_default();
         if !before.is_empty() && after != before && (frag.is_empty() || !after.contains(frag)) {
             return Some("the text left the input line".into());
+        }
+        // An agent whose input line sits at the bottom (`prompt_within`) prints nothing below
+        // it while one edits: a new line under the last prompt line is the turn's output. The
+        // submitted text can look exactly like the input line it was (Aider echoes it with its
+        // prompt), so without this a turn that prints little would draw a second Enter, and a
+        // busy agent's terminal keeps that Enter for its next prompt: an empty message.
+        if r.prompt_within > 0
+            && let (Some(b), Some(a)) = (below_prompt(pasted, r), below_prompt(now, r))
+            && a > b
+        {
+            return Some("output appeared below the submitted text".into());
         }
         return None;
     }
@@ -508,6 +537,44 @@ mod tests {
             assert_eq!(out.attempts, 1);
             assert_eq!(term.submitted.borrow().as_slice(), ["fix the test"]);
         }
+    }
+
+    /// Aider echoes a submitted message with its prompt, so the input line looks the same
+    /// after Enter; the turn's first output below it is the evidence (seen with Aider 0.86.2:
+    /// without it, a second Enter reached Aider mid-turn and became an empty message later).
+    #[test]
+    fn output_below_a_bottom_input_line_acknowledges() {
+        let rules = ScreenRules {
+            prompt_prefixes: vec!["diff>".into()],
+            tail: 3,
+            prompt_within: 1,
+            ..ScreenRules::default()
+        };
+        let pasted = "Tokens: 2.9k sent\n\nprompts/app-1.md (read only)\ndiff> Fail now.\ndiff> @sim error 529";
+        let now = format!(
+            "{pasted}\n\nlitellm.APIError: APIError: OpenAIException - overloaded\nRetrying in 0.2 seconds..."
+        );
+        let text = "Fail now.\n@sim error 529";
+        let got = left_input(pasted, &now, text, &fragment(text), Some(&rules));
+        assert_eq!(
+            got.as_deref(),
+            Some("output appeared below the submitted text")
+        );
+        // Nothing new below it: no evidence, whatever else changed above.
+        let above = pasted.replace("Tokens: 2.9k sent", "Tokens: 3.0k sent");
+        assert_eq!(
+            left_input(pasted, &above, text, &fragment(text), Some(&rules)),
+            None
+        );
+        // An input line that is not kept at the bottom (a footer below it moves): no such rule.
+        let anywhere = ScreenRules {
+            prompt_within: 0,
+            ..rules
+        };
+        assert_eq!(
+            left_input(pasted, &now, text, &fragment(text), Some(&anywhere)),
+            None
+        );
     }
 
     #[test]

@@ -28,6 +28,9 @@ const ERRORS: &[&str] = &[
     "exceeded your current quota",
 ];
 
+/// What Aider logs for an empty input.
+const BLANK_INPUT: &str = "#### <blank>";
+
 /// Aider's quoted lines after the newest user line or reply, newest first, at most this many.
 const TAIL_LINES: usize = 64;
 
@@ -52,7 +55,9 @@ pub(crate) fn activity_signal(path: &Path) -> Option<Signal> {
             break;
         };
         let l = String::from_utf8_lossy(&l).trim().to_owned();
-        if l.is_empty() {
+        // An empty input (Enter on an empty prompt) is logged as `<blank>` and does nothing:
+        // it starts no turn, so it must not hide how the last one ended.
+        if l.is_empty() || l == BLANK_INPUT {
             continue;
         }
         match l.strip_prefix('>') {
@@ -211,6 +216,19 @@ mod tests {
             assert_eq!(s.state, ActivityState::Blocked, "{exception}");
             assert_eq!(s.detail.as_deref(), Some(exception));
         }
+        // Enter on an empty prompt after the give-up (Aider 0.86.2 logs `#### <blank>`) starts
+        // no turn: the error stands.
+        std::fs::write(
+            &f,
+            format!(
+                "{}
+#### <blank>
+",
+                gave_up("litellm.APIError: APIError: overloaded", "")
+            ),
+        )
+        .unwrap();
+        assert_eq!(activity_signal(&f).unwrap().state, ActivityState::Blocked);
         // A reply after an earlier error: the turn went through.
         std::fs::write(
             &f,

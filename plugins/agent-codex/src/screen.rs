@@ -20,7 +20,8 @@ pub(crate) fn rules() -> ScreenRules {
                 "letter",
             ),
             DialogRule::new("Trust this folder?", "trust", "select_enter"),
-            DialogRule::new("Hooks need review", "modal", "digit"),
+            // A digit only moves the selection here ("enter confirm"; seen on 0.171.0).
+            DialogRule::new("Hooks need review", "hooks", "select_enter"),
             DialogRule::new("Allow command?", "permission", "letter"),
             DialogRule::new("Approval required", "permission", "letter"),
         ],

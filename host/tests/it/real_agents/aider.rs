@@ -101,13 +101,22 @@ fn aider() {
             "API auth (401) → errored, the human notified at once (urgent)",
             60,
         ),
-        &[ApiError {
-            case: "rate-limited (429), after litellm's retries → errored, nobody paged at once",
-            prompt: "Too fast.\n@sim error 429\n@sim retry-after 1",
-            reason: "rate-limited error: litellm.RateLimitError",
-            secs: 150,
-            after: "the rate limit",
-        }],
+        &[
+            ApiError {
+                case: "overloaded (529), after litellm's retries → errored, its kind",
+                prompt: "Fail now.\n@sim error 529",
+                reason: "overloaded error: litellm.APIError",
+                secs: 150,
+                after: "the overload",
+            },
+            ApiError {
+                case: "rate-limited (429), after litellm's retries → errored, nobody paged at once",
+                prompt: "Too fast.\n@sim error 429\n@sim retry-after 1",
+                reason: "rate-limited error: litellm.RateLimitError",
+                secs: 150,
+                after: "the rate limit",
+            },
+        ],
         60,
     );
     m.finish();

@@ -126,3 +126,58 @@ fn codex() {
     );
     m.finish();
 }
+
+/// A user's own Codex hooks (`~/.codex/hooks.json`), new to Codex: 0.171.0 stops on its
+/// "Hooks need review" screen before anything else. That is the human's to decide: shown as
+/// needs_input with its choices, nothing typed into it; `ao answer 2` trusts them and the task
+/// goes on. (Its "Folder access" screen cannot appear under ao: ao sets the approval policy
+/// and sandbox, and Codex shows it only when neither is set.)
+#[test]
+fn codex_hooks_review_screen() {
+    let Some(cli) = cli("codex", "node_modules/.bin/codex") else {
+        return;
+    };
+    let w = world(&cli);
+    let hooks = w.sb.home.path().join(".codex/hooks.json");
+    std::fs::write(
+        &hooks,
+        r#"{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "/bin/true", "timeout": 5}]}]}}"#,
+    )
+    .unwrap();
+    let mut m = Matrix::new(&cli);
+    let mut id = String::new();
+    m.case(
+        "hooks review → needs_input with its choices; ao send refused, nothing typed",
+        || {
+            id = w.spawn("Go on.\n@sim reply going");
+            let s = w.wait_status(&id, "needs_input", "Hooks need review", 20)?;
+            let options = s["activity"]["dialog"]["options"].to_string();
+            check(options.contains("Trust all and continue"), || {
+                format!("choices: {options}")
+            })?;
+            let (code, err) = w.send(&id, "Hello?");
+            check(code == 3, || format!("exit {code}: {err}"))?;
+            check(w.prompts().is_empty(), || {
+                "the task reached the model".into()
+            })
+        },
+    );
+    m.case(
+        "ao answer 2: hooks trusted; the task reaches the model",
+        || {
+            let out = w.ao().args(["answer", &id, "2"]).output().unwrap();
+            check(out.status.success(), || {
+                format!(
+                    "{}\nscreen:\n{}",
+                    String::from_utf8_lossy(&out.stderr),
+                    w.screen(&id)
+                )
+            })?;
+            w.wait_model("the task", 30, |p| {
+                p.iter().any(|x| x.starts_with("Go on."))
+            })?;
+            w.wait_status(&id, "idle", "", 30).map(drop)
+        },
+    );
+    m.finish();
+}

@@ -226,7 +226,15 @@ fn error(tail: &[&str], rules: &ScreenRules) -> Option<String> {
     candidates
         .into_iter()
         .find(|l| rules.errors.iter().any(|e| contains_ci(l, e)))
-        .map(|l| super::one_line(l.trim().trim_start_matches(['●', '■', '•', '⎿', ' ']), 300))
+        .map(|l| super::one_line(l.trim().trim_start_matches(decoration), 300))
+}
+
+/// What a CLI draws before an entry's text: bullets, and spinner frames (block elements,
+/// braille) that a capture can catch still on the error line (Aider's `░litellm.APIError`).
+fn decoration(c: char) -> bool {
+    matches!(c, '●' | '■' | '•' | '⎿' | ' ')
+        || ('\u{2580}'..='\u{259f}').contains(&c)
+        || ('\u{2800}'..='\u{28ff}').contains(&c)
 }
 
 /// The text after the prompt on the input line (the lowest line starting with one of the
@@ -419,6 +427,16 @@ mod tests {
         assert_eq!(
             seen.detail.as_deref(),
             Some("API Error: 529 Overloaded. Try again.")
+        );
+        // A spinner frame left on the line is not part of the error's words (Aider 0.86.2).
+        let aider = ScreenRules {
+            errors: vec!["litellm.APIError".into()],
+            ..ScreenRules::default()
+        };
+        let spun = "diff> Fail now.\n░⠋litellm.APIError: overloaded\n";
+        assert_eq!(
+            classify(spun, &aider).unwrap().detail.as_deref(),
+            Some("litellm.APIError: overloaded")
         );
         let recovered = format!("{failed}\n❯ again\n● Fine now.\n✻ Worked for 1s\n────\n❯ \n────");
         assert_eq!(
