@@ -195,12 +195,14 @@ fn left_input(
         if !before.is_empty() && after != before && (frag.is_empty() || !after.contains(frag)) {
             return Some("the text left the input line".into());
         }
-        // An agent whose input line sits at the bottom (`prompt_within`) prints nothing below
-        // it while one edits: a new line under the last prompt line is the turn's output. The
+        // An agent whose input line is the screen's last (`prompt_within: 1`) prints nothing
+        // below it while one edits: a new line under the last prompt line is the turn's
+        // output. (Agents with a footer under the input, whose lines come and go, are not
+        // read this way: that would be a changed screen, not evidence.) The
         // submitted text can look exactly like the input line it was (Aider echoes it with its
         // prompt), so without this a turn that prints little would draw a second Enter, and a
         // busy agent's terminal keeps that Enter for its next prompt: an empty message.
-        if r.prompt_within > 0
+        if r.prompt_within == 1
             && let (Some(b), Some(a)) = (below_prompt(pasted, r), below_prompt(now, r))
             && a > b
         {
@@ -566,15 +568,17 @@ mod tests {
             left_input(pasted, &above, text, &fragment(text), Some(&rules)),
             None
         );
-        // An input line that is not kept at the bottom (a footer below it moves): no such rule.
-        let anywhere = ScreenRules {
-            prompt_within: 0,
-            ..rules
-        };
-        assert_eq!(
-            left_input(pasted, &now, text, &fragment(text), Some(&anywhere)),
-            None
-        );
+        // An input line with a footer under it, or anywhere: lines below it are no evidence.
+        for within in [0, 6] {
+            let footer = ScreenRules {
+                prompt_within: within,
+                ..rules.clone()
+            };
+            assert_eq!(
+                left_input(pasted, &now, text, &fragment(text), Some(&footer)),
+                None
+            );
+        }
     }
 
     #[test]
