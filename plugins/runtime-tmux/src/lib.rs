@@ -300,6 +300,7 @@ impl Runtime for TmuxRuntime {
         let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
         let term = terminal::TmuxTerminal::new(&tmux, &target, &req.handle.id);
         delivery::deliver(ctx, &term, &req.text, &req.delivery).map_err(|e| match e {
+            SdkError::NotFound(m) if m.ends_with(terminal::PANE_DEAD) => SdkError::NotFound(m),
             SdkError::NotFound(_) => {
                 SdkError::NotFound(format!("tmux session `{}` is gone", req.handle.id))
             }
