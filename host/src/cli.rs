@@ -12,6 +12,7 @@ mod demo;
 mod doctor;
 mod fleet;
 mod hook;
+mod log_writer;
 mod open;
 mod output;
 mod plugins;
@@ -178,7 +179,8 @@ fn init_tracing(verbose: u8, quiet: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| log_writer::LogWriter)
+        .log_internal_errors(false)
         .with_target(verbose >= 2)
         .without_time()
         .with_ansi(output::color_stderr())

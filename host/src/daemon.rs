@@ -199,13 +199,19 @@ impl Pollers {
             loop {
                 let fleet = current.get();
                 if fleet.config.projects.contains_key(&project) {
-                    match tick(&fleet, &project).await {
-                        Ok(r) => {
+                    // A tick of its own: should it panic, this poller logs it and polls on.
+                    let run = tokio::spawn({
+                        let (fleet, project) = (fleet.clone(), project.clone());
+                        async move { tick(&fleet, &project).await }
+                    });
+                    match run.await {
+                        Ok(Ok(r)) => {
                             for e in &r.errors {
                                 tracing::warn!(project = %project, "tick: {e}");
                             }
                         }
-                        Err(e) => tracing::warn!(project = %project, "tick failed: {e}"),
+                        Ok(Err(e)) => tracing::warn!(project = %project, "tick failed: {e}"),
+                        Err(e) => tracing::error!(project = %project, "tick panicked: {e}"),
                     }
                 }
                 let every = fleet.config.poll_interval;

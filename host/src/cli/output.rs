@@ -26,9 +26,10 @@ pub(crate) fn json(value: &impl Serialize) -> Result<()> {
     Ok(())
 }
 
-/// A message for a person, on stderr.
+/// A message for a person, on stderr. A stderr that cannot be written (a full disk under
+/// the daemon's log) loses the message, never the caller.
 pub(crate) fn note(text: &str) {
-    eprintln!("{text}");
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 /// A question for a person, on stderr, without a newline (the answer follows on the line).
@@ -40,7 +41,7 @@ pub(crate) fn ask(text: &str) -> std::io::Result<()> {
 
 /// `error: …` on stderr.
 pub(crate) fn error(text: &str) {
-    eprintln!("error: {text}");
+    let _ = writeln!(std::io::stderr(), "error: {text}");
 }
 
 /// A borderless table with a header row, for stdout.

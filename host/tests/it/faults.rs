@@ -291,3 +291,42 @@ fn a_hanging_notifier_delays_no_other_and_is_cut_off_at_its_timeout() {
         "{failed}"
     );
 }
+
+/// A daemon whose log cannot be written (a full disk: its log is /dev/full) keeps polling:
+/// an agent's death is still seen, and the daemon still answers.
+#[test]
+fn a_log_that_cannot_be_written_stops_no_engine_task() {
+    let s = setup_with(Opts {
+        rules: idle_rules(),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "1"]));
+    let data = s.sb.home.path().join(".agent-orchestrator");
+    let store = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with("-app"))
+        .expect("the project's store");
+    let hash = store.trim_end_matches("-app");
+    std::os::unix::fs::symlink("/dev/full", data.join(format!("daemon-{hash}.log"))).unwrap();
+    // Debug logging: every tick writes (and fails to).
+    succeed(
+        s.ao()
+            .env("RUST_LOG", "debug")
+            .args(["start", "--no-orchestrator"]),
+    );
+    wait_status(&s, "app-1", &["working", "idle"]);
+    let pid: i32 = tmux(&s, &["list-panes", "-a", "-F", "#{pane_pid}"])
+        .parse()
+        .unwrap();
+    // SAFETY: a plain signal to the agent's process.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_status(&s, "app-1", &["killed"]);
+    let port = s.daemon()["port"].as_u64().unwrap();
+    let health = ureq::get(&format!("http://127.0.0.1:{port}/healthz"))
+        .call()
+        .map(|mut r| r.body_mut().read_to_string().unwrap_or_default());
+    assert_eq!(health.ok().as_deref(), Some("ok"));
+    succeed(s.ao().args(["stop"]));
+}
