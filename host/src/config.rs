@@ -43,7 +43,10 @@ pub enum Found {
 pub fn discover(flag: Option<&Path>, cwd: &Path) -> Result<Option<(PathBuf, Found)>, Error> {
     let must_exist = |p: &Path, how: Found| {
         if p.is_file() {
-            Ok(Some((p.to_path_buf(), how)))
+            // Absolute from here on: the store hash, the daemon's record of its config and
+            // every path relative to the file derive from it, whatever directory runs `ao`.
+            let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            Ok(Some((p, how)))
         } else {
             Err(Error::Invalid(format!(
                 "config file {} does not exist",

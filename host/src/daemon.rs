@@ -101,7 +101,7 @@ pub async fn run(
         config_error: None,
     };
     let info_path = info_file(&fleet.data_dir, &fleet.config.hash);
-    std::fs::create_dir_all(&fleet.data_dir)
+    crate::paths::secure_data_dir(&fleet.data_dir)
         .map_err(|e| Error::io("could not create", &fleet.data_dir, e))?;
     write_info(&info_path, &info)?;
     if let Ok(text) = std::fs::read_to_string(&fleet.config.file) {

@@ -228,8 +228,11 @@ pub fn orchestrator(p: &PromptInput<'_>) -> String {
 
 /// Writes `prompt` to `<prompts dir>/{session_id}.md` (atomically) and returns the path.
 pub fn write(prompts_dir: &Path, session_id: &str, prompt: &str) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
     let path = prompts_dir.join(format!("{session_id}.md"));
     ao_plugin_api::sdk::agent::write_if_changed(&path, prompt.as_bytes())?;
+    // The text may be a private repository's.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     Ok(path)
 }
 

@@ -87,7 +87,13 @@ impl ProjectStore {
 
 /// The first 12 hex digits of sha256 of the canonical directory holding `config_file`.
 pub fn config_dir_hash(config_file: &Path) -> String {
-    let dir = config_file.parent().unwrap_or(Path::new("/"));
+    // A bare file name (`--config agent-orchestrator.yaml`) has an empty parent: the current
+    // directory, not "" (which once gave every such project the same, empty-string hash).
+    let dir = match config_file.parent() {
+        Some(p) if p.as_os_str().is_empty() => Path::new("."),
+        Some(p) => p,
+        None => Path::new("/"),
+    };
     let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let digest = Sha256::digest(canonical.to_string_lossy().as_bytes());
     hex::encode(&digest[..6])
@@ -96,6 +102,19 @@ pub fn config_dir_hash(config_file: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_file_name_hashes_the_current_directory() {
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(
+            config_dir_hash(Path::new("agent-orchestrator.yaml")),
+            config_dir_hash(&here.join("agent-orchestrator.yaml"))
+        );
+        assert_eq!(
+            config_dir_hash(Path::new("./agent-orchestrator.yaml")),
+            config_dir_hash(&here.join("agent-orchestrator.yaml"))
+        );
+    }
 
     #[test]
     fn the_hash_depends_on_the_config_directory_only() {

@@ -56,9 +56,12 @@ pub fn now_ms() -> u64 {
 pub fn append(path: &Path, record: &StatusRecord) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
     line.push(b'\n');
+    // Owner-only: the agent's questions and errors are in it.
+    use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(path)?;
     file.write_all(&line)
 }

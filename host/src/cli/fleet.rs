@@ -44,6 +44,8 @@ pub(crate) fn open(globals: &Globals) -> Result<Opened> {
     }
     let data = ao::paths::data_dir()
         .ok_or_else(|| anyhow!("cannot tell where the data directory is (is HOME set?)"))?;
+    ao::paths::secure_data_dir(&data)
+        .with_context(|| format!("could not make {} private", data.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use ao::store::ProjectStore;
 use ao::store::session::{ReportFact, Role, Session};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -101,7 +102,7 @@ fn pr_number_of(url: &str) -> Option<u64> {
 
 fn audit(store: &ProjectStore, id: &str, entry: serde_json::Value) -> Result<()> {
     let dir = store.sessions_dir().join(".agent-report-audit");
-    std::fs::create_dir_all(&dir)?;
+    ao::paths::private_dir_all(&dir)?;
     let path = dir.join(format!("{id}.ndjson"));
     if std::fs::metadata(&path).is_ok_and(|m| m.len() > AUDIT_BYTES) {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -114,6 +115,7 @@ fn audit(store: &ProjectStore, id: &str, entry: serde_json::Value) -> Result<()>
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&path)?
         .write_all(&line)?;
     Ok(())

@@ -5,6 +5,7 @@ use crate::cli::{Globals, fleet, output};
 use anyhow::{Context, Result, anyhow, bail};
 use ao::daemon;
 use std::io::{BufRead, IsTerminal};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -89,11 +90,12 @@ async fn orchestrators(f: &ao::fleet::Fleet) {
 
 /// Re-runs `ao start --foreground` detached from this terminal and waits until it listens.
 fn background(config: &Path, data: &Path, hash: &str) -> Result<ExitCode> {
-    std::fs::create_dir_all(data)?;
+    ao::paths::secure_data_dir(data)?;
     let log_path = data.join(format!("daemon-{hash}.log"));
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&log_path)
         .with_context(|| format!("could not open {}", log_path.display()))?;
     let exe = std::env::current_exe()?;

@@ -27,7 +27,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         .filter(|s| !s.status.is_terminal())
         .collect();
     let ids: Vec<&str> = live.iter().map(|s| s.id.as_str()).collect();
-    std::fs::create_dir_all(&data)?;
+    ao::paths::secure_data_dir(&data)?;
     std::fs::write(
         data.join(format!("last-run-{}.json", config.hash)),
         serde_json::to_string(&ids)?,

@@ -62,7 +62,7 @@ pub async fn start(fleet: &Fleet, project: &str) -> Result<Started, Error> {
         .into_iter()
         .flatten()
     {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("could not create", dir, e))?;
+        crate::paths::private_dir_all(dir).map_err(|e| Error::io("could not create", dir, e))?;
     }
     let checkout = p.path.display().to_string();
     let started = async {

@@ -163,7 +163,7 @@ async fn run(
 
     let status_file = fleet.status_file(&p.id, &id);
     if let Some(dir) = status_file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("could not create", dir, e))?;
+        crate::paths::private_dir_all(dir).map_err(|e| Error::io("could not create", dir, e))?;
     }
     undo.push(Undo::File(status_file.clone()));
     // Optional: an agent whose hooks travel in its argv has nothing to install.

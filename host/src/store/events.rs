@@ -9,6 +9,7 @@ use crate::Error;
 use crate::store::metadata;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Largest record written; bigger `data` is replaced by a marker.
@@ -69,12 +70,14 @@ impl EventLog {
         }
         line.push('\n');
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("could not create", dir, e))?;
+            crate::paths::private_dir_all(dir)
+                .map_err(|e| Error::io("could not create", dir, e))?;
         }
         self.rotate_if_needed()?;
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(&self.path)
             .map_err(|e| Error::io("could not open", &self.path, e))?;
         // One write call: the line is under PIPE_BUF-like sizes, so appends do not interleave.

@@ -39,7 +39,7 @@ pub fn reserve(sessions_dir: &Path, archive_dir: &Path, prefix: &str) -> Result<
             "session prefix `{prefix}` may only contain letters, digits, `_` and `-`"
         )));
     }
-    std::fs::create_dir_all(sessions_dir)
+    crate::paths::private_dir_all(sessions_dir)
         .map_err(|e| Error::io("could not create", sessions_dir, e))?;
     let mut n = highest(prefix, sessions_dir).max(highest(prefix, archive_dir)) + 1;
     for _ in 0..MAX_TRIES {

@@ -200,3 +200,73 @@ fn a_tmux_socket_in_a_missing_directory_fails_the_spawn_and_leaves_nothing() {
     );
     assert_eq!(session_files(&s), Vec::<String>::new());
 }
+
+/// `--config agent-orchestrator.yaml` (a bare file name, run from its directory) finds the
+/// same store as the absolute path: every project once got the hash of an empty string.
+#[test]
+fn a_config_named_by_a_bare_file_name_finds_its_sessions() {
+    let s = setup_with(Opts {
+        rules: Some(json!([])),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "--prompt", "hi"]));
+    let dir = s.config.parent().unwrap().to_path_buf();
+    let name = s.config.file_name().unwrap().to_string_lossy().into_owned();
+    let out = succeed(
+        s.sb.ao()
+            .current_dir(&dir)
+            .args(["--config", &name, "status", "--json"]),
+    );
+    let v = stdout_json(&out);
+    assert_eq!(v["data"][0]["id"], "app-1", "{v}");
+    tmux(&s, &["kill-server"]);
+}
+
+/// The data dir holds prompts with private issue text: owner-only, an older 0755 one
+/// tightened; the daemon's log and the event log are owner-only too.
+#[test]
+fn the_data_dir_and_the_logs_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup_with(Opts {
+        rules: Some(json!([])),
+        ..Opts::default()
+    });
+    let data = s.sb.home.path().join(".agent-orchestrator");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    succeed(s.ao().args(["spawn", "1"]));
+    s.start();
+    wait_status_any(&s);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    let mut files = Vec::new();
+    let mut todo = vec![data.clone()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            // Worktrees are the project's; the scripted agent's own log is the agent's.
+            if name == "worktrees" || name.ends_with(".conversation.jsonl") {
+                continue;
+            }
+            if p.is_dir() {
+                todo.push(p);
+            } else if name.ends_with(".log") || name.ends_with(".jsonl") || name.ends_with(".md") {
+                files.push(p);
+            }
+        }
+    }
+    assert!(
+        files
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with("events.jsonl"))
+    );
+    for f in &files {
+        assert_eq!(mode(f) & 0o077, 0, "{} is {:o}", f.display(), mode(f));
+    }
+    tmux(&s, &["kill-server"]);
+}
+
+fn wait_status_any(s: &Setup) {
+    wait_status(s, "app-1", &["working", "idle"]);
+}
