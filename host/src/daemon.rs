@@ -16,6 +16,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 mod reload;
+mod replay;
 
 /// What the pid file records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +66,8 @@ struct Shared {
     /// Each project's wake-up, created with its poller (pollers of projects a reload added
     /// included).
     wake: std::sync::Mutex<BTreeMap<String, Arc<Notify>>>,
+    /// Verified webhook deliveries, so a replay wakes nothing.
+    seen: std::sync::Mutex<replay::Seen>,
 }
 
 impl Shared {
@@ -111,6 +114,7 @@ pub async fn run(
     let shared = Arc::new(Shared {
         current: current.clone(),
         wake: std::sync::Mutex::new(BTreeMap::new()),
+        seen: std::sync::Mutex::default(),
     });
     let (events, _) = tokio::sync::broadcast::channel(1024);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -258,6 +262,14 @@ async fn webhook(
         };
         match scm.verify_webhook(&req).await {
             Ok(v) if v.ok => {
+                let delivery = req.headers.get("x-github-delivery").map(String::as_str);
+                {
+                    let mut seen = shared.seen.lock().unwrap_or_else(|e| e.into_inner());
+                    if seen.is_repeat(delivery, &req.body) {
+                        return (StatusCode::OK, "a delivery already taken: ignored".into());
+                    }
+                    seen.remember(delivery, &req.body);
+                }
                 let _ = scm.parse_webhook(&req).await;
                 notify.notify_one();
                 return (StatusCode::ACCEPTED, format!("checking {id}"));
