@@ -78,9 +78,13 @@ pub fn from_text(file: &Path, text: &str, home: Option<&Path>) -> Result<Config,
     validate::validate(file, text, &crate::store::config_dir_hash(file), home, raw)
 }
 
+/// A config file larger than this is refused before it is parsed.
+pub const MAX_BYTES: u64 = 4 << 20;
+
 /// Reads, parses and validates a config file, and checks that project paths exist.
 pub fn load(file: &Path) -> Result<Config, Error> {
-    let text = std::fs::read_to_string(file).map_err(|e| Error::io("could not read", file, e))?;
+    let text = crate::files::read_regular(file, MAX_BYTES)
+        .map_err(|e| Error::io("could not read", file, e))?;
     load_text(file, &text)
 }
 

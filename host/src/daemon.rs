@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
+mod listener;
 mod reload;
 mod replay;
 
@@ -82,6 +83,7 @@ pub async fn run(
     fleet: Arc<Fleet>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), Error> {
+    let fd_limit = listener::raise_fd_limit();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", fleet.config.port))
         .await
         .map_err(|e| {
@@ -107,7 +109,7 @@ pub async fn run(
     crate::paths::secure_data_dir(&fleet.data_dir)
         .map_err(|e| Error::io("could not create", &fleet.data_dir, e))?;
     write_info(&info_path, &info)?;
-    if let Ok(text) = std::fs::read_to_string(&fleet.config.file) {
+    if let Ok(text) = crate::files::read_regular(&fleet.config.file, crate::config::MAX_BYTES) {
         keep_running_config(&fleet.data_dir, &fleet.config.hash, &text);
     }
     let current = Arc::new(Current::new(fleet.clone()));
@@ -150,6 +152,7 @@ pub async fn run(
         stop_rx.clone(),
     ));
     let mut stop = stop_rx.clone();
+    let listener = listener::Guarded::new(listener, listener::cap(fd_limit));
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop.changed().await;
     });

@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod dashboard;
 pub mod error;
+pub mod files;
 pub mod fleet;
 pub mod lifecycle;
 pub mod paths;

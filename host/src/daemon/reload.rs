@@ -83,7 +83,8 @@ pub(super) async fn watch(
 /// The file's config when it differs from the running one and can run; `Ok(None)` when it is
 /// the same; `Err` with the reason when it cannot run.
 fn load(running: &Fleet, file: &Path) -> Result<Option<(Config, String)>, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read it: {e}"))?;
+    let text = crate::files::read_regular(file, config::MAX_BYTES)
+        .map_err(|e| format!("cannot read it: {e}"))?;
     let new = config::load_text(file, &text).map_err(|e| e.to_string())?;
     if new == running.config {
         return Ok(None);

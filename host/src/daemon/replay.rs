@@ -38,7 +38,10 @@ impl Seen {
 }
 
 fn keys(id: Option<&str>, body: &str) -> Vec<String> {
-    let mut out = vec![format!("body:{}", hex::encode(Sha256::digest(body.as_bytes())))];
+    let mut out = vec![format!(
+        "body:{}",
+        hex::encode(Sha256::digest(body.as_bytes()))
+    )];
     if let Some(id) = id.filter(|i| !i.trim().is_empty()) {
         out.push(format!("id:{}", id.trim()));
     }
@@ -55,7 +58,10 @@ mod tests {
         assert!(!s.is_repeat(Some("a"), "{}"));
         s.remember(Some("a"), "{}");
         assert!(s.is_repeat(Some("a"), "{\"other\":1}"), "same id");
-        assert!(s.is_repeat(Some("b"), "{}"), "same body, new id (the id is not signed)");
+        assert!(
+            s.is_repeat(Some("b"), "{}"),
+            "same body, new id (the id is not signed)"
+        );
         assert!(!s.is_repeat(Some("c"), "{\"x\":2}"));
         for i in 0..(KEEP + 10) {
             s.remember(Some(&format!("n{i}")), &format!("{{\"n\":{i}}}"));

@@ -91,8 +91,16 @@ async fn bridge(mut socket: WebSocket, argv: Vec<String>) {
         }
         Err(_) => return,
     }
+    // A quiet pane still moves bytes: the daemon closes connections idle for minutes.
+    let mut ping = tokio::time::interval(std::time::Duration::from_secs(30));
+    ping.tick().await;
     loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
             out = rx.recv() => match out {
                 Some(bytes) => {
                     if socket.send(Message::Binary(bytes.into())).await.is_err() {

@@ -386,7 +386,7 @@ fn session_env(
 pub(crate) fn rules(p: &Project) -> Vec<String> {
     let mut out: Vec<String> = p.agent_rules.iter().cloned().collect();
     if let Some(f) = &p.agent_rules_file {
-        match std::fs::read_to_string(f) {
+        match crate::files::read_regular(f, 1 << 20) {
             Ok(t) => out.push(t),
             Err(e) => tracing::warn!("agentRulesFile {}: {e}", f.display()),
         }

@@ -330,3 +330,72 @@ fn a_log_that_cannot_be_written_stops_no_engine_task() {
     assert_eq!(health.ok().as_deref(), Some("ok"));
     succeed(s.ao().args(["stop"]));
 }
+
+/// Local users opening connections that send nothing cannot starve the daemon: with 256 file
+/// descriptors in all, 300 idle connections leave the dashboard answering (idle ones are
+/// closed after 10 s, at most a quarter of the descriptors serve connections) and the engine
+/// ticking (an agent's death is seen).
+#[test]
+fn idle_connections_starve_neither_the_dashboard_nor_the_engine() {
+    let s = setup_with(Opts {
+        rules: idle_rules(),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "1"]));
+    // The daemon inherits a hard limit of 256 open files.
+    let status = std::process::Command::new("sh")
+        .args(["-c", "ulimit -n 256 && exec \"$@\"", "sh"])
+        .arg(crate::support::ao_exe())
+        .arg("--config")
+        .arg(&s.config)
+        .args(["start", "--no-orchestrator"])
+        .env_clear()
+        .env("HOME", s.sb.home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("AO_NO_DEFAULT_PLUGINS", "1")
+        .env("AO_PLUGIN_PATH", s.sb.plugins.path())
+        .env("FORGE_TOKEN", ao_testkit::forge::TOKEN)
+        .env("HOOK_SECRET", HOOK_SECRET)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_status(&s, "app-1", &["working", "idle"]);
+    let port = s.daemon()["port"].as_u64().unwrap() as u16;
+    let idle: Vec<std::net::TcpStream> = (0..300)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
+    assert!(idle.len() >= 250, "only {} connections opened", idle.len());
+    let health = || {
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .timeout_global(Some(Duration::from_secs(30)))
+                .build(),
+        );
+        agent
+            .get(&format!("http://127.0.0.1:{port}/healthz"))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+    };
+    let start = Instant::now();
+    assert_eq!(health().as_deref(), Some("ok"));
+    assert!(
+        start.elapsed() < Duration::from_secs(25),
+        "{:?}",
+        start.elapsed()
+    );
+    let pid: i32 = tmux(&s, &["list-panes", "-a", "-F", "#{pane_pid}"])
+        .parse()
+        .unwrap();
+    // SAFETY: a plain signal to the agent's process.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_status(&s, "app-1", &["killed"]);
+    assert!(
+        !s.daemon_log().contains("Too many open files"),
+        "{}",
+        s.daemon_log()
+    );
+    drop(idle);
+    succeed(s.ao().args(["stop"]));
+}
