@@ -51,15 +51,23 @@ pub(super) async fn sessions(State(d): State<Arc<Dash>>) -> Answer {
     let fleet = d.fleet.get();
     let mut out = Vec::new();
     let mut projects = Vec::new();
+    let mut corrupt = Vec::new();
     for (id, p) in &fleet.config.projects {
         projects.push(json!({"id": id, "repo": p.repo, "path": p.path}));
         for l in fleet.store(id).list_sessions()? {
-            if let Listed::Session(s) = l {
-                out.push(session_json(&s));
+            match l {
+                Listed::Session(s) => out.push(session_json(&s)),
+                // Reported, never hidden: a session the page does not show must say why.
+                Listed::Corrupt { path, reason } => corrupt.push(json!({
+                    "projectId": id, "path": path, "reason": reason,
+                })),
+                Listed::Reserved { .. } => {}
             }
         }
     }
-    Ok(Json(json!({"data": out, "meta": {"projects": projects}})))
+    Ok(Json(
+        json!({"data": out, "meta": {"projects": projects, "corrupt": corrupt}}),
+    ))
 }
 
 /// The session's events, oldest first (at most the latest `max`).

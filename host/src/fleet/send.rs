@@ -23,10 +23,16 @@ pub fn find(fleet: &Fleet, id: &str) -> Result<Session, Error> {
                 .unwrap_or("app")
         ))
     })?;
-    fleet
-        .store(&p.id)
-        .session(id)?
-        .ok_or_else(|| Error::Invalid(format!("no session `{id}` (see `ao status`)")))
+    let store = fleet.store(&p.id);
+    store.session(id)?.ok_or_else(|| {
+        // An empty file is an id a spawn reserved: in progress, or dead before it wrote.
+        let reserved = std::fs::metadata(store.sessions_dir().join(id)).is_ok_and(|m| m.len() == 0);
+        Error::Invalid(if reserved {
+            format!("`{id}` is being spawned (or its spawn died before it wrote anything)")
+        } else {
+            format!("no session `{id}` (see `ao status`)")
+        })
+    })
 }
 
 /// The session's runtime handle, or the error that says why there is none yet.

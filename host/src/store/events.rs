@@ -8,7 +8,7 @@
 use crate::Error;
 use crate::store::metadata;
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -74,6 +74,10 @@ impl EventLog {
                 .map_err(|e| Error::io("could not create", dir, e))?;
         }
         self.rotate_if_needed()?;
+        // Never glue onto a torn last line: that would lose this event with the torn one.
+        if self.ends_torn() {
+            line.insert(0, '\n');
+        }
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -121,19 +125,52 @@ impl EventLog {
         self.path.with_file_name(name)
     }
 
-    /// Every readable record of the current file, oldest first; torn or invalid lines skipped.
+    /// Every readable record of the current file, oldest first; torn or invalid lines (bad
+    /// bytes included) skipped, never the lines after them.
     pub fn read(&self) -> Result<Vec<EventRecord>, Error> {
-        let f = match std::fs::File::open(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("could not read", &self.path, e)),
-        };
-        Ok(std::io::BufReader::new(f)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str(&l).ok())
-            .collect())
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(records(&bytes, false)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io("could not read", &self.path, e)),
+        }
     }
+
+    /// The records in the last `max_bytes` of the current file, oldest first (the first,
+    /// probably cut, line of that window left out).
+    pub fn tail(&self, max_bytes: u64) -> Vec<EventRecord> {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut f) = std::fs::File::open(&self.path) else {
+            return Vec::new();
+        };
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let from = len.saturating_sub(max_bytes);
+        let mut bytes = Vec::new();
+        if f.seek(SeekFrom::Start(from)).is_err() || f.read_to_end(&mut bytes).is_err() {
+            return Vec::new();
+        }
+        records(&bytes, from > 0)
+    }
+
+    /// Whether the file ends in the middle of a line (a writer died mid-append).
+    fn ends_torn(&self) -> bool {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut f) = std::fs::File::open(&self.path) else {
+            return false;
+        };
+        let mut last = [0u8; 1];
+        f.seek(SeekFrom::End(-1)).is_ok() && f.read_exact(&mut last).is_ok() && last[0] != b'\n'
+    }
+}
+
+/// The records in `bytes`, one per line; a line that is not a record (torn, not UTF-8, not
+/// JSON) is skipped and the next one read. `cut_first`: the first line starts mid-way.
+pub fn records(bytes: &[u8], cut_first: bool) -> Vec<EventRecord> {
+    bytes
+        .split(|b| *b == b'\n')
+        .skip(usize::from(cut_first))
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| serde_json::from_slice(l).ok())
+        .collect()
 }
 
 /// Follows an event log for a live view (the dashboard's stream, `ao demo`'s timeline): each
@@ -142,7 +179,7 @@ impl EventLog {
 #[derive(Debug, Default)]
 pub struct Tail {
     offset: u64,
-    partial: String,
+    partial: Vec<u8>,
 }
 
 impl Tail {
@@ -150,11 +187,13 @@ impl Tail {
     pub fn at_end(path: &Path) -> Tail {
         Tail {
             offset: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-            partial: String::new(),
+            partial: Vec::new(),
         }
     }
 
-    /// The complete lines appended since the last call.
+    /// The complete lines appended since the last call. Bytes, not text, are read, so a bad
+    /// byte costs its own line only (it used to stop the tail for good, and every live stream
+    /// with it); a line that is not UTF-8 is skipped.
     pub fn new_lines(&mut self, path: &Path) -> Vec<String> {
         let Ok(len) = std::fs::metadata(path).map(|m| m.len()) else {
             return Vec::new();
@@ -166,28 +205,74 @@ impl Tail {
         if len == self.offset {
             return Vec::new();
         }
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         let read = std::fs::File::open(path).and_then(|mut f| {
             use std::io::{Read, Seek, SeekFrom};
             f.seek(SeekFrom::Start(self.offset))?;
-            f.take(len - self.offset).read_to_string(&mut text)
+            f.take(len - self.offset).read_to_end(&mut bytes)
         });
         if read.is_err() {
             return Vec::new();
         }
-        self.offset += text.len() as u64;
-        self.partial.push_str(&text);
-        let Some(end) = self.partial.rfind('\n') else {
+        self.offset += bytes.len() as u64;
+        self.partial.extend_from_slice(&bytes);
+        let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else {
             return Vec::new();
         };
-        let complete: String = self.partial.drain(..=end).collect();
-        complete.lines().map(str::to_owned).collect()
+        let complete: Vec<u8> = self.partial.drain(..=end).collect();
+        complete
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| String::from_utf8(l.to_vec()).ok())
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One bad byte used to stop every reader at it: the API lost every later event, the live
+    /// stream stopped for all clients, and a tail starting inside a multi-byte character
+    /// showed nothing. Each reader now skips what it cannot read and goes on.
+    #[test]
+    fn a_bad_line_costs_itself_only_and_no_append_glues_onto_a_torn_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::new(dir.path().join("events.jsonl"), 1 << 20, 3);
+        log.append(&rec(1)).unwrap();
+        let mut live = Tail::at_end(log.path());
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(log.path())
+            .unwrap();
+        f.write_all(b"{\"ts\":2,\"type\":\"\xff\xfe\"}\n").unwrap();
+        log.append(&rec(3)).unwrap();
+        let ts: Vec<u64> = log.read().unwrap().iter().map(|r| r.ts).collect();
+        assert_eq!(ts, [1, 3]);
+        let lines = live.new_lines(log.path());
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("\"ts\":3"));
+        log.append(&rec(4)).unwrap();
+        assert_eq!(live.new_lines(log.path()).len(), 1, "the tail goes on");
+
+        // A torn last line (a writer killed mid-append): the next event is not glued to it.
+        f.write_all(br#"{"ts":5,"type":"sess"#).unwrap();
+        log.append(&rec(6)).unwrap();
+        let ts: Vec<u64> = log.read().unwrap().iter().map(|r| r.ts).collect();
+        assert_eq!(ts, [1, 3, 4, 6]);
+
+        // A window that starts inside a multi-byte character still yields the events after.
+        let mut with_text = rec(7);
+        with_text.message = "é".repeat(40);
+        log.append(&with_text).unwrap();
+        log.append(&rec(8)).unwrap();
+        let bytes = std::fs::read(log.path()).unwrap();
+        let first_e = bytes.iter().position(|b| *b == 0xc3).unwrap();
+        // The window starts on the second byte of event 7's first é.
+        let window = (bytes.len() - first_e - 1) as u64;
+        let got: Vec<u64> = log.tail(window).iter().map(|r| r.ts).collect();
+        assert_eq!(got, [8]);
+    }
 
     #[test]
     fn a_tail_reads_only_complete_new_lines_once() {

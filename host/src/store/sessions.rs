@@ -103,7 +103,22 @@ impl ProjectStore {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let path = dir.join(&id);
-            out.push(match metadata::read(&path)? {
+            // A file that cannot be read (a directory where a session should be, a file
+            // without permission) is reported as such; it never hides the others.
+            let contents = match metadata::read(&path) {
+                Ok(c) => c,
+                Err(e) => {
+                    out.push(Listed::Corrupt {
+                        reason: match e {
+                            Error::Io { source, .. } => source.to_string(),
+                            other => other.to_string(),
+                        },
+                        path,
+                    });
+                    continue;
+                }
+            };
+            out.push(match contents {
                 Contents::Missing => continue,
                 Contents::Reserved => Listed::Reserved { id },
                 Contents::Corrupt(c) => Listed::Corrupt {

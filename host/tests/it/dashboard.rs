@@ -295,3 +295,59 @@ fn the_terminal_websocket_is_the_agents_tmux_session() {
     );
     ws.close(None).unwrap();
 }
+
+/// Session files that cannot be read are reported by every reader, hidden by none, and never
+/// take the others down: a directory where a session file should be, a garbage file, an id a
+/// spawn reserved.
+#[test]
+fn unreadable_session_files_are_reported_not_hidden() {
+    let s = setup_with(Opts {
+        rules: Some(json!([])),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "--prompt", "hi"]));
+    let data = s.sb.home.path().join(".agent-orchestrator");
+    let sessions = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("sessions"))
+        .find(|p| p.is_dir())
+        .unwrap();
+    std::fs::create_dir(sessions.join("app-7")).unwrap();
+    std::fs::write(sessions.join("app-8"), "not = valid\n\u{0}\u{1}garbage").unwrap();
+    std::fs::write(sessions.join("app-9"), "").unwrap();
+
+    let out = succeed(s.ao().args(["status", "--json"]));
+    let v = stdout_json(&out);
+    assert_eq!(v["data"][0]["id"], "app-1", "{v}");
+    assert_eq!(v["meta"]["corruptCount"], 2, "{v}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("app-7") && err.contains("app-8"), "{err}");
+
+    s.start();
+    let d = Dash::open(&s);
+    let (code, body) = d.get("/api/sessions", true);
+    assert_eq!(code, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"].as_array().unwrap().len(), 1, "{v}");
+    let corrupt = v["meta"]["corrupt"].as_array().unwrap();
+    assert_eq!(corrupt.len(), 2, "{v}");
+    assert!(
+        corrupt
+            .iter()
+            .any(|c| c["path"].as_str().unwrap().ends_with("app-7"))
+    );
+
+    // Acting on them says what is wrong with the file, not that there is no session.
+    let send = s.ao().args(["send", "app-8", "hello"]).output().unwrap();
+    let err = String::from_utf8_lossy(&send.stderr);
+    assert!(err.contains("corrupt") && err.contains("app-8"), "{err}");
+    let send = s.ao().args(["send", "app-9", "hello"]).output().unwrap();
+    let err = String::from_utf8_lossy(&send.stderr);
+    assert!(err.contains("being spawned"), "{err}");
+    let _ = std::process::Command::new("tmux")
+        .arg("-S")
+        .arg(&s.socket)
+        .arg("kill-server")
+        .status();
+}

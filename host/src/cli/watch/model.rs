@@ -5,7 +5,6 @@
 use ao::config::Config;
 use ao::store::events::EventRecord;
 use ao::store::session::{Session, Status};
-use std::io::{Read, Seek, SeekFrom};
 
 /// How many events the bottom pane keeps.
 pub(crate) const EVENTS: usize = 8;
@@ -41,7 +40,17 @@ impl Model {
     pub(crate) fn refresh(&mut self, config: &Config) {
         self.now = ao::fleet::now_ms();
         match crate::cli::context::gather(config) {
-            Ok(g) => self.set_sessions(g.sessions),
+            Ok(g) => {
+                // A session file that cannot be read is said, never just left out.
+                if let Some((path, why)) = g.corrupt.first() {
+                    let more = match g.corrupt.len() {
+                        1 => String::new(),
+                        n => format!(" (and {} more)", n - 1),
+                    };
+                    self.flash = Some(format!("cannot read {}: {why}{more}", path.display()));
+                }
+                self.set_sessions(g.sessions)
+            }
             Err(e) => self.flash = Some(format!("could not read the sessions: {e:#}")),
         }
         let mut events = Vec::new();
@@ -95,26 +104,9 @@ impl Model {
     }
 }
 
-/// The complete lines at the end of an event log.
+/// The records at the end of an event log.
 fn tail(path: &std::path::Path) -> Vec<EventRecord> {
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return Vec::new();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let from = len.saturating_sub(TAIL);
-    let mut text = String::new();
-    if f.seek(SeekFrom::Start(from)).is_err() || f.read_to_string(&mut text).is_err() {
-        return Vec::new();
-    }
-    // A cut first line is not an event.
-    let body = if from > 0 {
-        text.split_once('\n').map_or("", |(_, rest)| rest)
-    } else {
-        &text
-    };
-    body.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    ao::store::events::EventLog::new(path.to_path_buf(), u64::MAX, 1).tail(TAIL)
 }
 
 #[cfg(test)]

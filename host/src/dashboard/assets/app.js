@@ -112,6 +112,9 @@ const ao = (() => {
       }
       root.append(t);
     }
+    for (const c of meta.corrupt || []) {
+      root.append(el("p", `cannot read ${c.path}: ${c.reason}`, "warn"));
+    }
     fleetSummary();
   }
 
