@@ -58,6 +58,10 @@ pub struct LifecycleConfig {
     /// (default `60s`); an agent that exits sooner fails the spawn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_timeout: Option<String>,
+    /// Let a PR with no passing check and no approval count as mergeable (default false: an
+    /// `auto-merge` then needs a passing check or an approval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_without_evidence: Option<bool>,
 }
 
 /// Default plugins.

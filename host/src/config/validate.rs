@@ -55,6 +55,8 @@ pub struct Config {
     pub merge_cleanup_grace: Duration,
     /// How long a spawn waits for a sign of life.
     pub launch_timeout: Duration,
+    /// A PR with nothing that says it is good may be merged.
+    pub merge_without_evidence: bool,
     /// Things that work but should be changed (literal secrets).
     pub warnings: Vec<Problem>,
 }
@@ -379,6 +381,7 @@ pub fn validate(
         auto_cleanup_on_merge: raw.lifecycle.auto_cleanup_on_merge.unwrap_or(true),
         merge_cleanup_grace,
         launch_timeout,
+        merge_without_evidence: raw.lifecycle.merge_without_evidence.unwrap_or(false),
         warnings: std::mem::take(&mut v.warnings),
     };
     if v.problems.is_empty() {

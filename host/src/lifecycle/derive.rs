@@ -31,6 +31,9 @@ pub struct Thresholds {
     pub spawn_grace_ms: u64,
     /// Consecutive "gone" probes before `killed`.
     pub confirmations: u32,
+    /// A PR with no passing check and no approval may still read as mergeable
+    /// (`lifecycle.mergeWithoutEvidence`; off: nothing then says the PR is good).
+    pub merge_without_evidence: bool,
 }
 
 impl Default for Thresholds {
@@ -40,6 +43,7 @@ impl Default for Thresholds {
             report_fresh_ms: 5 * 60_000,
             spawn_grace_ms: 60_000,
             confirmations: 2,
+            merge_without_evidence: false,
         }
     }
 }
@@ -136,7 +140,7 @@ pub fn derive(f: &Facts<'_>, t: &Thresholds, now: u64) -> Derived {
         );
     }
     if let Some(pr) = f.pr
-        && let Some(d) = from_pr(pr)
+        && let Some(d) = from_pr(pr, t)
     {
         return d;
     }
@@ -308,7 +312,7 @@ fn reads_as_error(line: &str) -> bool {
     .any(|w| l.contains(w))
 }
 
-fn from_pr(pr: &PrFact) -> Option<Derived> {
+fn from_pr(pr: &PrFact, t: &Thresholds) -> Option<Derived> {
     use Status::*;
     let sha = short(&pr.head_sha);
     Some(match pr.state.as_str() {
@@ -335,7 +339,21 @@ fn from_pr(pr: &PrFact) -> Option<Derived> {
                 && pr.ci != "pending"
                 && matches!(pr.review.as_str(), "approved" | "none")
             {
-                done(Mergeable, format!("green and mergeable at {sha}"))
+                // Mergeable means something says the PR is good: a passing check or an
+                // approval. A repository with no checks and no review rules offers neither,
+                // and "nothing failed" is not evidence (a PR was once auto-merged 4 s after it
+                // opened).
+                if pr.ci == "passing" || pr.review == "approved" || t.merge_without_evidence {
+                    done(Mergeable, format!("green and mergeable at {sha}"))
+                } else {
+                    done(
+                        PrOpen,
+                        format!(
+                            "PR open at {sha}: no check ran and nobody approved it, so nothing \
+                             says it is good (not merged; lifecycle.mergeWithoutEvidence allows it)"
+                        ),
+                    )
+                }
             } else if pr.review == "approved" {
                 let why = if pr.conflicts {
                     "conflicts with the base".to_string()

@@ -161,6 +161,8 @@ fn the_table() {
         Case { pr: Some(PrFact { unresolved_threads: 2, ..pr("open", "passing", "changes_requested", true) }), ..case("changes requested", ChangesRequested, "2 unresolved threads") },
         Case { pr: Some(pr("open", "passing", "approved", true)), ..case("approved and green", Mergeable, "green and mergeable") },
         Case { pr: Some(pr("open", "passing", "none", true)), ..case("no review rules, green", Mergeable, "mergeable") },
+        Case { pr: Some(pr("open", "none", "approved", true)), ..case("no checks, approved", Mergeable, "mergeable") },
+        Case { pr: Some(pr("open", "none", "none", true)), ..case("no checks, no review: no evidence", PrOpen, "nobody approved it") },
         Case { pr: Some(pr("open", "pending", "approved", true)), ..case("approved, CI running", Approved, "CI still running") },
         Case { pr: Some(PrFact { conflicts: true, ..pr("open", "passing", "approved", false) }), ..case("approved, conflicts", Approved, "conflicts") },
         Case { pr: Some(pr("open", "passing", "review_required", false)), ..case("waiting for review", ReviewPending, "waiting for a review") },
@@ -306,4 +308,28 @@ fn error_kinds_and_which_pass_by_themselves() {
         assert_eq!(error_kind(text), kind, "{text}");
         assert_eq!(kind.transient(), transient, "{text}");
     }
+}
+
+#[test]
+fn merging_without_evidence_is_the_users_explicit_choice() {
+    let p = pr("open", "none", "none", true);
+    let f = Facts {
+        role: Role::Worker,
+        previous: Status::PrOpen,
+        created_at: NOW - 30 * MIN,
+        runtime: None,
+        activity: None,
+        pr: Some(&p),
+        report: None,
+        gone_streak: 0,
+    };
+    assert_eq!(
+        derive(&f, &Thresholds::default(), NOW).status,
+        Status::PrOpen
+    );
+    let t = Thresholds {
+        merge_without_evidence: true,
+        ..Thresholds::default()
+    };
+    assert_eq!(derive(&f, &t, NOW).status, Status::Mergeable);
 }

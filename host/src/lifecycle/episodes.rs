@@ -4,8 +4,9 @@
 //! passes or the PR closes — a push that is still being checked does not end it). Inside an
 //! episode each new *fingerprint* (CI: head SHA + failed checks; reviews: the unresolved comment
 //! ids) is a new trigger and costs an attempt, and so is a re-send after the agent finished a
-//! turn without fixing anything. Past `retries` or `escalateAfter` the episode escalates once to
-//! a human and stays quiet until it ends. This is upstream's design with its defect removed:
+//! turn without fixing anything — after a pause of 1, 2, then 4 minutes, and never a fourth
+//! time: that goes to a human instead. Past `retries` or `escalateAfter` the episode escalates
+//! once to a human and stays quiet until it ends. This is upstream's design with its defect removed:
 //! leaving a status no longer resets the count, so escalation is reachable.
 
 use crate::config::Reaction;
@@ -178,12 +179,38 @@ pub fn decide(
         ep.last_at = now;
         return (Decision::Escalate { why }, Some(ep));
     }
+    // Brakes on the same trigger sent again (an agent that ends its turns without acting got
+    // the same review comments 23 times in 30 s): a growing pause between sends, and after a
+    // few, a human is told instead.
+    if resend {
+        if ep.resends >= RESENDS_MAX {
+            ep.escalated = true;
+            ep.last_at = now;
+            let why = format!(
+                "sent {} times; the agent ended each turn without acting on it",
+                ep.resends + 1
+            );
+            return (Decision::Escalate { why }, Some(ep));
+        }
+        if now.saturating_sub(ep.last_at) < resend_pause(ep.resends) {
+            return (Decision::Nothing, Some(ep));
+        }
+    }
     ep.attempts += 1;
+    ep.resends = if resend { ep.resends + 1 } else { 0 };
     ep.acted_on = fp;
     ep.last_at = now;
     ep.head = head.unwrap_or_default().to_string();
     let attempt = ep.attempts;
     (Decision::Act { attempt, resend }, Some(ep))
+}
+
+/// Re-sends of one trigger before a human is told instead.
+pub const RESENDS_MAX: u32 = 3;
+
+/// The pause before re-send number `done + 1` of one trigger: 1, 2, 4 minutes.
+pub fn resend_pause(done: u32) -> u64 {
+    60_000u64 << done.min(6)
 }
 
 /// Whether another attempt would be one too many.
@@ -351,12 +378,73 @@ mod tests {
             step(&r, &mut ep, &a, Some((ActivityState::Ready, 5)), 11),
             Decision::Nothing
         );
+        // A finished turn, but too soon after the send: the pause holds it back.
         assert_eq!(
             step(&r, &mut ep, &a, Some((ActivityState::Ready, 12)), 13),
+            Decision::Nothing
+        );
+        assert_eq!(
+            step(
+                &r,
+                &mut ep,
+                &a,
+                Some((ActivityState::Ready, 12)),
+                10 + 60_000
+            ),
             Decision::Act {
                 attempt: 2,
                 resend: true
             }
+        );
+    }
+
+    /// An agent that ends every turn without acting on the same review comments: sent again
+    /// after 1, 2 and 4 minutes, then a human is told (there were 23 sends in 30 s before).
+    #[test]
+    fn resends_of_one_trigger_pause_longer_each_time_then_escalate() {
+        let r = ci_reaction(None);
+        let mut ep = None;
+        let a = failing("aaa");
+        let mut now = 1_000;
+        assert!(matches!(
+            step(&r, &mut ep, &a, None, now),
+            Decision::Act {
+                attempt: 1,
+                resend: false
+            }
+        ));
+        let mut sends = 1;
+        let mut escalated = None;
+        // An agent that finishes a turn every second, for an hour.
+        for _ in 0..3_600 {
+            now += 1_000;
+            match step(&r, &mut ep, &a, Some((ActivityState::Ready, now - 1)), now) {
+                Decision::Act { resend: true, .. } => sends += 1,
+                Decision::Escalate { why } => {
+                    escalated = Some((now, why));
+                    break;
+                }
+                Decision::Nothing => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(sends, 1 + RESENDS_MAX);
+        let (at, why) = escalated.expect("a human is told");
+        assert!(why.contains("sent 4 times"), "{why}");
+        // 1 + 2 + 4 minutes of pauses, then the next finished turn escalates.
+        assert!(
+            at >= 1_000 + 7 * 60_000 && at < 1_000 + 8 * 60_000 + 2_000,
+            "{at}"
+        );
+        assert_eq!(
+            step(
+                &r,
+                &mut ep,
+                &a,
+                Some((ActivityState::Ready, now + 5)),
+                now + 10
+            ),
+            Decision::Nothing
         );
     }
 

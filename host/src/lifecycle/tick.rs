@@ -97,6 +97,7 @@ pub async fn tick(fleet: &Fleet, project: &str) -> Result<TickReport, Error> {
             .get("agent-stuck")
             .and_then(|r| r.threshold)
             .map(|d| d.as_millis() as u64),
+        merge_without_evidence: fleet.config.merge_without_evidence,
         ..Thresholds::default()
     };
     // At most CONCURRENCY checks exist at once: a check's future is a few kB, and 1,000 of

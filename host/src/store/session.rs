@@ -226,6 +226,13 @@ pub struct Episode {
     /// A human was told it is not getting better; no more actions in this episode.
     #[serde(default)]
     pub escalated: bool,
+    /// Times the current trigger was sent again after the first send.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resends: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What the agent reported about itself (`ao report`), and when.
@@ -560,6 +567,7 @@ mod tests {
                 acted_on: "abc123:lint".into(),
                 head: "abc123".into(),
                 escalated: false,
+                resends: 2,
             },
         );
         s.agent_session_id = Some("0199-abc".into());
