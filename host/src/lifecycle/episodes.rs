@@ -433,7 +433,7 @@ mod tests {
         assert!(why.contains("sent 4 times"), "{why}");
         // 1 + 2 + 4 minutes of pauses, then the next finished turn escalates.
         assert!(
-            at >= 1_000 + 7 * 60_000 && at < 1_000 + 8 * 60_000 + 2_000,
+            (1_000 + 7 * 60_000..1_000 + 8 * 60_000 + 2_000).contains(&at),
             "{at}"
         );
         assert_eq!(
