@@ -38,6 +38,15 @@ fn daemon_pid(s: &Setup) -> i32 {
     s.daemon()["pid"].as_i64().unwrap() as i32
 }
 
+/// SIGKILLs the only agent on the setup's tmux server.
+pub(crate) fn sigkill_agent(s: &Setup) {
+    let pid: i32 = tmux(s, &["list-panes", "-a", "-F", "#{pane_pid}"])
+        .parse()
+        .unwrap();
+    // SAFETY: a plain signal to the agent's process.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
 /// Notifications the inbox got, as (type, priority).
 pub(crate) fn notified(inbox: &Receiver) -> Vec<(String, String)> {
     inbox
@@ -84,11 +93,7 @@ fn a_dead_agent_is_reported_and_restore_resumes_its_conversation() {
     s.start();
     wait_status(&s, "app-1", &["working", "idle"]);
 
-    let pid: i32 = tmux(&s, &["list-panes", "-a", "-F", "#{pane_pid}"])
-        .parse()
-        .unwrap();
-    // SAFETY: a plain signal to the agent's process.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    sigkill_agent(&s);
     s.wait_event("session.killed", 30);
     assert!(
         wait_until(Duration::from_secs(15), || notified(&inbox)
@@ -317,11 +322,7 @@ fn a_log_that_cannot_be_written_stops_no_engine_task() {
             .args(["start", "--no-orchestrator"]),
     );
     wait_status(&s, "app-1", &["working", "idle"]);
-    let pid: i32 = tmux(&s, &["list-panes", "-a", "-F", "#{pane_pid}"])
-        .parse()
-        .unwrap();
-    // SAFETY: a plain signal to the agent's process.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    sigkill_agent(&s);
     wait_status(&s, "app-1", &["killed"]);
     let port = s.daemon()["port"].as_u64().unwrap();
     let health = ureq::get(&format!("http://127.0.0.1:{port}/healthz"))
@@ -385,11 +386,7 @@ fn idle_connections_starve_neither_the_dashboard_nor_the_engine() {
         "{:?}",
         start.elapsed()
     );
-    let pid: i32 = tmux(&s, &["list-panes", "-a", "-F", "#{pane_pid}"])
-        .parse()
-        .unwrap();
-    // SAFETY: a plain signal to the agent's process.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    sigkill_agent(&s);
     wait_status(&s, "app-1", &["killed"]);
     assert!(
         !s.daemon_log().contains("Too many open files"),
