@@ -20,7 +20,8 @@ pub(crate) fn out(text: &str) -> Result<()> {
 /// Pretty JSON to stdout, streamed (no second copy of a large document in memory).
 pub(crate) fn json(value: &impl Serialize) -> Result<()> {
     let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-    serde_json::to_writer_pretty(&mut w, value)?;
+    // As an io::Error, so a reader that went away (`| head`) is seen as a broken pipe.
+    serde_json::to_writer_pretty(&mut w, value).map_err(std::io::Error::from)?;
     w.write_all(b"\n")?;
     w.flush()?;
     Ok(())

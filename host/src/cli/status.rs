@@ -116,12 +116,23 @@ fn needs_attention(s: &Session) -> bool {
 }
 
 fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    shown(text).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The DETAIL cell: the text's first line, cut to 80 characters.
 fn cell(text: &str) -> String {
-    text.lines().next().unwrap_or("").chars().take(80).collect()
+    shown(text.lines().next().unwrap_or(""))
+        .chars()
+        .take(80)
+        .collect()
+}
+
+/// Text an agent or a forge wrote, fit for a terminal: no control characters, no
+/// bidirectional overrides (they reorder what the reader sees).
+fn shown(text: &str) -> String {
+    text.chars()
+        .filter(|c| (!c.is_control() || *c == '\n') && !ao::prompt::is_bidi_control(*c))
+        .collect()
 }
 
 /// `12.3k tok $0.42`: every token the agent spent (cache included) and its price.

@@ -82,6 +82,19 @@ async fn run(
     if let Some(b) = &req.branch {
         ao_plugin_api::sdk::git::check_branch_name(b)
             .map_err(|e| Error::Invalid(format!("--branch `{b}`: {e}")))?;
+        // A worker's branch is its own: never a ref path, never the branch PRs go into.
+        if b.starts_with("refs/") {
+            return Err(Error::Invalid(format!(
+                "--branch `{b}`: give a branch name, not a ref (`{}`)",
+                b.trim_start_matches("refs/heads/")
+            )));
+        }
+        if *b == p.default_branch {
+            return Err(Error::Invalid(format!(
+                "--branch `{b}` is the project's default branch; a session works on a branch \
+                 of its own"
+            )));
+        }
     }
     // A variable the config refers to but ao's environment lacks: before anything is made.
     agent_env(p, &agent_name)?;

@@ -270,3 +270,26 @@ fn the_data_dir_and_the_logs_are_private() {
 fn wait_status_any(s: &Setup) {
     wait_status(s, "app-1", &["working", "idle"]);
 }
+
+/// A worker's branch is its own: a ref path or the project's default branch is refused before
+/// anything is made.
+#[test]
+fn a_ref_or_the_default_branch_is_refused_as_a_session_branch() {
+    let s = setup_with(Opts {
+        rules: Some(json!([])),
+        ..Opts::default()
+    });
+    for (branch, says) in [("refs/heads/main", "not a ref"), ("main", "default branch")] {
+        let out = s
+            .ao()
+            .args(["spawn", "--branch", branch, "--prompt", "hi"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(says),
+            "{branch}: {err}"
+        );
+    }
+    assert_eq!(session_files(&s), Vec::<String>::new());
+}

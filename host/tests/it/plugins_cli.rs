@@ -179,3 +179,27 @@ fn call_reports_bad_input_in_one_line() {
         );
     }
 }
+
+/// A reader that goes away (`ao plugins list --json | head -c 1`) ends `ao` quietly, as other
+/// command-line tools end, not with "error: Broken pipe".
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let sb = crate::support::Sandbox::new();
+    let mut child = std::process::Command::new(crate::support::ao_exe())
+        .env_clear()
+        .env("HOME", sb.home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AO_NO_DEFAULT_PLUGINS", "1")
+        .env("AO_PLUGIN_PATH", sb.plugins.path())
+        .args(["plugins", "list", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The read end closes before ao writes a byte.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("Broken pipe"), "{err}");
+    assert!(out.status.success(), "{:?} {err}", out.status);
+}
