@@ -13,8 +13,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::path::{Path, PathBuf};
 
-/// The cookie a page gets.
-pub const COOKIE: &str = "ao_token";
+/// The cookie a page gets, named per port: a browser sends 127.0.0.1's cookies to every port,
+/// and with one name two dashboards logged each other out.
+pub fn cookie_name(port: u16) -> String {
+    format!("ao_token_{port}")
+}
 
 /// `{data}/dashboard-{hash}.token`.
 pub fn token_file(data_dir: &Path, hash: &str) -> PathBuf {
@@ -75,12 +78,13 @@ fn header_token(h: &HeaderMap) -> Option<String> {
     })
 }
 
-fn cookie_token(h: &HeaderMap) -> Option<String> {
+fn cookie_token(h: &HeaderMap, port: u16) -> Option<String> {
+    let prefix = format!("{}=", cookie_name(port));
     h.get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix("ao_token=").map(str::to_owned))
+        .find_map(|c| c.trim().strip_prefix(prefix.as_str()).map(str::to_owned))
 }
 
 /// Whether `host` (the Host header) names this loopback listener.
@@ -154,12 +158,16 @@ pub async fn check(
             .header(header::LOCATION, path)
             .header(
                 header::SET_COOKIE,
-                format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", g.token),
+                format!(
+                    "{}={}; HttpOnly; SameSite=Strict; Path=/",
+                    cookie_name(g.port),
+                    g.token
+                ),
             )
             .body(Body::empty())
             .unwrap_or_default();
     }
-    if ok(&from_header) || ok(&from_query) || ok(&cookie_token(req.headers())) {
+    if ok(&from_header) || ok(&from_query) || ok(&cookie_token(req.headers(), g.port)) {
         return next.run(req).await;
     }
     refuse(&req, StatusCode::UNAUTHORIZED, "missing or wrong token")

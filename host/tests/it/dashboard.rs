@@ -33,6 +33,10 @@ impl Dash {
         }
     }
 
+    fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
     fn get(&self, path: &str, auth: bool) -> (u16, String) {
         let mut req = self.http.get(format!("{}{path}", self.base));
         if auth {
@@ -100,7 +104,7 @@ fn the_api_needs_the_token_and_streams_events_live() {
     let cookie_only = d
         .http
         .post(format!("{}/api/sessions/app-1/kill", d.base))
-        .header("Cookie", &format!("ao_token={}", d.token))
+        .header("Cookie", &format!("ao_token_{}={}", d.port(), d.token))
         .send("{}")
         .unwrap();
     assert_eq!(cookie_only.status().as_u16(), 401);
@@ -119,6 +123,19 @@ fn the_api_needs_the_token_and_streams_events_live() {
         "{cookie}"
     );
     let cookie = cookie.split(';').next().unwrap().to_string();
+    // Named for this port: another dashboard on 127.0.0.1 (whose cookie the browser sends
+    // here too) neither logs this one in nor out.
+    assert!(
+        cookie.starts_with(&format!("ao_token_{}=", d.port())),
+        "{cookie}"
+    );
+    let other_port = d
+        .http
+        .get(format!("{}/", d.base))
+        .header("Cookie", &format!("ao_token_1={}", d.token))
+        .call()
+        .unwrap();
+    assert_eq!(other_port.status().as_u16(), 401, "another port's cookie");
     let mut page = d
         .http
         .get(format!("{}/", d.base))
