@@ -127,12 +127,10 @@ fn cell(text: &str) -> String {
         .collect()
 }
 
-/// Text an agent or a forge wrote, fit for a terminal: no control characters, no
-/// bidirectional overrides (they reorder what the reader sees).
+/// Text an agent or a forge wrote, fit for a terminal: the prompt's own cleaning (no control
+/// characters or escape sequences, no bidirectional overrides).
 fn shown(text: &str) -> String {
-    text.chars()
-        .filter(|c| (!c.is_control() || *c == '\n') && !ao::prompt::is_bidi_control(*c))
-        .collect()
+    ao::prompt::sanitize(text, 64 * 1024)
 }
 
 /// `12.3k tok $0.42`: every token the agent spent (cache included) and its price.

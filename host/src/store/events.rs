@@ -74,16 +74,17 @@ impl EventLog {
                 .map_err(|e| Error::io("could not create", dir, e))?;
         }
         self.rotate_if_needed()?;
-        // Never glue onto a torn last line: that would lose this event with the torn one.
-        if self.ends_torn() {
-            line.insert(0, '\n');
-        }
         let mut f = std::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .mode(0o600)
             .open(&self.path)
             .map_err(|e| Error::io("could not open", &self.path, e))?;
+        // Never glue onto a torn last line: that would lose this event with the torn one.
+        if ends_torn(&mut f) {
+            line.insert(0, '\n');
+        }
         // One write call: the line is under PIPE_BUF-like sizes, so appends do not interleave.
         let n = f
             .write(line.as_bytes())
@@ -150,16 +151,14 @@ impl EventLog {
         }
         records(&bytes, from > 0)
     }
+}
 
-    /// Whether the file ends in the middle of a line (a writer died mid-append).
-    fn ends_torn(&self) -> bool {
-        use std::io::{Read, Seek, SeekFrom};
-        let Ok(mut f) = std::fs::File::open(&self.path) else {
-            return false;
-        };
-        let mut last = [0u8; 1];
-        f.seek(SeekFrom::End(-1)).is_ok() && f.read_exact(&mut last).is_ok() && last[0] != b'\n'
-    }
+/// Whether an open log ends in the middle of a line (a writer died mid-append). Appends go
+/// to the end whatever this read moved, so the same handle then writes.
+fn ends_torn(f: &mut std::fs::File) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::End(-1)).is_ok() && f.read_exact(&mut last).is_ok() && last[0] != b'\n'
 }
 
 /// The records in `bytes`, one per line; a line that is not a record (torn, not UTF-8, not

@@ -236,7 +236,7 @@ fn the_data_dir_and_the_logs_are_private() {
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
     succeed(s.ao().args(["spawn", "1"]));
     s.start();
-    wait_status_any(&s);
+    wait_status(&s, "app-1", &["working", "idle"]);
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&data), 0o700);
     let mut files = Vec::new();
@@ -265,10 +265,6 @@ fn the_data_dir_and_the_logs_are_private() {
         assert_eq!(mode(f) & 0o077, 0, "{} is {:o}", f.display(), mode(f));
     }
     tmux(&s, &["kill-server"]);
-}
-
-fn wait_status_any(s: &Setup) {
-    wait_status(s, "app-1", &["working", "idle"]);
 }
 
 /// A worker's branch is its own: a ref path or the project's default branch is refused before

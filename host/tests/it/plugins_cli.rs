@@ -185,20 +185,20 @@ fn call_reports_bad_input_in_one_line() {
 #[test]
 fn a_closed_stdout_ends_quietly() {
     let sb = crate::support::Sandbox::new();
-    let mut child = std::process::Command::new(crate::support::ao_exe())
+    // A pipe whose read end is closed before ao starts: its first write meets EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(crate::support::ao_exe())
         .env_clear()
         .env("HOME", sb.home.path())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AO_NO_DEFAULT_PLUGINS", "1")
         .env("AO_PLUGIN_PATH", sb.plugins.path())
         .args(["plugins", "list", "--json"])
-        .stdout(std::process::Stdio::piped())
+        .stdout(writer)
         .stderr(std::process::Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    // The read end closes before ao writes a byte.
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("Broken pipe"), "{err}");
     assert!(out.status.success(), "{:?} {err}", out.status);
