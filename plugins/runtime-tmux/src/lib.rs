@@ -105,7 +105,7 @@ impl TmuxRuntime {
                 "list-panes",
                 "-a",
                 "-F",
-                "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{session_created}\t#{pane_id}\t#{pane_dead_signal}",
+                "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{session_created}\t#{pane_id}\t#{pane_dead_signal}\t#{pid}",
             ],
         ) {
             Ok(t) => t,
@@ -113,10 +113,14 @@ impl TmuxRuntime {
             Err(e) => return Err(e),
         };
         let mut out: HashMap<String, Vec<Pane>> = HashMap::new();
+        let mut unreaped = None;
         for line in text.lines() {
             let f: Vec<&str> = line.split('\t').collect();
-            if f.len() < 7 {
+            if f.len() < 8 {
                 continue;
+            }
+            if f[2] == "1" && f[3].is_empty() && f[6].is_empty() {
+                unreaped = f[7].parse::<u32>().ok();
             }
             out.entry(f[0].to_string()).or_default().push(Pane {
                 id: f[5].to_string(),
@@ -126,6 +130,10 @@ impl TmuxRuntime {
                 dead_signal: f[6].parse().ok(),
                 created_s: f[4].parse().unwrap_or(0),
             });
+        }
+        // A dead pane without an exit status may be a lost SIGCHLD: the next probe reads it.
+        if let Some(server) = unreaped {
+            tmux::nudge_reaper(server);
         }
         Ok(out)
     }

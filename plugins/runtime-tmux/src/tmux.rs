@@ -115,3 +115,22 @@ fn classify(shown: &str, out: &Output) -> SdkError {
         SdkError::Internal(format!("tmux {} failed: {msg}", sub.unwrap_or("")))
     }
 }
+
+/// Asks the tmux server at `pid` to reap its exited children again.
+///
+/// tmux built with libutempter (Debian's and Ubuntu's) loses a pane's SIGCHLD when the agent
+/// exits while utempter's helper runs — and tmux runs it exactly when it reads the pane's
+/// end of file. The agent then stays a zombie, the pane is dead without an exit status, and
+/// "Pane is dead" is never drawn until some other child exits (tmux/tmux#311, #4559). A
+/// SIGCHLD makes tmux's handler run its `waitpid(WNOHANG)` loop, which is harmless when
+/// nothing is waiting; a server we may not signal is left alone.
+pub(crate) fn nudge_reaper(pid: u32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    if pid > 1 {
+        // SAFETY: kill(2) with a positive pid signals one process; it touches no memory.
+        unsafe { libc::kill(pid, libc::SIGCHLD) };
+    }
+}
+

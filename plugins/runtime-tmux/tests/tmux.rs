@@ -266,9 +266,13 @@ fn liveness_tells_a_dead_agent_from_a_gone_session() {
         )
         .unwrap()
     };
-    // ps may see the agent gone a moment before tmux marks the pane dead.
+    // ps may see the agent gone a moment before tmux marks the pane dead; and tmux built
+    // with utempter can lose the agent's SIGCHLD, which only the runtime's probe (every
+    // engine tick) recovers — without it this waited forever on a zombie in about one run
+    // in four under load.
     wait_for("tmux to mark the pane dead", || {
-        capture().text.contains("Pane is dead")
+        let l = alive(names.clone());
+        l.detail.contains("signal 2") && capture().text.contains("Pane is dead")
     });
     let screen = capture();
     assert!(
