@@ -205,7 +205,12 @@ impl Pollers {
         let task = tokio::spawn(async move {
             loop {
                 let fleet = current.get();
-                if fleet.config.projects.contains_key(&project) {
+                if let Ok(p) = fleet.project(&project) {
+                    // A spawn killed outright (its `ao spawn` SIGKILLed, or this daemon's
+                    // own dashboard spawn cut by a restart) is undone here too.
+                    for r in crate::fleet::journal::recover_project(&fleet, p).await {
+                        tracing::warn!(project = %project, "{}", r.describe());
+                    }
                     // A tick of its own: should it panic, this poller logs it and polls on.
                     let run = tokio::spawn({
                         let (fleet, project) = (fleet.clone(), project.clone());

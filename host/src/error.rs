@@ -71,6 +71,9 @@ pub enum Error {
         /// The CLI's own last lines on screen.
         last_lines: Vec<String>,
     },
+    /// The user interrupted the operation (Ctrl-C, SIGTERM); what it made was undone.
+    #[error("interrupted")]
+    Interrupted,
     /// A file-system operation failed.
     #[error("{action} {}: {source}", path.display())]
     Io {

@@ -4,6 +4,8 @@
 
 pub mod answer;
 pub mod current;
+pub mod interrupt;
+pub mod journal;
 pub mod kill;
 pub mod launch;
 pub mod leftovers;
@@ -45,6 +47,8 @@ pub struct Fleet {
     handles: Arc<tokio::sync::Mutex<HashMap<String, Arc<ComponentHandle>>>>,
     /// Each agent's screen grammar, asked once per (project, agent).
     screen_rules: std::sync::Mutex<HashMap<String, Option<ScreenRules>>>,
+    /// Set by the command layer on Ctrl-C/SIGTERM: a spawn in progress stops and undoes.
+    pub interrupt: interrupt::Interrupt,
 }
 
 impl Fleet {
@@ -57,6 +61,7 @@ impl Fleet {
             registry: Arc::new(registry),
             handles: Arc::default(),
             screen_rules: std::sync::Mutex::new(HashMap::new()),
+            interrupt: interrupt::Interrupt::default(),
         }
     }
 
@@ -69,6 +74,7 @@ impl Fleet {
             registry: self.registry.clone(),
             handles: self.handles.clone(),
             screen_rules: std::sync::Mutex::new(HashMap::new()),
+            interrupt: self.interrupt.clone(),
         }
     }
 

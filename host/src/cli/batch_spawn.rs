@@ -72,6 +72,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     let concurrency = usize::from(args.concurrency);
     let agent = args.agent.clone();
     let results = opened.run(async |f| {
+        fleet::interrupt_on_signals(f);
         futures_util::stream::iter(todo)
             .map(|issue| {
                 let req = SpawnRequest {
@@ -93,6 +94,9 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
                         s.session.id,
                         s.session.branch.as_deref().unwrap_or("?")
                     )),
+                    Err(ao::Error::Interrupted) => {
+                        output::note(&format!("not spawned #{issue}: interrupted"))
+                    }
                     Err(e) => output::note(&format!("failed #{issue}: {e}")),
                 });
                 (issue, r)
@@ -104,6 +108,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
 
     let mut failed = 0;
     let mut spawned = 0;
+    let mut interrupted = 0;
     let mut lines = String::new();
     for (issue, r) in &results {
         match r {
@@ -111,6 +116,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
                 spawned += 1;
                 lines.push_str(&format!("SESSION={} ISSUE={issue}\n", s.session.id));
             }
+            Err(ao::Error::Interrupted) => interrupted += 1,
             Err(_) => failed += 1,
         }
     }
@@ -118,10 +124,17 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         output::out(&lines)?;
     }
     output::note(&format!(
-        "{spawned} spawned, {} skipped, {failed} failed",
-        skip.len()
+        "{spawned} spawned, {} skipped, {failed} failed{}",
+        skip.len(),
+        if interrupted > 0 {
+            format!(", {interrupted} interrupted (undone)")
+        } else {
+            String::new()
+        }
     ));
-    Ok(if failed > 0 {
+    Ok(if interrupted > 0 {
+        fleet::interrupted()
+    } else if failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -1,11 +1,12 @@
 //! What the commands that act on sessions share: load the config and the plugins it needs into
 //! a [`Fleet`], on a tokio runtime that does not outlive a hung plugin thread.
 
-use crate::cli::{Globals, context};
+use crate::cli::{Globals, context, output};
 use anyhow::{Context, Result, anyhow};
 use ao::config::model::IsolationName;
 use ao::fleet::Fleet;
 use ao::plugins::{Isolation, Registry};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// A fleet and the runtime its calls run on.
@@ -19,6 +20,11 @@ impl Opened {
     pub(crate) fn run<T>(self, f: impl AsyncFnOnce(&Fleet) -> T) -> T {
         let Opened { fleet, rt } = self;
         let out = rt.block_on(async {
+            // What a killed spawn left half-made is undone before anything else.
+            for r in ao::fleet::journal::recover(&fleet).await {
+                output::note(&r.describe());
+                RECOVERED.fetch_add(1, Ordering::SeqCst);
+            }
             let out = f(&fleet).await;
             fleet.shutdown().await;
             out
@@ -27,6 +33,53 @@ impl Opened {
         rt.shutdown_timeout(Duration::from_millis(200));
         out
     }
+}
+
+/// Makes Ctrl-C and SIGTERM interrupt the spawns in flight, which stop at their next step and
+/// undo what they made. A second signal ends ao at once; the spawn journal then lets the next
+/// `ao` command finish the undo. Call inside [`Opened::run`].
+pub(crate) fn interrupt_on_signals(fleet: &Fleet) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    let stop = fleet.interrupt.clone();
+    tokio::spawn(async move {
+        let code = tokio::select! {
+            _ = int.recv() => 130u8,
+            _ = term.recv() => 143,
+        };
+        output::note(
+            "interrupted: undoing what was made (interrupt again to stop at once; the next \
+             `ao` command then finishes the undo)",
+        );
+        SIGNALLED.store(code, Ordering::SeqCst);
+        stop.trigger();
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        std::process::exit(i32::from(code));
+    });
+}
+
+/// How many half-made spawns [`Opened::run`] undid before the command ran.
+static RECOVERED: AtomicUsize = AtomicUsize::new(0);
+
+/// See [`RECOVERED`]: `ao session cleanup` counts them as cleaned up.
+pub(crate) fn recovered() -> usize {
+    RECOVERED.load(Ordering::SeqCst)
+}
+
+/// 128 + the signal that interrupted the command (SIGINT unless SIGTERM came).
+static SIGNALLED: AtomicU8 = AtomicU8::new(130);
+
+/// The exit code of a command whose operation was interrupted, as shells expect it.
+pub(crate) fn interrupted() -> std::process::ExitCode {
+    std::process::ExitCode::from(SIGNALLED.load(Ordering::SeqCst))
 }
 
 /// Loads the config (from `--config` or discovery) and every usable plugin.

@@ -103,7 +103,7 @@ fn cleanup(a: CleanupArgs, globals: &Globals) -> Result<ExitCode> {
             }
         }
         n += remove_leftovers(f, a.dry_run).await?;
-        if n == 0 {
+        if n + crate::cli::fleet::recovered() == 0 {
             output::note("nothing to clean up");
         }
         Ok(ExitCode::SUCCESS)

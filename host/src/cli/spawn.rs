@@ -36,7 +36,17 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         branch: args.branch,
         prompt: args.prompt,
     };
-    let spawned = opened.run(async |f| spawn(f, &req).await)?;
+    let spawned = match opened.run(async |f| {
+        fleet::interrupt_on_signals(f);
+        spawn(f, &req).await
+    }) {
+        Ok(s) => s,
+        Err(ao::Error::Interrupted) => {
+            output::note("spawn interrupted: nothing was left behind");
+            return Ok(fleet::interrupted());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let s = &spawned.session;
     output::note(&format!(
         "spawned {} on {} in {}",

@@ -1,10 +1,13 @@
-//! `ao spawn`: a transaction. Every step that makes something registers how to undo it, and a
-//! failure undoes them all in reverse, so a failed spawn leaves no id, worktree, branch,
-//! prompt, metadata or tmux session behind (upstream leaked worktrees and tmux sessions).
+//! `ao spawn`: a transaction. Every step that makes something is written to the spawn's
+//! [journal](crate::fleet::journal) first, and a failure or an interrupt (Ctrl-C, SIGTERM)
+//! undoes them all in reverse, so a failed spawn leaves no id, worktree, branch, prompt,
+//! metadata or tmux session behind (upstream leaked worktrees and tmux sessions). A spawn
+//! killed outright is undone from its journal by the next `ao` command or the daemon.
 
 use crate::Error;
 use crate::config::Project;
 use crate::config::model::Permissions;
+use crate::fleet::journal::{Journal, Outcome, Step};
 use crate::fleet::launch::{self, Launched, Up};
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::events::{Event, EventKind};
@@ -14,7 +17,7 @@ use crate::store::session::{Role, Session};
 use ao_plugin_api::slots::agent::{
     LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery, SetupHooksRequest,
 };
-use ao_plugin_api::slots::runtime::{CreateRequest, HandleRequest, RuntimeHandle};
+use ao_plugin_api::slots::runtime::{CreateRequest, RuntimeHandle};
 use ao_plugin_api::slots::tracker::{Issue, IssueRequest, ProjectRef};
 use ao_plugin_api::slots::workspace::{self, PostCreate};
 use std::collections::BTreeMap;
@@ -45,23 +48,22 @@ pub struct Spawned {
     pub up: Up,
 }
 
-/// An undo step of the transaction.
-enum Undo {
-    Reservation(String),
-    Workspace(workspace::DestroyRequest),
-    File(std::path::PathBuf),
-    Metadata(String),
-    Runtime(RuntimeHandle),
-}
-
 /// Spawns a worker session.
 pub async fn spawn(fleet: &Fleet, req: &SpawnRequest) -> Result<Spawned, Error> {
     let p = fleet.project(&req.project)?.clone();
-    let mut undo: Vec<Undo> = Vec::new();
-    match run(fleet, &p, req, &mut undo).await {
+    let mut journal: Option<Journal> = None;
+    match run(fleet, &p, req, &mut journal).await {
         Ok(s) => Ok(s),
         Err(e) => {
-            rollback(fleet, &p, undo).await;
+            if let Some(j) = journal {
+                for o in j.roll_back(fleet, &p).await {
+                    match o {
+                        Outcome::Failed(_, why) => tracing::warn!("spawn rollback: {why}"),
+                        Outcome::Unknown(why) => tracing::warn!("spawn rollback: {why}"),
+                        Outcome::Undone(_) => {}
+                    }
+                }
+            }
             Err(e)
         }
     }
@@ -71,8 +73,10 @@ async fn run(
     fleet: &Fleet,
     p: &Project,
     req: &SpawnRequest,
-    undo: &mut Vec<Undo>,
+    journal: &mut Option<Journal>,
 ) -> Result<Spawned, Error> {
+    let stop = &fleet.interrupt;
+    stop.check()?;
     let store = fleet.store(&p.id);
     let agent_name = req.agent.clone().unwrap_or_else(|| p.agent.clone());
     let agent = fleet.agent(p, &agent_name).await?;
@@ -111,8 +115,15 @@ async fn run(
         _ => None,
     };
 
+    stop.check()?;
     let id = store.reserve_id(&p.session_prefix)?;
-    undo.push(Undo::Reservation(id.clone()));
+    let tx = match Journal::begin(&store, &id) {
+        Ok(j) => journal.insert(j),
+        Err(e) => {
+            let _ = std::fs::remove_file(store.sessions_dir().join(&id));
+            return Err(e);
+        }
+    };
 
     let branch = match (&req.branch, &issue, &tracker) {
         (Some(b), _, _) => b.clone(),
@@ -127,12 +138,20 @@ async fn run(
         _ => format!("session/{id}"),
     };
 
+    stop.check()?;
+    let root = store.worktrees_dir().display().to_string();
+    tx.record(Step::WorkspaceIntent {
+        path: store.worktrees_dir().join(&id).display().to_string(),
+        root: root.clone(),
+        repo_path: p.path.display().to_string(),
+        branch: branch.clone(),
+    })?;
     let ws = workspace
         .create(&workspace::CreateRequest {
             project_id: p.id.clone(),
             session_id: id.clone(),
             repo_path: p.path.display().to_string(),
-            root: store.worktrees_dir().display().to_string(),
+            root: root.clone(),
             branch: branch.clone(),
             base_branch: p.default_branch.clone(),
             post_create: PostCreate {
@@ -141,7 +160,7 @@ async fn run(
             },
         })
         .await?;
-    undo.push(Undo::Workspace(workspace::DestroyRequest {
+    let request = workspace::DestroyRequest {
         path: ws.path.clone(),
         root: store.worktrees_dir().display().to_string(),
         repo_path: p.path.display().to_string(),
@@ -155,7 +174,9 @@ async fn run(
             }),
             _ => None,
         },
-    }));
+    };
+    tx.record(Step::Workspace { request })?;
+    stop.check()?;
 
     let rules = rules(p);
     let reactions = reaction_lines(p);
@@ -170,15 +191,19 @@ async fn run(
         reactions,
         extra: req.prompt.as_deref(),
     });
-    let prompt_file = prompt::write(&store.prompts_dir(), &id, &text)
+    tx.record(Step::File {
+        path: store.prompts_dir().join(format!("{id}.md")),
+    })?;
+    prompt::write(&store.prompts_dir(), &id, &text)
         .map_err(|e| Error::io("could not write the prompt to", store.prompts_dir(), e))?;
-    undo.push(Undo::File(prompt_file.clone()));
 
     let status_file = fleet.status_file(&p.id, &id);
     if let Some(dir) = status_file.parent() {
         crate::paths::private_dir_all(dir).map_err(|e| Error::io("could not create", dir, e))?;
     }
-    undo.push(Undo::File(status_file.clone()));
+    tx.record(Step::File {
+        path: status_file.clone(),
+    })?;
     // Optional: an agent whose hooks travel in its argv has nothing to install.
     if agent.implements(ao_plugin_api::slots::agent::SETUP_WORKSPACE_HOOKS) {
         agent
@@ -201,6 +226,7 @@ async fn run(
         issue.as_ref().map(|i| i.id.clone()),
         Some(task.clone()),
     );
+    stop.check()?;
     let spec = agent.launch(&launch_req).await?;
 
     let now = now_ms();
@@ -216,37 +242,50 @@ async fn run(
         .as_ref()
         .map(|i| one_line(&i.title))
         .or_else(|| Some(one_line(&task)));
+    // The reservation's step already undoes the metadata: same file.
     store.write_session(&s)?;
-    undo.push(Undo::Metadata(id.clone()));
 
+    stop.check()?;
+    tx.record(Step::RuntimeIntent {
+        runtime: p.runtime.clone(),
+        name: runtime_name(fleet, &id),
+    })?;
     let handle = start_runtime(fleet, p, &runtime, &agent_name, &id, &ws.path, &spec).await?;
-    undo.push(Undo::Runtime(handle.clone()));
+    tx.record(Step::Runtime {
+        handle: handle.clone(),
+    })?;
     let s = store.update_session(&id, |s| s.runtime_handle = Some(handle.clone()))?;
     // An agent that dies at launch fails the spawn, and everything above is undone.
-    let up = launch::wait_until_up(
-        fleet,
-        p,
-        &Launched {
-            agent_name: &agent_name,
-            agent: &agent,
-            runtime: &runtime,
-            handle: &handle,
-            process_names: &s.process_names,
-            session_id: &id,
-            workspace: &ws.path,
-            agent_session_id: s.agent_session_id.clone(),
-            created_at: s.created_at,
-        },
-        fleet.config.launch_timeout,
-    )
-    .await?;
+    let up = stop
+        .race(launch::wait_until_up(
+            fleet,
+            p,
+            &Launched {
+                agent_name: &agent_name,
+                agent: &agent,
+                runtime: &runtime,
+                handle: &handle,
+                process_names: &s.process_names,
+                session_id: &id,
+                workspace: &ws.path,
+                agent_session_id: s.agent_session_id.clone(),
+                created_at: s.created_at,
+            },
+            fleet.config.launch_timeout,
+        ))
+        .await?;
 
-    // Past this point the session exists; a prompt that does not arrive is reported, not undone.
-    undo.clear();
+    // A prompt that does not arrive is reported, not undone; an interrupt while it is being
+    // delivered still undoes the spawn: its user asked for no session.
     let mut prompt_acknowledged = None;
     if spec.prompt_delivery == PromptDelivery::PostLaunch {
-        let outcome = crate::fleet::send::send(fleet, &s, &task).await;
+        let outcome = stop
+            .race(async { Ok(crate::fleet::send::send(fleet, &s, &task).await) })
+            .await?;
         prompt_acknowledged = Some(outcome.map(|o| o.acknowledged).unwrap_or(false));
+    }
+    if let Some(j) = journal.take() {
+        j.finish();
     }
     let mut ev = Event::new(
         EventKind::SessionSpawned,
@@ -457,39 +496,4 @@ fn one_line(s: &str) -> String {
         out.push('…');
     }
     out
-}
-
-async fn rollback(fleet: &Fleet, p: &Project, undo: Vec<Undo>) {
-    let store = fleet.store(&p.id);
-    for step in undo.into_iter().rev() {
-        let result = match step {
-            Undo::Runtime(h) => match fleet.runtime(p, &h.runtime).await {
-                Ok(rt) => rt.destroy(&HandleRequest { handle: h }).await.map(|_| ()),
-                Err(e) => Err(e),
-            },
-            Undo::Metadata(id) | Undo::Reservation(id) => {
-                let path = store.sessions_dir().join(&id);
-                let _ = std::fs::remove_file(crate::store::metadata::lock_path(&path));
-                match std::fs::remove_file(&path) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        Err(Error::io("could not remove", path, e))
-                    }
-                    _ => Ok(()),
-                }
-            }
-            Undo::File(f) => match std::fs::remove_file(&f) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    Err(Error::io("could not remove", f, e))
-                }
-                _ => Ok(()),
-            },
-            Undo::Workspace(req) => match fleet.workspace(p).await {
-                Ok(ws) => ws.destroy(&req).await.map(|_| ()),
-                Err(e) => Err(e),
-            },
-        };
-        if let Err(e) = result {
-            tracing::warn!("spawn rollback: {e}");
-        }
-    }
 }

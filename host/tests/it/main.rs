@@ -15,6 +15,7 @@ mod demo;
 mod engine;
 mod faults;
 mod forge_cli;
+mod interrupted;
 mod launch;
 mod leftovers;
 mod lifecycle;

@@ -133,4 +133,3 @@ pub(crate) fn nudge_reaper(pid: u32) {
         unsafe { libc::kill(pid, libc::SIGCHLD) };
     }
 }
-
