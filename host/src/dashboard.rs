@@ -33,6 +33,7 @@ pub fn router(dash: Arc<Dash>, port: u16) -> Router {
     let guard = auth::Guard {
         token: dash.token.clone(),
         port,
+        codes: Arc::default(),
     };
     let (tx, stop) = (dash.tx.clone(), dash.stop.clone());
     Router::new()

@@ -45,8 +45,37 @@ impl Running {
         })
     }
 
-    /// The URL that opens `path` (the token moves to a cookie on arrival).
+    /// The URL that opens `path` (the token moves to a cookie on arrival). For a person to
+    /// read or bookmark; never for another program's argv (see [`Running::one_time_url`]).
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}?token={}", self.base, self.token)
+    }
+
+    /// `path` without any credential: works in a browser that already has the cookie.
+    pub(crate) fn plain_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A URL that opens `path` once, within a minute, with a code the daemon issued: safe to
+    /// put in a browser's argv, which every local user can read.
+    pub(crate) fn one_time_url(&self, path: &str) -> Result<String> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(std::time::Duration::from_secs(5)))
+            .build()
+            .into();
+        let endpoint = format!("{}{}", self.base, auth::OPEN_CODES_PATH);
+        let body = agent
+            .post(&endpoint)
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .send_empty()
+            .and_then(|mut r| r.body_mut().read_to_string())
+            .map_err(|e| anyhow!("the dashboard at {} gave no one-time code: {e}", self.base))?;
+        let v: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| anyhow!("the dashboard at {} answered oddly: {e}", self.base))?;
+        let code = v["code"]
+            .as_str()
+            .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| anyhow!("the dashboard at {} gave no one-time code", self.base))?;
+        Ok(format!("{}{path}?code={code}", self.base))
     }
 }

@@ -55,18 +55,34 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     let all = args.session.is_none();
     let dashboard =
         crate::cli::dashboard::Running::find(&opened.fleet.data_dir, &opened.fleet.config.hash);
+    // The one URL a browser may be started with gets a one-time code (argv is public); the
+    // others carry no credential.
+    let first = if all {
+        "/".to_string()
+    } else {
+        format!("/sessions/{}", sessions[0].id)
+    };
+    let first_url = dashboard.as_ref().and_then(|d| {
+        d.one_time_url(&first)
+            .map_err(|e| output::note(&format!("warning: {e}")))
+            .ok()
+    });
     let out = opened.run(
         async |f| -> Result<ao_plugin_api::slots::terminal::Opened> {
             let terminal = f.terminal(&name).await?;
             let mut views = Vec::new();
             for s in &sessions {
-                views.push(view(f, s, dashboard.as_ref()).await);
+                let url = match (&dashboard, all) {
+                    (Some(d), true) => Some(d.plain_url(&format!("/sessions/{}", s.id))),
+                    _ => first_url.clone(),
+                };
+                views.push(view(f, s, url).await);
             }
             let opened = if all {
                 terminal
                     .open_all(&OpenAllRequest {
                         sessions: views,
-                        dashboard_url: dashboard.as_ref().map(|d| d.url("/")),
+                        dashboard_url: first_url.clone(),
                     })
                     .await?
             } else {
@@ -108,11 +124,7 @@ fn live(fleet: &Fleet, project: Option<&str>) -> Result<Vec<Session>> {
 }
 
 /// The session as the terminal sees it; no attach command when its runtime has none.
-async fn view(
-    fleet: &Fleet,
-    s: &Session,
-    dashboard: Option<&crate::cli::dashboard::Running>,
-) -> SessionView {
+async fn view(fleet: &Fleet, s: &Session, dashboard_url: Option<String>) -> SessionView {
     let mut attach = None;
     if let (Some(h), Ok(p)) = (&s.runtime_handle, fleet.project(&s.project))
         && let Ok(rt) = fleet.runtime(p, &h.runtime).await
@@ -127,6 +139,6 @@ async fn view(
         session_id: s.id.clone(),
         project_id: s.project.clone(),
         attach,
-        dashboard_url: dashboard.map(|d| d.url(&format!("/sessions/{}", s.id))),
+        dashboard_url,
     }
 }

@@ -4,6 +4,11 @@
 //! cookie and is redirected to the bare URL), or as that cookie for GETs. Changes (POST) need
 //! the header (`Authorization` or `X-AO-Token`): a cookie alone never acts, so another site
 //! cannot make the browser act. The `Host` must be loopback, against DNS rebinding.
+//!
+//! A URL handed to another program (`ao open` runs a browser with it, and every local user
+//! sees a process's argv in `ps`) carries a one-time `?code=` instead of the token: `ao` asks
+//! the daemon for one (`POST /api/open-codes`, with the token), and the page's first request
+//! trades it for the cookie. A code works once, within a minute.
 
 use crate::Error;
 use axum::body::Body;
@@ -11,7 +16,15 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a one-time code waits for its browser.
+const CODE_TTL: Duration = Duration::from_secs(60);
+/// Codes outstanding at once; the oldest goes first.
+const MAX_CODES: usize = 64;
 
 /// The cookie a page gets, named per port: a browser sends 127.0.0.1's cookies to every port,
 /// and with one name two dashboards logged each other out.
@@ -32,12 +45,7 @@ pub fn load_or_create(file: &Path) -> Result<String, Error> {
             return Ok(t);
         }
     }
-    let mut bytes = [0u8; 32];
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| Error::io("could not read", "/dev/urandom", e))?;
-    let token = hex::encode(bytes);
+    let token = random_hex(32)?;
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("could not create", dir, e))?;
     }
@@ -46,6 +54,47 @@ pub fn load_or_create(file: &Path) -> Result<String, Error> {
     std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io("could not protect", file, e))?;
     Ok(token)
+}
+
+fn random_hex(n: usize) -> Result<String, Error> {
+    let mut bytes = vec![0u8; n];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| Error::io("could not read", "/dev/urandom", e))?;
+    Ok(hex::encode(bytes))
+}
+
+/// One-time codes that open a page without putting the token on a command line.
+#[derive(Debug, Default)]
+pub struct OpenCodes {
+    live: Mutex<HashMap<String, Instant>>,
+}
+
+impl OpenCodes {
+    /// A new code, good once within [`CODE_TTL`].
+    pub fn issue(&self) -> Result<String, Error> {
+        let code = random_hex(16)?;
+        let now = Instant::now();
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.retain(|_, born| now.duration_since(*born) < CODE_TTL);
+        if live.len() >= MAX_CODES
+            && let Some(oldest) = live.iter().min_by_key(|(_, b)| **b).map(|(c, _)| c.clone())
+        {
+            live.remove(&oldest);
+        }
+        live.insert(code.clone(), now);
+        Ok(code)
+    }
+
+    /// Whether `code` is live; a live code is spent by its first use.
+    pub fn redeem(&self, code: &str) -> bool {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let found = live.keys().find(|c| same(c, code)).cloned();
+        found
+            .and_then(|c| live.remove(&c))
+            .is_some_and(|born| born.elapsed() < CODE_TTL)
+    }
 }
 
 /// Equal without telling how much matched by how long it took.
@@ -57,9 +106,11 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn query_token(req: &Request) -> Option<String> {
+/// A hex query parameter (`token`, `code`).
+fn query_hex(req: &Request, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     req.uri().query()?.split('&').find_map(|kv| {
-        kv.strip_prefix("token=")
+        kv.strip_prefix(prefix.as_str())
             .map(|v| v.to_string())
             .filter(|v| v.bytes().all(|b| b.is_ascii_hexdigit()))
     })
@@ -105,6 +156,8 @@ pub struct Guard {
     pub token: String,
     /// The port we listen on (for the Host check).
     pub port: u16,
+    /// Codes `ao open` got for the URLs it hands to a browser.
+    pub codes: Arc<OpenCodes>,
 }
 
 fn refuse(req: &Request, status: StatusCode, why: &str) -> Response {
@@ -142,35 +195,66 @@ pub async fn check(
         );
     }
     let from_header = header_token(req.headers());
-    let from_query = query_token(&req);
+    let from_query = query_hex(&req, "token");
     let ok = |t: &Option<String>| t.as_deref().is_some_and(|t| same(t, &g.token));
     if req.method() != Method::GET {
         if !ok(&from_header) {
             return refuse(&req, StatusCode::UNAUTHORIZED, "missing or wrong token");
         }
+        if req.uri().path() == OPEN_CODES_PATH {
+            return match g.codes.issue() {
+                Ok(code) => axum::Json(serde_json::json!({
+                    "code": code,
+                    "expiresInSeconds": CODE_TTL.as_secs(),
+                }))
+                .into_response(),
+                Err(e) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    axum::Json(serde_json::json!({"error": e.to_string()})),
+                )
+                    .into_response(),
+            };
+        }
         return next.run(req).await;
     }
-    if ok(&from_query) && !req.uri().path().starts_with("/api/") {
-        // A page opened from the printed URL: keep the token in a cookie, not in the URL.
-        let path = req.uri().path().to_string();
-        return Response::builder()
-            .status(StatusCode::SEE_OTHER)
-            .header(header::LOCATION, path)
-            .header(
-                header::SET_COOKIE,
-                format!(
-                    "{}={}; HttpOnly; SameSite=Strict; Path=/",
-                    cookie_name(g.port),
-                    g.token
-                ),
-            )
-            .body(Body::empty())
-            .unwrap_or_default();
+    let page = !req.uri().path().starts_with("/api/");
+    if page && let Some(code) = query_hex(&req, "code") {
+        if !g.codes.redeem(&code) {
+            return refuse(
+                &req,
+                StatusCode::UNAUTHORIZED,
+                "this link was already used or is more than a minute old",
+            );
+        }
+        return to_cookie(&req, &g);
+    }
+    if ok(&from_query) && page {
+        return to_cookie(&req, &g);
     }
     if ok(&from_header) || ok(&from_query) || ok(&cookie_token(req.headers(), g.port)) {
         return next.run(req).await;
     }
     refuse(&req, StatusCode::UNAUTHORIZED, "missing or wrong token")
+}
+
+/// Where `ao` asks for a one-time code (POST, with the token).
+pub const OPEN_CODES_PATH: &str = "/api/open-codes";
+
+/// A page opened with the token or a code: the token goes into a cookie, the URL loses it.
+fn to_cookie(req: &Request, g: &Guard) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, req.uri().path())
+        .header(
+            header::SET_COOKIE,
+            format!(
+                "{}={}; HttpOnly; SameSite=Strict; Path=/",
+                cookie_name(g.port),
+                g.token
+            ),
+        )
+        .body(Body::empty())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -202,5 +286,21 @@ mod tests {
         assert!(!loopback_host("evil.example:3000", 3000));
         assert!(!loopback_host("127.0.0.1:3001", 3000));
         assert!(same("abcd", "abcd") && !same("abcd", "abce") && !same("abc", "abcd"));
+    }
+
+    #[test]
+    fn a_code_opens_once() {
+        let codes = OpenCodes::default();
+        let c = codes.issue().unwrap();
+        assert_eq!(c.len(), 32);
+        assert!(!codes.redeem("00"));
+        assert!(codes.redeem(&c));
+        assert!(!codes.redeem(&c), "spent");
+        // Never more than MAX_CODES outstanding: the oldest goes.
+        let first = codes.issue().unwrap();
+        for _ in 0..MAX_CODES {
+            codes.issue().unwrap();
+        }
+        assert!(!codes.redeem(&first));
     }
 }

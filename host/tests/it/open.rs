@@ -185,9 +185,20 @@ fn ao_open_with_the_web_terminal_opens_the_dashboard_page_of_the_session() {
     let urls = std::fs::read_to_string(&opened).unwrap();
     let urls: Vec<&str> = urls.lines().collect();
     assert_eq!(urls.len(), 2, "{urls:?}");
-    assert!(urls[0].contains("/sessions/app-1?token="), "{urls:?}");
-    assert!(urls[1].contains("/?token="), "{urls:?}");
-    // The URL really opens the session's page (the token turns into a cookie).
+    // The opener's argv (which `ps` shows every local user) holds a one-time code, never the
+    // dashboard's token.
+    let data = s.sb.home.path().join(".agent-orchestrator");
+    let token_file = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "token"))
+        .unwrap();
+    let token = std::fs::read_to_string(token_file).unwrap();
+    assert!(urls.iter().all(|u| !u.contains(token.trim())), "{urls:?}");
+    assert!(urls[0].contains("/sessions/app-1?code="), "{urls:?}");
+    assert!(urls[1].contains("/?code="), "{urls:?}");
+    // The URL really opens the session's page (the code turns into the cookie), once.
     let http = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -197,4 +208,18 @@ fn ao_open_with_the_web_terminal_opens_the_dashboard_page_of_the_session() {
     let resp = http.get(urls[0]).call().unwrap();
     assert_eq!(resp.status().as_u16(), 303);
     assert_eq!(resp.headers()["location"], "/sessions/app-1");
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains(token.trim()) && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let again = http.get(urls[0]).call().unwrap();
+    assert_eq!(again.status().as_u16(), 401, "a code opens once");
+    // Codes are for whoever holds the token only.
+    let base = urls[1].split("/?code=").next().unwrap();
+    let refused = http
+        .post(&format!("{base}/api/open-codes"))
+        .send_empty()
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
 }

@@ -1,7 +1,8 @@
 //! `terminal/web` (the default on Linux): opens the dashboard in the browser — a session's page
 //! for one session, the fleet page for `--all` — with the desktop's opener (`xdg-open` on
 //! Linux, `open` on macOS), as an argument vector. The dashboard must be running (`ao start`);
-//! the URL carries its token, which the page moves into a cookie.
+//! the URL carries a one-time code (never the token: an argv is visible to every local user),
+//! which the page trades for a cookie.
 
 use ao_plugin_api::sdk::command::Command;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
@@ -44,8 +45,8 @@ impl Web {
         Command::from_argv(&argv)?
             .timeout(Duration::from_secs(10))
             .run_ok(Some(ctx))?;
-        // What is shown leaves the token out: it is a credential.
-        let shown = url.split("?token=").next().unwrap_or(url);
+        // What is shown leaves the query out: it holds a credential.
+        let shown = url.split('?').next().unwrap_or(url);
         Ok(Opened {
             opened: 1,
             detail: format!("opened {shown} in the browser"),
