@@ -226,6 +226,11 @@ fn scm_checks(checks: &mut Vec<Check>, globals: &Globals, c: &ao::config::Config
         checks.push(match answer {
             None => check(&name, Level::Ok, "loaded (it reports no API budget)"),
             Some(Err(e)) => check(&name, Level::Error, e.to_string()),
+            Some(Ok(st)) if st.unlimited => check(
+                &name,
+                Level::Ok,
+                "this server has no API rate limit (GitHub Enterprise with rate limiting off)",
+            ),
             Some(Ok(st)) => {
                 let budgets = [("REST", &st.rest), ("GraphQL", &st.graphql)];
                 let low = budgets

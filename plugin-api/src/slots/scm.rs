@@ -442,6 +442,10 @@ pub struct RateLimitStatus {
     /// Requests that counted against a budget (not 304s).
     #[serde(default)]
     pub charged_requests: u64,
+    /// The server has no API rate limit at all (GitHub Enterprise with rate limiting off):
+    /// `rest` and `graphql` are then `None` because there is nothing to spend.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unlimited: bool,
 }
 
 /// An SCM plugin.

@@ -5,6 +5,12 @@
 //! `x-ratelimit-*` read back, conditional GETs answered from the ETag cache on `304` (free on
 //! GitHub), secondary rate limits (`retry-after`) honoured by refusing to send until then, and
 //! GitHub's error answers turned into one line that says what to fix.
+//!
+//! Redirects are followed here, not by the HTTP library (which turns a redirected write into a
+//! GET and drops the token): as GitHub's docs say, a `301`, `302`, `307` or `308` is repeated
+//! with its method and body (a renamed repository answers `301` to writes too), a `303`
+//! becomes a GET. The token goes only to the origin the request was made to; a GET may follow
+//! to another host without it (job logs live in signed storage), a write never does.
 
 use ao_plugin_api::sdk::{Ctx, SdkError, command};
 use ao_plugin_api::slots::scm::{Budget, RateLimitStatus};
@@ -19,6 +25,8 @@ const ETAG_CACHE: usize = 4096;
 const SHORT_WAIT: Duration = Duration::from_secs(2);
 /// Log downloads are read up to this size (the excerpt is the end).
 const MAX_LOG: u64 = 16 << 20;
+/// Redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
 
 /// Where the token comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -31,7 +39,7 @@ pub(crate) enum TokenSource {
 
 #[derive(Default)]
 struct State {
-    etags: HashMap<String, (String, Arc<Value>, Option<String>, u64)>,
+    etags: HashMap<String, (String, Arc<Value>, Pages, u64)>,
     seq: u64,
     rest: Option<Budget>,
     graphql: Option<Budget>,
@@ -40,13 +48,31 @@ struct State {
     charged: u64,
 }
 
+/// The neighbours of a page of a list, from its `Link` header.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pages {
+    pub(crate) next: Option<String>,
+    pub(crate) prev: Option<String>,
+    pub(crate) last: Option<String>,
+}
+
+impl Pages {
+    fn of(link: Option<&str>) -> Pages {
+        Pages {
+            next: crate::link::find(link, "next"),
+            prev: crate::link::find(link, "prev"),
+            last: crate::link::find(link, "last"),
+        }
+    }
+}
+
 /// A GET answer: the body (from the cache on `304`) and whether it changed.
 #[derive(Debug, Clone)]
 pub(crate) struct Got {
     /// Shared with the ETag cache: a 304 costs no copy of the body.
     pub(crate) body: Arc<Value>,
     pub(crate) changed: bool,
-    pub(crate) next: Option<String>,
+    pub(crate) pages: Pages,
 }
 
 pub(crate) struct Client {
@@ -87,23 +113,12 @@ fn header<'a>(resp: &'a ureq::http::Response<ureq::Body>, name: &str) -> Option<
     resp.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The `rel="next"` target of a `Link` header.
-fn next_link(link: Option<&str>) -> Option<String> {
-    link?.split(',').find_map(|part| {
-        let (url, rel) = part.split_once(';')?;
-        rel.contains("rel=\"next\"").then(|| {
-            url.trim()
-                .trim_start_matches('<')
-                .trim_end_matches('>')
-                .to_string()
-        })
-    })
-}
-
 impl Client {
     fn new(api: &str, graphql: &str, source: TokenSource, timeout: Duration) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // Followed by `send_raw`, with the method, body and token where they belong.
+            .max_redirects(0)
             .timeout_global(Some(timeout))
             .user_agent(concat!("ao-plugin-github/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -198,12 +213,17 @@ impl Client {
         }
     }
 
-    fn account(&self, resp: &ureq::http::Response<ureq::Body>) {
+    fn account(&self, url: &str, resp: &ureq::http::Response<ureq::Body>) {
         let num = |n: &str| header(resp, n).and_then(|v| v.trim().parse::<u64>().ok());
         let mut st = self.state();
         st.requests += 1;
         let status = resp.status().as_u16();
-        if status != 304 && status != 401 && status < 500 {
+        // `GET /rate_limit` never counts against a budget, whatever it answers.
+        let free = url
+            .split(['?', '#'])
+            .next()
+            .is_some_and(|p| p.ends_with("/rate_limit"));
+        if status != 304 && status != 401 && status < 500 && !free {
             st.charged += 1;
         }
         if let (Some(limit), Some(remaining), Some(reset)) = (
@@ -243,6 +263,7 @@ impl Client {
         }
     }
 
+    /// Sends a request and follows its redirects (see the module's doc).
     fn send_raw(
         &self,
         ctx: &Ctx,
@@ -251,15 +272,61 @@ impl Client {
         body: Option<&Value>,
         extra: &[(&str, &str)],
     ) -> Result<ureq::http::Response<ureq::Body>, SdkError> {
+        let trusted = crate::link::origin(url);
+        let (mut method, mut url, mut body) = (method.to_string(), url.to_string(), body.cloned());
+        for _ in 0..=MAX_REDIRECTS {
+            let ours = crate::link::origin(&url) == trusted;
+            let extra = if ours { extra } else { &[] };
+            let resp = self.send_once(ctx, &method, &url, body.as_ref(), extra, ours)?;
+            let status = resp.status().as_u16();
+            if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+                return Ok(resp);
+            }
+            let Some(next) = header(&resp, "location").and_then(|l| crate::link::resolve(&url, l))
+            else {
+                // Nowhere to go: the caller sees a non-2xx answer, never a success.
+                return Ok(resp);
+            };
+            if status == 303 {
+                method = "GET".into();
+                body = None;
+            }
+            if crate::link::origin(&next) != trusted && method != "GET" {
+                return Err(SdkError::Unavailable(format!(
+                    "GitHub redirected {method} {} to another host ({}); ao sends neither the \
+                     token nor the request there, so nothing was changed",
+                    self.shown(&url),
+                    crate::link::origin(&next).unwrap_or_default()
+                )));
+            }
+            url = next;
+        }
+        Err(SdkError::Unavailable(format!(
+            "GitHub redirected {method} {} more than {MAX_REDIRECTS} times; nothing was done",
+            self.shown(&url)
+        )))
+    }
+
+    /// One request; the token only when `with_token`.
+    fn send_once(
+        &self,
+        ctx: &Ctx,
+        method: &str,
+        url: &str,
+        body: Option<&Value>,
+        extra: &[(&str, &str)],
+        with_token: bool,
+    ) -> Result<ureq::http::Response<ureq::Body>, SdkError> {
         self.gate(ctx)?;
-        let token = self.token(ctx)?;
-        let auth = format!("Bearer {token}");
         let mut req = ureq::http::Request::builder()
             .method(method)
             .uri(url)
-            .header("authorization", auth)
             .header("accept", "application/vnd.github+json")
             .header("x-github-api-version", "2022-11-28");
+        if with_token {
+            let token = self.token(ctx)?;
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
         for (k, v) in extra {
             req = req.header(*k, *v);
         }
@@ -279,7 +346,10 @@ impl Client {
         let result = self.agent.run(req);
         match result {
             Ok(resp) => {
-                self.account(&resp);
+                // Another host's rate-limit headers are not GitHub's.
+                if with_token {
+                    self.account(url, &resp);
+                }
                 Ok(resp)
             }
             Err(ureq::Error::Timeout(_)) => Err(SdkError::Timeout(format!(
@@ -287,9 +357,13 @@ impl Client {
                 self.shown(url),
                 timeout.as_secs_f32()
             ))),
-            Err(e) => Err(SdkError::Unavailable(format!(
+            Err(e) if with_token => Err(SdkError::Unavailable(format!(
                 "cannot reach GitHub at {}: {e}",
                 self.api
+            ))),
+            Err(e) => Err(SdkError::Unavailable(format!(
+                "cannot reach {} (where GitHub redirected): {e}",
+                crate::link::origin(url).unwrap_or_default()
             ))),
         }
     }
@@ -329,15 +403,15 @@ impl Client {
         let mut resp = self.send_raw(ctx, "GET", &url, None, &extra)?;
         let status = resp.status().as_u16();
         if status == 304
-            && let Some((_, body, next, _)) = cached
+            && let Some((_, body, pages, _)) = cached
         {
             return Ok(Got {
                 body,
                 changed: false,
-                next,
+                pages,
             });
         }
-        let next = next_link(header(&resp, "link"));
+        let pages = Pages::of(header(&resp, "link"));
         let etag = header(&resp, "etag").map(str::to_owned);
         let body = Arc::new(Self::read_json(&mut resp));
         if !(200..300).contains(&status) {
@@ -357,12 +431,12 @@ impl Client {
                 st.etags.remove(&oldest);
             }
             st.etags
-                .insert(url, (etag, body.clone(), next.clone(), seq));
+                .insert(url, (etag, body.clone(), pages.clone(), seq));
         }
         Ok(Got {
             body,
             changed: true,
-            next,
+            pages,
         })
     }
 
@@ -383,7 +457,7 @@ impl Client {
                 out.truncate(max);
                 break;
             }
-            next = got.next;
+            next = got.pages.next;
         }
         Ok(out)
     }
@@ -557,19 +631,7 @@ impl Client {
             graphql: st.graphql.clone(),
             requests: st.requests,
             charged_requests: st.charged,
+            unlimited: false,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn link_headers() {
-        let l = r#"<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last""#;
-        assert_eq!(
-            super::next_link(Some(l)).as_deref(),
-            Some("https://api.github.com/x?page=2")
-        );
-        assert_eq!(super::next_link(Some(r#"<a>; rel="prev""#)), None);
     }
 }

@@ -11,7 +11,7 @@
 //! then GraphQL for what changed only, at the depth the change calls for, ≤ 50 PRs a query.
 //! Webhook deliveries mark PRs and commits dirty, which forces them into the next batch.
 
-use crate::client::Client;
+use crate::client::{Client, Got};
 use crate::facts;
 use crate::query::{self, Item, Level};
 use ao_plugin_api::sdk::{Ctx, SdkError};
@@ -143,9 +143,13 @@ fn ci_probe(
             format!("/repos/{repo}/commits/{sha}/check-runs?per_page=100"),
             "check_run",
         ),
-        (format!("/repos/{repo}/commits/{sha}/status"), "status"),
+        (
+            format!("/repos/{repo}/commits/{sha}/status?per_page=100"),
+            "status",
+        ),
     ] {
-        let got = match client.get(ctx, &path, &format!("CI of {sha} in {repo}"), true) {
+        let what = format!("CI of {sha} in {repo}");
+        let got = match client.get(ctx, &path, &what, true) {
             Ok(g) => g,
             Err(e @ SdkError::RateLimited { .. }) => return Err(e),
             Err(_) => return Ok(true),
@@ -153,12 +157,44 @@ fn ci_probe(
         if !got.changed {
             continue;
         }
+        // A head with more statuses than a page: every one counts, not the first page's.
+        let body = match rest_pages(ctx, client, &got, kind, &what) {
+            Ok(b) => b,
+            Err(e @ SdkError::RateLimited { .. }) => return Err(e),
+            Err(_) => return Ok(true),
+        };
         differs |= match facts {
-            Some(f) => !ci_same(f, &got.body, kind),
+            Some(f) => !ci_same(f, &body, kind),
             None => true,
         };
     }
     Ok(differs)
+}
+
+/// `got` with the entries of its following pages appended (at most 10 pages).
+fn rest_pages(
+    ctx: &Ctx,
+    client: &Client,
+    got: &Got,
+    kind: &str,
+    what: &str,
+) -> Result<Value, SdkError> {
+    let key = if kind == "check_run" {
+        "check_runs"
+    } else {
+        "statuses"
+    };
+    let mut body = (*got.body).clone();
+    let mut next = got.pages.next.clone();
+    for _ in 0..10 {
+        let Some(url) = next.take() else { break };
+        let more = client.get(ctx, &url, what, false)?;
+        if let (Some(all), Some(extra)) = (body[key].as_array_mut(), more.body[key].as_array()) {
+            all.extend(extra.iter().cloned());
+        }
+        next = more.pages.next.clone();
+    }
+    Ok(body)
 }
 
 /// Whether a REST answer (check runs or combined status) says what the facts say.
@@ -369,7 +405,7 @@ impl Enricher {
                     .filter_map(|v| listed(repo, v)),
             );
             // Everything on the page changed since last time: read on until we pass the mark.
-            let mut next = got.next.clone();
+            let mut next = got.pages.next.clone();
             let mut pages = 1;
             while let (Some(mark), Some(url)) = (&watermark, next.take()) {
                 if pages >= 10 || list.last().is_none_or(|l| l.updated < *mark) {
@@ -383,7 +419,7 @@ impl Enricher {
                         .flatten()
                         .filter_map(|v| listed(repo, v)),
                 );
-                next = more.next;
+                next = more.pages.next;
                 pages += 1;
             }
         } else {

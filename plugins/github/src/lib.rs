@@ -8,6 +8,7 @@
 mod client;
 mod enrich;
 mod facts;
+mod link;
 mod query;
 mod refs;
 mod scm;

@@ -273,10 +273,30 @@ impl Scm for GithubScm {
             return Ok(known);
         }
         // Nothing sent yet (`ao doctor` in a fresh process): `GET /rate_limit` is free, and it
-        // proves the token works.
-        let got = self
-            .client
-            .get(ctx, "/rate_limit", "the rate limit", false)?;
+        // proves the token works. GitHub Enterprise with rate limiting off answers 404 with
+        // its own words: no limit, which is not an error.
+        let (status, body) = self.client.send(ctx, "GET", "/rate_limit", None)?;
+        let message = body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if status == 404
+            && (message.contains("rate limiting is not enabled")
+                || message.contains("no rate limit"))
+        {
+            let mut st = self.client.status();
+            st.unlimited = true;
+            return Ok(st);
+        }
+        let body = if (200..300).contains(&status) {
+            body
+        } else {
+            // The client's own one-line error for what GitHub answered (asked again: free).
+            let got = self
+                .client
+                .get(ctx, "/rate_limit", "the rate limit", false)?;
+            std::sync::Arc::unwrap_or_clone(got.body)
+        };
         let budget = |v: &Value| {
             Some(ao_plugin_api::slots::scm::Budget {
                 limit: v["limit"].as_u64()?,
@@ -285,10 +305,8 @@ impl Scm for GithubScm {
             })
         };
         let mut st = self.client.status();
-        st.rest = st.rest.or_else(|| budget(&got.body["resources"]["core"]));
-        st.graphql = st
-            .graphql
-            .or_else(|| budget(&got.body["resources"]["graphql"]));
+        st.rest = st.rest.or_else(|| budget(&body["resources"]["core"]));
+        st.graphql = st.graphql.or_else(|| budget(&body["resources"]["graphql"]));
         Ok(st)
     }
 }

@@ -91,10 +91,7 @@ impl GithubTracker {
         if count == 0 {
             return Ok(Vec::new());
         }
-        let path = format!("/repos/{}/issues/{n}/comments?per_page=100", repo.full());
-        let all = self
-            .client
-            .get_all(ctx, &path, &format!("comments of #{n}"), MAX_COMMENTS)?;
+        let all = self.newest_comments(ctx, repo, n, count)?;
         Ok(all
             .iter()
             .map(|c| IssueComment {
@@ -103,6 +100,50 @@ impl GithubTracker {
                 created_at_ms: c["created_at"].as_str().and_then(crate::facts::ms),
             })
             .collect())
+    }
+}
+
+impl GithubTracker {
+    /// The newest [`MAX_COMMENTS`] comments, oldest first. GitHub lists an issue's comments
+    /// oldest first with no way to reverse them, so the newest are on the last pages: read
+    /// from the page `count` points at, backwards by `rel="prev"`, until there are enough.
+    fn newest_comments(
+        &self,
+        ctx: &Ctx,
+        repo: &Repo,
+        n: u64,
+        count: u64,
+    ) -> Result<Vec<Value>, SdkError> {
+        let what = format!("comments of #{n}");
+        let per = MAX_COMMENTS as u64;
+        let base = format!("/repos/{}/issues/{n}/comments?per_page={per}", repo.full());
+        let mut got = self.client.get(
+            ctx,
+            &format!("{base}&page={}", count.div_ceil(per).max(1)),
+            &what,
+            false,
+        )?;
+        // `count` was more than there are now (comments deleted): the real last page.
+        if got.body.as_array().is_none_or(Vec::is_empty)
+            && let Some(last) = got.pages.last.clone()
+        {
+            got = self.client.get(ctx, &last, &what, false)?;
+        }
+        let mut pages = vec![got.body.as_array().cloned().unwrap_or_default()];
+        let mut prev = got.pages.prev.clone();
+        let mut have = pages[0].len();
+        while have < MAX_COMMENTS
+            && let Some(url) = prev.take()
+        {
+            let before = self.client.get(ctx, &url, &what, false)?;
+            let items = before.body.as_array().cloned().unwrap_or_default();
+            have += items.len();
+            pages.push(items);
+            prev = before.pages.prev.clone();
+        }
+        let all: Vec<Value> = pages.into_iter().rev().flatten().collect();
+        let skip = all.len().saturating_sub(MAX_COMMENTS);
+        Ok(all.into_iter().skip(skip).collect())
     }
 }
 

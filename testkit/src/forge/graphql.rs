@@ -367,10 +367,16 @@ impl Query {
         ctx: &Context<'_>,
         owner: String,
         name: String,
-        #[graphql(default = true)] _follow_renames: bool,
+        #[graphql(default = true)] follow_renames: bool,
     ) -> Result<Option<Repository>> {
-        let full = format!("{owner}/{name}");
+        let mut full = format!("{owner}/{name}");
         let mut w = app(ctx).world();
+        if follow_renames
+            && !w.repos.contains_key(&full)
+            && let Some(now) = w.moved.get(&full).and_then(|id| w.full_name_of(*id))
+        {
+            full = now;
+        }
         let scopes = ctx.data_unchecked::<Scopes>();
         match w.repos.get(&full) {
             Some(r) if !r.private || scopes.0.iter().any(|s| s == "repo") => {

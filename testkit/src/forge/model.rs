@@ -8,6 +8,8 @@ use std::path::PathBuf;
 /// A repository, backed by a real bare git repository.
 #[derive(Debug, Clone)]
 pub struct Repo {
+    /// GitHub's numeric id: it survives renames (`/repositories/{id}`).
+    pub id: u64,
     /// `owner`.
     pub owner: String,
     /// `name`.

@@ -70,7 +70,7 @@ pub(crate) async fn handle(
         .collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     if let ["_sim", "logs", owner, name, id] = segs.as_slice() {
-        return job_log(&app, &format!("{owner}/{name}"), id);
+        return job_log(&app, &headers, &format!("{owner}/{name}"), id);
     }
     let route = route_name(&method, &segs);
     let q = query(&uri);
@@ -94,6 +94,40 @@ pub(crate) async fn handle(
         Err(resp) => return resp,
     };
     let get = method == Method::GET;
+    // `/repositories/{id}/…` is `/repos/{owner}/{name}/…` by id; an old name moves there.
+    let mut segs: Vec<String> = segs.iter().map(|s| s.to_string()).collect();
+    if let [first, id, ..] = segs.as_slice()
+        && first == "repositories"
+    {
+        let Some(full) = id.parse().ok().and_then(|id| w.full_name_of(id)) else {
+            return server::finish(&mut w, &call, get, &headers, Err(refuse(404, "Not Found")));
+        };
+        let (owner, name) = full.split_once('/').unwrap_or_default();
+        segs.splice(0..2, ["repos".to_string(), owner.into(), name.into()]);
+    } else if let [first, owner, name, rest @ ..] = segs.as_slice()
+        && first == "repos"
+        && !w.repos.contains_key(&format!("{owner}/{name}"))
+        && let Some(id) = w.moved.get(&format!("{owner}/{name}"))
+    {
+        let mut location = format!("{}/repositories/{id}", w.base_url);
+        for s in rest {
+            location.push('/');
+            location.push_str(s);
+        }
+        if let Some(q) = uri.query() {
+            location.push('?');
+            location.push_str(q);
+        }
+        let mut reply = Reply::ok(json!({
+            "message": "Moved Permanently",
+            "url": location,
+            "documentation_url": "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects",
+        }));
+        reply.status = StatusCode::MOVED_PERMANENTLY;
+        reply.headers.push(("location".into(), location));
+        return server::finish(&mut w, &call, false, &headers, Ok(reply));
+    }
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let result = dispatch(&mut w, &call, &method, &segs, &q, &body);
     server::finish(&mut w, &call, get, &headers, result)
 }
@@ -197,6 +231,15 @@ fn dispatch(
     body: &Value,
 ) -> Result<Reply, Refusal> {
     let m = method.as_str();
+    if segs == ["rate_limit"] && m == "GET" && w.unlimited {
+        let mut reply = Reply::ok(json!({
+            "message": "Rate limiting is not enabled.",
+            "documentation_url": "https://docs.github.com/enterprise-server/rest",
+        }));
+        reply.status = StatusCode::NOT_FOUND;
+        reply.free = true;
+        return Ok(reply);
+    }
     if segs == ["rate_limit"] && m == "GET" {
         let b = |b: &super::world::Budget| json!({"limit": b.limit, "remaining": b.remaining(), "used": b.used, "reset": b.reset_at});
         let mut reply = Reply::ok(json!({
@@ -457,7 +500,17 @@ fn dispatch(
         ("GET", ["commits", r, "status"]) => {
             let sha = resolve_ref(w, &full, r)?;
             let repo = w.repo(&full)?;
-            Ok(Reply::ok(j::combined_status(&w.contexts(repo, &sha), &sha)))
+            // The combination is over every context; the list is paged like any other.
+            let mut all = j::combined_status(&w.contexts(repo, &sha), &sha);
+            let statuses = all["statuses"]
+                .take()
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut reply = page(statuses, q, &base, &format!("{prefix}/commits/{r}/status"));
+            all["statuses"] = reply.body.take();
+            reply.body = all;
+            Ok(reply)
         }
         ("POST", ["statuses", sha]) => {
             let id = w.set_status(
@@ -526,12 +579,15 @@ fn dispatch(
             {
                 return Err(refuse(404, "Not Found"));
             }
-            // GitHub answers with a redirect to short-lived storage that takes no token.
+            // GitHub answers with a redirect to short-lived storage on another host that
+            // takes no token ("localhost" is another host than the API's "127.0.0.1").
             let mut reply = Reply::ok(Value::Null);
             reply.status = StatusCode::FOUND;
-            reply
-                .headers
-                .push(("location".into(), format!("{base}/_sim/logs/{full}/{id}")));
+            let storage = base.replacen("127.0.0.1", "localhost", 1);
+            reply.headers.push((
+                "location".into(),
+                format!("{storage}/_sim/logs/{full}/{id}"),
+            ));
             Ok(reply)
         }
         _ => Err(refuse(404, "Not Found")),
@@ -551,7 +607,16 @@ fn resolve_ref(w: &World, full: &str, r: &str) -> Result<String, Refusal> {
         .ok_or_else(|| refuse(422, format!("No commit found for SHA: {r}")))
 }
 
-fn job_log(app: &App, full: &str, id: &str) -> Response {
+fn job_log(app: &App, headers: &HeaderMap, full: &str, id: &str) -> Response {
+    // Signed storage URLs refuse credentials they did not ask for; a client that forwards
+    // its GitHub token to another host fails here.
+    if headers.contains_key("authorization") {
+        return (
+            StatusCode::BAD_REQUEST,
+            "this signed URL takes no Authorization header",
+        )
+            .into_response();
+    }
     let w = app.world();
     let log = id.parse::<u64>().ok().and_then(|id| {
         w.repos

@@ -89,6 +89,8 @@ pub(crate) struct Faults {
     pub(crate) secondary: Option<(u32, u64, u16)>,
     /// The next `n` requests get a 500.
     pub(crate) server_errors: u32,
+    /// The next request is redirected: (status, Location).
+    pub(crate) redirect: Option<(u16, String)>,
 }
 
 /// A pull request to open.
@@ -136,6 +138,11 @@ pub struct World {
     /// `http://127.0.0.1:port`, for links.
     pub(crate) base_url: String,
     pub(crate) git: GitCache,
+    /// Old `owner/name` → the id of the repository renamed from it.
+    pub(crate) moved: BTreeMap<String, u64>,
+    /// GitHub Enterprise with API rate limiting off: no budgets, no `x-ratelimit-*` headers,
+    /// and `GET /rate_limit` answers 404 "Rate limiting is not enabled.".
+    pub(crate) unlimited: bool,
 }
 
 /// Facts computed from the git repository and the reviews, as GitHub computes them.
@@ -197,7 +204,39 @@ impl World {
             faults: Faults::default(),
             base_url: String::new(),
             git: GitCache::default(),
+            moved: BTreeMap::new(),
+            unlimited: false,
         }
+    }
+
+    /// Renames a repository as GitHub does: the old name answers `301` to
+    /// `/repositories/{id}/…` for every method.
+    pub fn rename_repo(&mut self, old: &str, new: &str) -> Result<(), Refusal> {
+        let (owner, name) = new
+            .split_once('/')
+            .ok_or_else(|| refuse(422, format!("`{new}` is not owner/name")))?;
+        let mut repo = self
+            .repos
+            .remove(old)
+            .ok_or_else(|| refuse(404, "Not Found"))?;
+        repo.owner = owner.into();
+        repo.name = name.into();
+        self.moved.insert(old.to_string(), repo.id);
+        self.repos.insert(new.to_string(), repo);
+        Ok(())
+    }
+
+    /// Turns API rate limiting off, as a GitHub Enterprise admin can.
+    pub fn disable_rate_limiting(&mut self) {
+        self.unlimited = true;
+    }
+
+    /// `owner/name` of the repository with GitHub id `id`.
+    pub(crate) fn full_name_of(&self, id: u64) -> Option<String> {
+        self.repos
+            .iter()
+            .find(|(_, r)| r.id == id)
+            .map(|(k, _)| k.clone())
     }
 
     /// Moves every item's timestamps `secs` into the past, so a benchmark's world looks like
@@ -214,6 +253,12 @@ impl World {
     /// Accepts `token` with these scopes (`repo` for full access; none for read-only).
     pub fn add_token(&mut self, token: &str, scopes: Vec<String>) {
         self.tokens.insert(token.to_string(), scopes);
+    }
+
+    /// The next API request is answered `status` (a 3xx) with `Location: location`, as a
+    /// proxy or a moved endpoint might.
+    pub fn redirect_next(&mut self, status: u16, location: &str) {
+        self.faults.redirect = Some((status, location.to_string()));
     }
 
     /// The next `n` API requests fail with `500`.
@@ -274,9 +319,11 @@ impl World {
             .ok_or_else(|| refuse(422, format!("`{full}` is not owner/name")))?;
         let default_branch = git::run(git_dir, &["symbolic-ref", "--short", "HEAD"])
             .unwrap_or_else(|_| "main".into());
+        let id = self.id();
         self.repos.insert(
             full.to_string(),
             Repo {
+                id,
                 owner: owner.into(),
                 name: name.into(),
                 git_dir: git_dir.to_path_buf(),
