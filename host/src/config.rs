@@ -8,6 +8,7 @@
 //! (or `.yml`) from the current directory upwards, then `~/.agent-orchestrator/config.yaml`.
 
 pub mod agent_env;
+pub mod depth;
 pub mod model;
 mod parse;
 pub mod plugin_config;

@@ -26,6 +26,17 @@ pub(super) fn parse(file: &Path, text: &str) -> Result<RawConfig, Problem> {
             "the file is empty: it needs at least a `projects:` map".into(),
         ));
     }
+    if let Some((line, column)) = super::depth::too_deep(text) {
+        return Err(problem(
+            Some(line),
+            Some(column),
+            String::new(),
+            format!(
+                "flow collections (`[`, `{{`) nest more than {} levels deep here: flatten them",
+                super::depth::MAX_FLOW_DEPTH
+            ),
+        ));
+    }
     let de = serde_yaml_ng::Deserializer::from_str(text);
     match serde_path_to_error::deserialize::<_, RawConfig>(de) {
         Ok(raw) => Ok(raw),

@@ -179,3 +179,17 @@ fn literal_secrets_are_warned_about() {
         "{w:?}"
     );
 }
+
+#[test]
+fn a_config_nested_past_64_flow_levels_is_refused_before_parsing() {
+    // 200 KB of `[`: the YAML parser's time grows with the square of the depth (minutes).
+    let text = format!("projects: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let p = problems(&text);
+    assert_eq!(p.len(), 1);
+    assert_eq!((p[0].line, p[0].column), (Some(1), Some(75)));
+    assert!(
+        p[0].message.contains("nest more than 64 levels deep"),
+        "{}",
+        p[0].message
+    );
+}

@@ -48,6 +48,12 @@ fn value_arg(flag: &str, text: &str) -> Result<serde_json::Value> {
         ),
         None => (format!("--{flag}"), text.to_string()),
     };
+    if let Some((line, column)) = ao::config::depth::too_deep(&body) {
+        anyhow::bail!(
+            "{source}:{line}:{column}: `[`/`{{` nest more than {} levels deep: flatten them",
+            ao::config::depth::MAX_FLOW_DEPTH
+        );
+    }
     serde_yaml_ng::from_str(&body).with_context(|| format!("{source} is not valid JSON or YAML"))
 }
 
