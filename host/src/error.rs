@@ -75,14 +75,15 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
     /// A file-system operation failed.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}: {why}", path.display())]
     Io {
         /// What we were doing ("could not read").
         action: &'static str,
         /// On what.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why. Not the error's `source()`: the message already says it, and a chain printer
+        /// would say it twice ("No such file or directory (os error 2): No such file…").
+        why: std::io::Error,
     },
 }
 
@@ -92,7 +93,7 @@ impl Error {
         Error::Io {
             action,
             path: path.into(),
-            source,
+            why: source,
         }
     }
 

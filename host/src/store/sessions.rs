@@ -110,7 +110,7 @@ impl ProjectStore {
                 Err(e) => {
                     out.push(Listed::Corrupt {
                         reason: match e {
-                            Error::Io { source, .. } => source.to_string(),
+                            Error::Io { why, .. } => why.to_string(),
                             other => other.to_string(),
                         },
                         path,

@@ -203,3 +203,64 @@ fn a_closed_stdout_ends_quietly() {
     assert!(!err.contains("Broken pipe"), "{err}");
     assert!(out.status.success(), "{:?} {err}", out.status);
 }
+
+#[test]
+fn call_on_a_library_that_cannot_be_used_says_so_in_one_line() {
+    let sb = Sandbox::new().with_libs(&[PROTOCOL_MAJOR, ABORT]);
+    let at = |c: &str| {
+        sb.plugins
+            .path()
+            .join(lib(c).file_name().unwrap())
+            .display()
+            .to_string()
+    };
+    let call = |component: &str| {
+        let out = sb
+            .ao()
+            .args(["plugins", "call", component, "notify"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        stderr
+    };
+    assert_eq!(
+        call("notifier/future"),
+        format!(
+            "error: `notifier/future` is in {}, which cannot be used: incompatible: built for \
+             protocol 2.0.0, this ao speaks {}: rebuild against ao-plugin-api 1.x",
+            at(PROTOCOL_MAJOR),
+            ao_plugin_api::manifest::PROTOCOL_VERSION
+        )
+    );
+    // It crashes as it is opened, before it can say what it provides: found by its name.
+    let abort = call("notifier/abort");
+    assert!(
+        abort.starts_with(&format!(
+            "error: no usable plugin provides `notifier/abort`; {} (plugin `fixture-abort`) may, \
+             but cannot be used: failed: ",
+            at(ABORT)
+        )),
+        "{abort}"
+    );
+}
+
+#[test]
+fn an_os_error_is_printed_once() {
+    let sb = Sandbox::new();
+    let missing = sb.home.path().join("nope.so");
+    let out = sb
+        .ao()
+        .args(["plugins", "install"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!(
+            "error: could not install {0}: could not read {0}: No such file or directory (os error 2)",
+            missing.display()
+        )
+    );
+}

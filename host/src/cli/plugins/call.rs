@@ -57,6 +57,46 @@ fn value_arg(flag: &str, text: &str) -> Result<serde_json::Value> {
     serde_yaml_ng::from_str(&body).with_context(|| format!("{source} is not valid JSON or YAML"))
 }
 
+/// One line for a component whose library is there but cannot be used (failed to load,
+/// incompatible): that, not "no plugin provides it", is what the user needs to hear.
+fn unusable(catalog: &ao::plugins::Catalog, component: &str) -> Option<String> {
+    use ao::plugins::Status;
+    let (slot, name) = component.split_once('/')?;
+    let broken = || {
+        catalog
+            .entries
+            .iter()
+            .filter(|e| matches!(e.status, Status::Failed(_) | Status::Incompatible(_)))
+    };
+    if let Some(e) = broken().find(|e| {
+        e.manifest
+            .as_ref()
+            .is_some_and(|m| m.components.iter().any(|c| c.id() == component))
+    }) {
+        return Some(format!(
+            "`{component}` is in {}, which cannot be used: {}",
+            e.path.display(),
+            e.status.label()
+        ));
+    }
+    // A library that failed before saying what it provides: matched by its name.
+    broken()
+        .find(|e| {
+            e.name == name
+                || e.name == format!("{slot}-{name}")
+                || e.name.ends_with(&format!("-{name}"))
+        })
+        .map(|e| {
+            format!(
+                "no usable plugin provides `{component}`; {} (plugin `{}`) may, but cannot be \
+                 used: {}",
+                e.path.display(),
+                e.name,
+                e.status.label()
+            )
+        })
+}
+
 /// The config's choice for this plugin, when there is a readable config.
 fn configured_isolation(globals: &Globals, plugin: &str) -> IsolationArg {
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -80,6 +120,9 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
                 .as_ref()
                 .is_some_and(|m| m.components.iter().any(|c| c.id() == args.component))
     }) else {
+        if let Some(why) = unusable(&catalog, &args.component) {
+            bail!(why);
+        }
         let ids: Vec<String> = catalog
             .entries
             .iter()
