@@ -30,6 +30,17 @@ pub fn run(argv: &[&str], timeout: Duration) -> Result<Finished, String> {
     })
 }
 
+/// SIGKILLs every process in group `pgid` (a child started with `process_group(0)` and
+/// whatever it started); an empty group is fine.
+pub fn kill_group(pgid: u32) {
+    if let Ok(pgid) = i32::try_from(pgid)
+        && pgid > 1
+    {
+        // SAFETY: kill(2) on a process group touches no memory of ours.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+}
+
 /// Whether process `pid` exists and has not exited. A zombie counts as gone: where PID 1 does
 /// not reap orphans (some containers), a SIGKILLed daemon stays a zombie and `kill(pid, 0)`
 /// alone would call it alive for ever.

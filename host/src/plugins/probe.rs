@@ -10,6 +10,7 @@ use ao_plugin_api::manifest::Manifest;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -59,6 +60,11 @@ pub fn is_transient(reason: &str) -> bool {
 }
 
 /// Runs the probe child and interprets how it ended.
+///
+/// The child leads a process group of its own, killed whole once it has answered: a library
+/// may start processes as it is opened (a constructor that forks), and those must neither
+/// outlive the probe nor hold its pipes open (the probe waits for the child's exit, not for
+/// the end of its output, which such a process would delay for ever).
 pub fn run_child(shim: &Path, path: &Path, timeout: Duration, reports: Option<&Path>) -> Probed {
     let mut child = Command::new(shim)
         .arg("__plugin-shim")
@@ -67,8 +73,10 @@ pub fn run_child(shim: &Path, path: &Path, timeout: Duration, reports: Option<&P
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start the probe process {}: {e}", shim.display()))?;
+    let group = child.id();
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let (tx, rx) = std::sync::mpsc::channel();
@@ -79,17 +87,18 @@ pub fn run_child(shim: &Path, path: &Path, timeout: Duration, reports: Option<&P
         let _ = stderr.read_to_string(&mut err);
         let _ = tx.send((out, err));
     });
-    let (out, err) = match rx.recv_timeout(timeout) {
-        Ok(v) => v,
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{HUNG} (killed after {}s)", timeout.as_secs()));
-        }
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(child.wait());
+    });
+    let status = done_rx.recv_timeout(timeout);
+    crate::proc::kill_group(group);
+    let status = match status {
+        Ok(s) => s.map_err(|e| format!("lost the probe process: {e}"))?,
+        Err(_) => return Err(format!("{HUNG} (killed after {}s)", timeout.as_secs())),
     };
-    let status = child
-        .wait()
-        .map_err(|e| format!("lost the probe process: {e}"))?;
+    // The group is gone, so the pipes close; a reader still blocked has lost nothing.
+    let (out, err) = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
     if let Some(reply) = out
         .lines()
         .rev()

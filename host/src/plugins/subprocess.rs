@@ -10,6 +10,7 @@ use crate::plugins::wire::{FromShim, ToShim, WireResult, line};
 use ao_plugin_api::abi::{AbiStr, ErrorCode, Host, LogRecord, PluginError};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
@@ -61,6 +62,8 @@ impl ShimInstance {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // A group of its own: processes the plugin starts end with the instance.
+            .process_group(0)
             .spawn()
             .map_err(|e| unavailable(format!("cannot start {}: {e}", shim.display())))?;
         let stdin = Arc::new(Mutex::new(child.stdin.take().expect("piped")));
@@ -186,7 +189,8 @@ impl Live for ShimInstance {
     }
 
     fn abandon(&self) {
-        let _ = lock(&self.child).kill();
+        let child = lock(&self.child);
+        crate::proc::kill_group(child.id());
     }
 }
 
@@ -194,6 +198,7 @@ impl Drop for ShimInstance {
     fn drop(&mut self) {
         // Closing stdin ends a healthy child; the kill ends one that is stuck in plugin code.
         let mut child = lock(&self.child);
+        crate::proc::kill_group(child.id());
         let _ = child.kill();
         let _ = child.wait();
     }

@@ -1,6 +1,7 @@
 //! `ao plugins list | info | verify | call` as a user runs them.
 
 use crate::support::*;
+use std::time::Duration;
 
 fn broken_sandbox() -> Sandbox {
     let webhook = std::fs::read(lib(WEBHOOK)).unwrap();
@@ -262,5 +263,55 @@ fn an_os_error_is_printed_once() {
             "error: could not install {0}: could not read {0}: No such file or directory (os error 2)",
             missing.display()
         )
+    );
+}
+
+/// How many live processes run `sleep <arg>`.
+fn sleeping(arg: &str) -> usize {
+    let want = format!("sleep\0{arg}\0");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == want.as_bytes()))
+        .count()
+}
+
+#[test]
+fn processes_a_plugin_starts_end_with_its_probe_and_its_plugin_process() {
+    let sb = Sandbox::new().with_libs(&[HANG]);
+    let unique = |n: u32| format!("6{n}{}.25", std::process::id() % 100_000);
+
+    // Started as the library is opened by the probe child: it neither outlives the probe nor
+    // holds the probe's pipes open (which used to read as "hung while loading").
+    let on_load = unique(1);
+    let out = succeed(
+        sb.ao()
+            .env("AO_FIXTURE_FORK_ON_LOAD", &on_load)
+            .args(["plugins", "list", "--json"]),
+    );
+    let list = stdout_json(&out);
+    assert_eq!(entry(&list, "fixture-hang")["status"], "ok", "{list}");
+    assert!(
+        wait_until(Duration::from_secs(10), || sleeping(&on_load) == 0),
+        "the process the library started on load is still running"
+    );
+
+    // Started by the component's constructor in a plugin process: ends with that process.
+    let in_new = unique(2);
+    succeed(sb.ao().args([
+        "plugins",
+        "call",
+        "notifier/hang",
+        "notify",
+        "--isolation",
+        "subprocess",
+        "--config",
+        &format!(r#"{{"forkSleep": "{in_new}"}}"#),
+        "--params",
+        r#"{"notification": {"event_type": "x", "priority": "info", "title": "ok", "message": "", "timestamp_ms": 0}}"#,
+    ]));
+    assert!(
+        wait_until(Duration::from_secs(10), || sleeping(&in_new) == 0),
+        "the process the plugin's constructor started is still running"
     );
 }
