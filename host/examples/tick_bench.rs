@@ -12,46 +12,8 @@
 
 mod support;
 
-use ao::fleet::Fleet;
 use ao::lifecycle::tick::tick;
-use ao::plugins::catalog::ScanOptions;
-use ao::plugins::{Catalog, Registry};
-use ao::store::session::{Role, Session, Status};
-use ao_plugin_api::slots::agent::ActivityState;
-use ao_plugin_api::slots::runtime::CreateRequest;
-use ao_plugin_api::status_file::{self, StatusRecord};
-use serde_json::{Value, json};
-use std::io::BufRead;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-const REPO: &str = "acme/app";
-
-/// Claude Code 2.1.332 at its prompt after a turn, as captured in tmux.
-const SCREEN: &str = " ▐▛███▛█   Claude Code v2.1.332\n▝▜██████▀  Opus 5.5 · API Usage Billing\n ▝▝   ▝▝   /work/app\n\n❯ Fix the failing test in src/lib.rs\n\n● I fixed the off-by-one in parse() and pushed.\n\n✻ Worked for 42s · done 9:04 PM\n\n────────────────────────────────────────\n❯ \n────────────────────────────────────────\n  ⏸ manual mode on · ? for shortcuts\n";
-
-/// CPU time (user + system) of a process, in ms, from /proc.
-fn proc_cpu_ms(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name in parentheses; utime and stime are the 14th and 15th.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks * 1000.0 / hz
-}
-
-fn control(agent: &ureq::Agent, url: &str, cmd: &str, body: Value) -> Value {
-    let mut r = agent
-        .post(format!("{url}/_sim/{cmd}"))
-        .header("Content-Type", "application/json")
-        .send(body.to_string())
-        .unwrap();
-    serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
-}
+use std::time::Instant;
 
 /// (user, system) CPU of this process and of its reaped children, in ms.
 fn cpu() -> (f64, f64) {
@@ -77,205 +39,26 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let moving = std::env::args().nth(3).as_deref() == Some("moving");
-    let dir = tempfile::tempdir().unwrap();
-    let target = support::target_dir();
-
-    // The forge, in its own process.
-    let mut sim = Command::new(target.join("ao-forge-sim"))
-        .args(["--stdin-lifeline", "--dir"])
-        .arg(dir.path().join("forge"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("ao-forge-sim (cargo build --release --workspace)");
-    let mut keys = std::collections::BTreeMap::new();
-    for line in std::io::BufReader::new(sim.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some((k, v)) = line.split_once('=') {
-            keys.insert(k.to_string(), v.to_string());
-        }
-        if keys.contains_key("AO_FORGE_TOKEN") {
-            break;
-        }
-    }
-    let url = keys["AO_FORGE_URL"].clone();
-    let http = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build(),
-    );
-    let bare = control(&http, &url, "repo", json!({"repo": REPO}))["git_dir"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let bare = Path::new(&bare);
-    ao_testkit::git::fast_import(bare, &[("main".to_string(), None)], 0);
-    let main = String::from_utf8(
-        Command::new("git")
-            .arg("--git-dir")
-            .arg(bare)
-            .args(["rev-parse", "main"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
-    let branches: Vec<String> = (1..=n).map(|i| format!("feat/{i}")).collect();
-    let commits: Vec<(String, Option<String>)> = branches
-        .iter()
-        .map(|b| (b.clone(), Some(main.clone())))
-        .collect();
-    ao_testkit::git::fast_import(bare, &commits, 0);
-    let mut prs = Vec::new();
-    for b in &branches {
-        let pr = control(
-            &http,
-            &url,
-            "pull",
-            json!({"repo": REPO, "head": b, "title": b}),
-        );
-        let number = pr["number"].as_u64().unwrap();
-        control(
-            &http,
-            &url,
-            "check",
-            json!({"repo": REPO, "pr": number, "name": "test", "conclusion": "success"}),
-        );
-        prs.push(number);
-    }
-    control(&http, &url, "backdate", json!({"secs": 600}));
-
-    // The host: config, plugins, store.
-    let checkout = dir.path().join("app");
-    ao_testkit::git::git(
-        dir.path(),
-        &["clone", "-q", &bare.display().to_string(), "app"],
-    );
-    let socket = dir.path().join("tmux.sock");
-    let github = json!({"plugin": "github", "apiUrl": url, "tokenEnv": "BENCH_FORGE_TOKEN"});
-    let config_file = dir.path().join("agent-orchestrator.yaml");
-    let config = json!({
-        "projects": {"app": {
-            "path": checkout, "repo": REPO, "agent": "scripted",
-            "runtimeConfig": {"socket": socket}, "scm": github
-        }}
-    });
-    std::fs::write(&config_file, config.to_string()).unwrap();
-    // SAFETY: single-threaded so far (the tokio runtime is made below).
-    unsafe { std::env::set_var("BENCH_FORGE_TOKEN", &keys["AO_FORGE_TOKEN"]) };
-    let config = ao::config::load(&config_file).unwrap();
-    let (_libs, search) = support::plugin_dir(|name| {
-        [
-            "ao_plugin_runtime_tmux",
-            "ao_plugin_agent_scripted",
-            "ao_plugin_github",
-        ]
-        .contains(&name)
-    });
-    let opts = ScanOptions {
-        shim: target.join("ao"),
-        cache: None,
-        ..ScanOptions::for_current_exe()
-    };
-    let registry = Registry::load(&Catalog::scan(&search, &opts));
-    assert!(registry.failures.is_empty(), "{:?}", registry.failures);
-    let data = dir.path().join("data");
-    let fleet = Fleet::new(config, registry, data, target.join("ao"));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-
-    // N sessions: a tmux session running `sleep`, a hook record, a PR.
+    let data = tempfile::tempdir().unwrap();
     let setup = Instant::now();
-    rt.block_on(async {
-        let p = fleet.project("app").unwrap().clone();
-        let tmux = fleet.runtime(&p, "tmux").await.unwrap();
-        let store = fleet.store("app");
-        std::fs::create_dir_all(store.status_dir()).unwrap();
-        std::fs::create_dir_all(store.sessions_dir()).unwrap();
-        let now = ao::fleet::now_ms();
-        for (i, number) in prs.iter().enumerate() {
-            let id = format!("app-{}", i + 1);
-            let handle = tmux
-                .create(&CreateRequest {
-                    session_id: id.clone(),
-                    runtime_name: format!("bench-{id}"),
-                    workspace_path: checkout.display().to_string(),
-                    // An agent's screen, then nothing: what the tick captures every time.
-                    argv: vec![
-                        "sh".into(),
-                        "-c".into(),
-                        "printf '%s' \"$0\"; exec sleep 3600".into(),
-                        SCREEN.replace('\n', "\r\n"),
-                    ],
-                    env: Default::default(),
-                    scratch_dir: None,
-                })
-                .await
-                .unwrap();
-            let mut s = Session::new(&id, "app", now - 3_600_000);
-            s.role = Role::Worker;
-            s.status = Status::PrOpen;
-            s.agent = Some("scripted".into());
-            s.branch = Some(branches[i].clone());
-            s.pr = Some(format!("{url}/{REPO}/pull/{number}"));
-            s.workspace = Some(checkout.display().to_string());
-            s.runtime_handle = Some(handle);
-            s.process_names = vec!["sleep".into()];
-            store.write_session(&s).unwrap();
-            status_file::append(
-                &fleet.status_file("app", &id),
-                &StatusRecord::now(ActivityState::Ready, Some("Stop")),
-            )
-            .unwrap();
-        }
-    });
+    let bench = support::fleet::build(n, data.path(), serde_json::json!({}));
     println!(
         "tick over {n} sessions (tmux + hooks + a PR each; setup {:.1}s)",
         setup.elapsed().as_secs_f64()
     );
-
-    let server = String::from_utf8(
-        Command::new("tmux")
-            .arg("-S")
-            .arg(&socket)
-            .args(["display-message", "-p", "#{pid}"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
-    let move_all = |round: usize| {
-        for i in 1..=n {
-            let state = if round.is_multiple_of(2) {
-                ActivityState::Active
-            } else {
-                ActivityState::Ready
-            };
-            status_file::append(
-                &fleet.status_file("app", &format!("app-{i}")),
-                &StatusRecord::now(state, Some("UserPromptSubmit")),
-            )
-            .unwrap();
-        }
-    };
+    let (fleet, rt) = (&bench.fleet, &bench.rt);
+    let server = bench.tmux_pid();
     let measure = |label: &str| {
-        let tmux0 = proc_cpu_ms(&server);
+        let tmux0 = support::proc_cpu_ms(&server);
         let (self0, child0) = cpu();
         let t = Instant::now();
-        let report = rt.block_on(tick(&fleet, "app")).unwrap();
+        let report = rt.block_on(tick(fleet, "app")).unwrap();
         let wall = t.elapsed().as_secs_f64() * 1000.0;
         let (self1, child1) = cpu();
         let (now_rss, hwm) = support::rss_mb("self");
         assert_eq!(report.checked, n, "{:?}", report.errors);
         assert!(report.errors.is_empty(), "{:?}", report.errors);
-        let tmux = proc_cpu_ms(&server) - tmux0;
+        let tmux = support::proc_cpu_ms(&server) - tmux0;
         println!(
             "  {label:<8} wall {wall:7.1} ms  host CPU {:6.1} ms  children CPU {:6.1} ms  tmux server CPU {tmux:6.1} ms  RSS {now_rss:5.1} MB (peak {hwm:5.1} MB)  transitions {}",
             self1 - self0,
@@ -288,7 +71,7 @@ fn main() {
     let mut steady: Vec<(f64, f64, f64)> = (1..=ticks.max(1))
         .map(|i| {
             if moving {
-                move_all(i);
+                bench.move_all(i);
             }
             measure(&format!("steady{i}"))
         })
@@ -307,13 +90,4 @@ fn main() {
     );
     let (anon, file) = support::rss_split_mb("self");
     println!("  RSS now: {anon:.1} MB heap and stacks, {file:.1} MB mapped binary and plugins");
-
-    rt.block_on(fleet.shutdown());
-    let _ = Command::new("tmux")
-        .arg("-S")
-        .arg(&socket)
-        .arg("kill-server")
-        .status();
-    drop(sim.stdin.take());
-    let _ = sim.wait();
 }

@@ -3,6 +3,9 @@
 //! purpose).
 
 use ao::plugins::discovery::{SearchDir, SearchPath, Source};
+
+#[allow(dead_code)] // only the lifecycle benchmarks build a fleet
+pub(crate) mod fleet;
 use std::path::PathBuf;
 
 /// `target/<profile>`: where `ao` and the plugin libraries are.
@@ -57,4 +60,18 @@ pub(crate) fn rss_mb(pid: &str) -> (f64, f64) {
 #[allow(dead_code)] // not every benchmark reads memory
 pub(crate) fn rss_split_mb(pid: &str) -> (f64, f64) {
     (status_mb(pid, "RssAnon:"), status_mb(pid, "RssFile:"))
+}
+
+/// CPU time (user + system) of a process, in ms, from /proc.
+#[allow(dead_code)] // not every benchmark reads CPU
+pub(crate) fn proc_cpu_ms(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name in parentheses; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks * 1000.0 / hz
 }

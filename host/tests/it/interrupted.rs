@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// `ao <args>` started in the background with the setup's environment.
-fn ao_child(s: &Setup, args: &[&str]) -> Child {
+pub(crate) fn ao_child(s: &Setup, args: &[&str]) -> Child {
     Command::new(ao_exe())
         .env_clear()
         .env("HOME", s.sb.home.path())
@@ -29,7 +29,7 @@ fn ao_child(s: &Setup, args: &[&str]) -> Child {
         .unwrap()
 }
 
-fn signal(child: &Child, sig: &str) {
+pub(crate) fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill")
         .args([&format!("-{sig}"), &child.id().to_string()])
         .status()
@@ -38,7 +38,7 @@ fn signal(child: &Child, sig: &str) {
 }
 
 /// Waits (bounded) for `child` and returns its exit code and stderr.
-fn finish(mut child: Child) -> (Option<i32>, String) {
+pub(crate) fn finish(mut child: Child) -> (Option<i32>, String) {
     let done = wait_until(Duration::from_secs(60), || {
         child.try_wait().unwrap().is_some()
     });
@@ -64,12 +64,12 @@ fn set_project(s: &Setup, key: &str, value: Value) {
     std::fs::write(&s.config, serde_json::to_string_pretty(&config).unwrap()).unwrap();
 }
 
-fn checkout(s: &Setup) -> PathBuf {
+pub(crate) fn checkout(s: &Setup) -> PathBuf {
     let config: Value = serde_json::from_str(&std::fs::read_to_string(&s.config).unwrap()).unwrap();
     config["projects"]["app"]["path"].as_str().unwrap().into()
 }
 
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -84,7 +84,7 @@ fn store(s: &Setup) -> PathBuf {
     try_store(s).expect("no store yet")
 }
 
-fn try_store(s: &Setup) -> Option<PathBuf> {
+pub(crate) fn try_store(s: &Setup) -> Option<PathBuf> {
     let data = s.sb.home.path().join(".agent-orchestrator");
     std::fs::read_dir(&data)
         .ok()?
@@ -106,7 +106,7 @@ fn wait_for_worktree(s: &Setup) -> PathBuf {
     found.unwrap()
 }
 
-fn tmux_sessions(s: &Setup) -> String {
+pub(crate) fn tmux_sessions(s: &Setup) -> String {
     tmux(s, &["list-sessions", "-F", "#{session_name}"])
 }
 

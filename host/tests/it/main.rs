@@ -13,6 +13,7 @@ mod config;
 mod dashboard;
 mod demo;
 mod engine;
+mod fault_storms;
 mod faults;
 mod forge_cli;
 mod interrupted;
