@@ -188,6 +188,20 @@ impl Setup {
         c
     }
 
+    /// `program` with the environment `ao` gets here (for children a test starts itself).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
+        c.env_clear()
+            .env("HOME", self.sb.home.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .env("AO_NO_DEFAULT_PLUGINS", "1")
+            .env("AO_PLUGIN_PATH", self.sb.plugins.path())
+            .env("FORGE_TOKEN", TOKEN)
+            .env("HOOK_SECRET", HOOK_SECRET);
+        c
+    }
+
     pub fn events(&self) -> Vec<Value> {
         let data = self.sb.home.path().join(".agent-orchestrator");
         let mut out = Vec::new();

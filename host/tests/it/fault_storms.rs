@@ -62,18 +62,13 @@ fn token(s: &Setup) -> String {
 
 /// `ao start` under a soft and hard limit of `fds` open files.
 fn start_with_fd_limit(s: &Setup, fds: u32) {
-    let status = Command::new("sh")
+    let status = s
+        .command("sh")
         .args(["-c", &format!("ulimit -n {fds} && exec \"$@\""), "sh"])
         .arg(ao_exe())
         .arg("--config")
         .arg(&s.config)
         .args(["start", "--no-orchestrator"])
-        .env_clear()
-        .env("HOME", s.sb.home.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AO_NO_DEFAULT_PLUGINS", "1")
-        .env("AO_PLUGIN_PATH", s.sb.plugins.path())
-        .env("FORGE_TOKEN", ao_testkit::forge::TOKEN)
         .status()
         .unwrap();
     assert!(status.success());

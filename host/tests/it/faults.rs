@@ -344,20 +344,13 @@ fn idle_connections_starve_neither_the_dashboard_nor_the_engine() {
     });
     succeed(s.ao().args(["spawn", "1"]));
     // The daemon inherits a hard limit of 256 open files.
-    let status = std::process::Command::new("sh")
+    let status = s
+        .command("sh")
         .args(["-c", "ulimit -n 256 && exec \"$@\"", "sh"])
         .arg(crate::support::ao_exe())
         .arg("--config")
         .arg(&s.config)
         .args(["start", "--no-orchestrator"])
-        .env_clear()
-        .env("HOME", s.sb.home.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .env("AO_NO_DEFAULT_PLUGINS", "1")
-        .env("AO_PLUGIN_PATH", s.sb.plugins.path())
-        .env("FORGE_TOKEN", ao_testkit::forge::TOKEN)
-        .env("HOOK_SECRET", HOOK_SECRET)
         .status()
         .unwrap();
     assert!(status.success());

@@ -12,14 +12,7 @@ use std::time::Duration;
 
 /// `ao <args>` started in the background with the setup's environment.
 pub(crate) fn ao_child(s: &Setup, args: &[&str]) -> Child {
-    Command::new(ao_exe())
-        .env_clear()
-        .env("HOME", s.sb.home.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .env("AO_NO_DEFAULT_PLUGINS", "1")
-        .env("AO_PLUGIN_PATH", s.sb.plugins.path())
-        .env("FORGE_TOKEN", ao_testkit::forge::TOKEN)
+    s.command(ao_exe())
         .arg("--config")
         .arg(&s.config)
         .args(args)
@@ -79,11 +72,6 @@ pub(crate) fn git(dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The project's store directory, once the first spawn made it.
-fn store(s: &Setup) -> PathBuf {
-    try_store(s).expect("no store yet")
-}
-
 pub(crate) fn try_store(s: &Setup) -> Option<PathBuf> {
     let data = s.sb.home.path().join(".agent-orchestrator");
     std::fs::read_dir(&data)
@@ -126,17 +114,7 @@ fn leftovers(s: &Setup) -> Vec<String> {
     if !sessions.trim().is_empty() {
         out.push(format!("tmux: {sessions}"));
     }
-    let mut todo = vec![store(s)];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p.to_string_lossy().contains("app-1") {
-                out.push(p.display().to_string());
-            }
-        }
-    }
+    out.extend(crate::launch::session_files(s));
     out
 }
 

@@ -34,7 +34,7 @@ fn set_extra_args(s: &Setup, args: Value) {
 }
 
 /// Files under the data dir that belong to a session (metadata, prompt, status file).
-fn session_files(s: &Setup) -> Vec<String> {
+pub(crate) fn session_files(s: &Setup) -> Vec<String> {
     let data = s.sb.home.path().join(".agent-orchestrator");
     let mut out = Vec::new();
     let mut todo = vec![data];
