@@ -202,6 +202,18 @@ impl Setup {
         c
     }
 
+    /// The running dashboard's token, from its file in the data dir.
+    pub fn dashboard_token(&self) -> String {
+        let data = self.sb.home.path().join(".agent-orchestrator");
+        let file = std::fs::read_dir(&data)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "token"))
+            .expect("a dashboard token file");
+        std::fs::read_to_string(file).unwrap().trim().to_string()
+    }
+
     pub fn events(&self) -> Vec<Value> {
         let data = self.sb.home.path().join(".agent-orchestrator");
         let mut out = Vec::new();

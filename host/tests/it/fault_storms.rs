@@ -49,17 +49,6 @@ fn open_fds(pid: u32) -> usize {
         .unwrap_or(0)
 }
 
-fn token(s: &Setup) -> String {
-    let data = s.sb.home.path().join(".agent-orchestrator");
-    let file = std::fs::read_dir(&data)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "token"))
-        .unwrap();
-    std::fs::read_to_string(file).unwrap().trim().to_string()
-}
-
 /// `ao start` under a soft and hard limit of `fds` open files.
 fn start_with_fd_limit(s: &Setup, fds: u32) {
     let status = s
@@ -105,7 +94,7 @@ fn fd_exhaustion() {
     let idle: Vec<std::net::TcpStream> = (0..1100)
         .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
         .collect();
-    let token = token(&s);
+    let token = s.dashboard_token();
     let (code, took) = get(
         &format!("http://127.0.0.1:{port}/api/sessions"),
         Some(&token),
@@ -409,7 +398,7 @@ fn a_hundred_live_stream_clients() {
     wait_status(&s, "app-1", &["working", "idle"]);
     let port = s.daemon()["port"].as_u64().unwrap() as u16;
     let pid = daemon_pid(&s);
-    let token = token(&s);
+    let token = s.dashboard_token();
     let before = open_fds(pid);
     let from = std::sync::Arc::new(std::sync::OnceLock::new());
     let clients: Vec<_> = (0..100)

@@ -187,14 +187,7 @@ fn ao_open_with_the_web_terminal_opens_the_dashboard_page_of_the_session() {
     assert_eq!(urls.len(), 2, "{urls:?}");
     // The opener's argv (which `ps` shows every local user) holds a one-time code, never the
     // dashboard's token.
-    let data = s.sb.home.path().join(".agent-orchestrator");
-    let token_file = std::fs::read_dir(&data)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "token"))
-        .unwrap();
-    let token = std::fs::read_to_string(token_file).unwrap();
+    let token = s.dashboard_token();
     assert!(urls.iter().all(|u| !u.contains(token.trim())), "{urls:?}");
     assert!(urls[0].contains("/sessions/app-1?code="), "{urls:?}");
     assert!(urls[1].contains("/?code="), "{urls:?}");
