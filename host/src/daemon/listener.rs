@@ -1,15 +1,19 @@
 //! The daemon's TCP listener, hardened against local users who open connections and send
 //! nothing (1,100 idle sockets once exhausted the daemon's file descriptors: the dashboard
 //! stopped answering and ticks failed with "Too many open files"):
-//! - at most [`cap`] connections at once; past it, accepting waits (the kernel's backlog holds
-//!   the rest), so descriptors stay free for the engine;
+//! - at most [`cap`] connections at once, so descriptors stay free for the engine; when a new
+//!   connection finds them all taken, the oldest one that has not sent a byte yet is closed to
+//!   make room (a flood of silent connections must not keep a real request waiting), and if
+//!   every one is busy, the new one waits for a slot (the kernel's backlog holds the rest);
 //! - a connection that sends nothing within [`FIRST_BYTE`], or moves no byte either way for
 //!   [`IDLE`], is closed (live streams send keep-alives: SSE every 15 s, the terminal pings
 //!   every 30 s).
 
+use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -55,6 +59,17 @@ pub(super) fn raise_fd_limit() -> u64 {
 pub(super) struct Guarded {
     inner: TcpListener,
     permits: Arc<Semaphore>,
+    cap: usize,
+    /// Connections in the order they came, for eviction of the oldest silent one.
+    arrivals: Mutex<VecDeque<Weak<Silence>>>,
+}
+
+/// Whether a connection has sent anything yet, and how to close it if it is pushed out.
+#[derive(Debug)]
+struct Silence {
+    silent: AtomicBool,
+    evicted: AtomicBool,
+    waker: Mutex<Option<Waker>>,
 }
 
 impl Guarded {
@@ -62,7 +77,34 @@ impl Guarded {
         Guarded {
             inner,
             permits: Arc::new(Semaphore::new(cap)),
+            cap,
+            arrivals: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// Closes the oldest connection that has sent nothing; whether there was one.
+    fn evict_oldest_silent(&self) -> bool {
+        let mut arrivals = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(w) = arrivals.pop_front() {
+            if let Some(c) = w.upgrade()
+                && c.silent.load(Ordering::SeqCst)
+            {
+                c.evicted.store(true, Ordering::SeqCst);
+                if let Some(waker) = c.waker.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    waker.wake();
+                }
+                return true;
+            }
+        }
+        false
+    }
+
+    fn arrived(&self, c: &Arc<Silence>) {
+        let mut arrivals = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+        if arrivals.len() > 2 * self.cap {
+            arrivals.retain(|w| w.upgrade().is_some_and(|c| c.silent.load(Ordering::SeqCst)));
+        }
+        arrivals.push_back(Arc::downgrade(c));
     }
 }
 
@@ -71,33 +113,45 @@ impl axum::serve::Listener for Guarded {
     type Addr = std::net::SocketAddr;
 
     async fn accept(&mut self) -> (Conn, std::net::SocketAddr) {
-        // Before accepting: a full house waits here, not in an open descriptor.
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        loop {
+        let (stream, addr) = loop {
             match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    return (
-                        Conn {
-                            stream,
-                            _permit: permit,
-                            deadline: Box::pin(tokio::time::sleep(FIRST_BYTE)),
-                            started: false,
-                        },
-                        addr,
-                    );
-                }
+                Ok(pair) => break pair,
                 // Out of descriptors or a connection reset before accept: breathe, retry.
                 Err(e) => {
                     tracing::debug!("accept: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
-        }
+        };
+        // A full house: a silent one makes room for this one, else it waits for a slot (one
+        // descriptor held, since the next accept waits for this one).
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                self.evict_oldest_silent();
+                self.permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed")
+            }
+        };
+        let silence = Arc::new(Silence {
+            silent: AtomicBool::new(true),
+            evicted: AtomicBool::new(false),
+            waker: Mutex::new(None),
+        });
+        self.arrived(&silence);
+        (
+            Conn {
+                stream,
+                _permit: permit,
+                deadline: Box::pin(tokio::time::sleep(FIRST_BYTE)),
+                started: false,
+                silence,
+            },
+            addr,
+        )
     }
 
     fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
@@ -111,12 +165,25 @@ pub(super) struct Conn {
     _permit: OwnedSemaphorePermit,
     deadline: Pin<Box<Sleep>>,
     started: bool,
+    silence: Arc<Silence>,
 }
 
 impl Conn {
     fn traffic(&mut self) {
+        if !self.started {
+            self.silence.silent.store(false, Ordering::SeqCst);
+        }
         self.started = true;
         self.deadline.as_mut().reset(Instant::now() + IDLE);
+    }
+
+    /// Pushed out for a newer connection before it sent anything.
+    fn evicted(&self, cx: &Context<'_>) -> bool {
+        if self.started {
+            return false;
+        }
+        *self.silence.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
+        self.silence.evicted.load(Ordering::SeqCst)
     }
 
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
@@ -152,6 +219,11 @@ impl AsyncRead for Conn {
                 if self.expired(cx) {
                     let started = self.started;
                     Poll::Ready(Err(timed_out(started)))
+                } else if self.evicted(cx) {
+                    Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "closed, silent, to make room for a newer connection",
+                    )))
                 } else {
                     Poll::Pending
                 }

@@ -333,9 +333,9 @@ fn a_log_that_cannot_be_written_stops_no_engine_task() {
 }
 
 /// Local users opening connections that send nothing cannot starve the daemon: with 256 file
-/// descriptors in all, 300 idle connections leave the dashboard answering (idle ones are
-/// closed after 10 s, at most a quarter of the descriptors serve connections) and the engine
-/// ticking (an agent's death is seen).
+/// descriptors in all, 300 idle connections leave the dashboard answering at once (at most a
+/// quarter of the descriptors serve connections, and a new one pushes out the oldest that has
+/// sent nothing) and the engine ticking (an agent's death is seen).
 #[test]
 fn idle_connections_starve_neither_the_dashboard_nor_the_engine() {
     let s = setup_with(Opts {
@@ -374,8 +374,9 @@ fn idle_connections_starve_neither_the_dashboard_nor_the_engine() {
     };
     let start = Instant::now();
     assert_eq!(health().as_deref(), Some("ok"));
+    // Not behind them: the oldest silent connection makes room for a new one.
     assert!(
-        start.elapsed() < Duration::from_secs(25),
+        start.elapsed() < Duration::from_secs(5),
         "{:?}",
         start.elapsed()
     );
