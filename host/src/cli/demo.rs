@@ -73,7 +73,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         forge.playbook.display(),
         dir.join("tmux.sock").display(),
     ))?;
-    let fleet::Opened { fleet, rt } = opened;
+    let fleet::Opened { fleet, rt, .. } = opened;
     let fleet = Arc::new(fleet);
     let outcome = rt.block_on(drive(fleet, &forge, inbox, args.timeout, &dir));
     rt.shutdown_timeout(Duration::from_millis(200));

@@ -13,15 +13,22 @@ use std::time::Duration;
 pub(crate) struct Opened {
     pub(crate) fleet: Fleet,
     pub(crate) rt: tokio::runtime::Runtime,
+    /// Undo half-made spawns before the command runs (off for dry runs, which change nothing).
+    pub(crate) recover: bool,
 }
 
 impl Opened {
     /// Runs `f` to completion, then stops the plugins.
     pub(crate) fn run<T>(self, f: impl AsyncFnOnce(&Fleet) -> T) -> T {
-        let Opened { fleet, rt } = self;
+        let Opened { fleet, rt, recover } = self;
         let out = rt.block_on(async {
             // What a killed spawn left half-made is undone before anything else.
-            for r in ao::fleet::journal::recover(&fleet).await {
+            let recovered = if recover {
+                ao::fleet::journal::recover(&fleet).await
+            } else {
+                Vec::new()
+            };
+            for r in recovered {
                 output::note(&r.describe());
                 RECOVERED.fetch_add(1, Ordering::SeqCst);
             }
@@ -106,6 +113,7 @@ pub(crate) fn open(globals: &Globals) -> Result<Opened> {
     Ok(Opened {
         fleet: Fleet::new(config, registry, data, exe),
         rt,
+        recover: true,
     })
 }
 

@@ -77,9 +77,16 @@ fn restore(a: IdArgs, globals: &Globals) -> Result<ExitCode> {
 
 fn cleanup(a: CleanupArgs, globals: &Globals) -> Result<ExitCode> {
     use ao::store::session::Status;
-    let opened = crate::cli::fleet::open(&globals.with(&a.cfg))?;
+    let mut opened = crate::cli::fleet::open(&globals.with(&a.cfg))?;
+    opened.recover = !a.dry_run;
     opened.run(async |f| -> Result<ExitCode> {
         let mut n = 0;
+        if a.dry_run {
+            for (_, id) in ao::fleet::journal::dead(f) {
+                n += 1;
+                output::note(&format!("{id}: would undo an interrupted spawn"));
+            }
+        }
         for p in f.config.projects.keys() {
             for item in f.store(p).list_sessions()? {
                 let ao::store::sessions::Listed::Session(s) = item else {

@@ -50,7 +50,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     offer_restore(&data, &config.hash);
     if args.foreground {
         let opened = fleet::open(&globals)?;
-        let fleet::Opened { fleet, rt } = opened;
+        let fleet::Opened { fleet, rt, .. } = opened;
         let fleet = Arc::new(fleet);
         if !args.no_orchestrator {
             rt.block_on(orchestrators(&fleet));

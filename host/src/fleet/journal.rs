@@ -413,6 +413,23 @@ pub async fn recover_project(fleet: &Fleet, p: &Project) -> Vec<Recovered> {
     out
 }
 
+/// The sessions whose spawn died half-way (journal lock free), without undoing anything:
+/// what a dry run reports.
+pub fn dead(fleet: &Fleet) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for p in fleet.config.projects.keys() {
+        for path in journals(&fleet.store(p)) {
+            // Claimed and let go at once: the lock only tells that no spawn holds it.
+            if claim(&path).is_some()
+                && let Some(id) = path.file_stem()
+            {
+                out.push((p.clone(), id.to_string_lossy().into_owned()));
+            }
+        }
+    }
+    out
+}
+
 fn journals(store: &ProjectStore) -> Vec<PathBuf> {
     let Ok(rd) = std::fs::read_dir(dir(store)) else {
         return Vec::new();

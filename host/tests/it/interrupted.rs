@@ -203,6 +203,15 @@ fn a_spawn_killed_outright_is_undone_by_the_next_ao_command() {
     assert!(half.iter().any(|l| l.starts_with("tmux:")), "{half:?}");
     assert!(half.iter().any(|l| l.starts_with("branches:")), "{half:?}");
 
+    // A dry run says so and changes nothing.
+    let dry = succeed(s.ao().args(["session", "cleanup", "--dry-run"]));
+    let said = String::from_utf8_lossy(&dry.stderr);
+    assert!(
+        said.contains("app-1: would undo an interrupted spawn"),
+        "{said}"
+    );
+    assert_eq!(leftovers(&s), half);
+
     let out = succeed(s.ao().args(["session", "cleanup"]));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = stderr
