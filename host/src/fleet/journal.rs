@@ -377,38 +377,32 @@ pub async fn recover(fleet: &Fleet) -> Vec<Recovered> {
 /// [`recover`] for one project.
 pub async fn recover_project(fleet: &Fleet, p: &Project) -> Vec<Recovered> {
     let mut out = Vec::new();
-    {
-        let store = fleet.store(&p.id);
-        for path in journals(&store) {
-            let Some((file, steps)) = claim(&path) else {
-                continue;
-            };
-            let session = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let j = Journal { path, file, steps };
-            let outcomes = j.roll_back(fleet, p).await;
-            tracing::warn!(project = %p.id, session, "undid an interrupted spawn");
-            out.push(Recovered {
-                project: p.id.clone(),
-                session,
-                outcomes,
-            });
-        }
-        for id in orphan_reservations(&store) {
-            let path = store.sessions_dir().join(&id);
-            let _ = std::fs::remove_file(crate::store::metadata::lock_path(&path));
-            let outcome = match std::fs::remove_file(&path) {
-                Ok(()) => Outcome::Undone(Some(format!("released session id {id}"))),
-                Err(e) => Outcome::Failed(Step::Session { id: id.clone() }, e.to_string()),
-            };
-            out.push(Recovered {
-                project: p.id.clone(),
-                session: id,
-                outcomes: vec![outcome],
-            });
-        }
+    let store = fleet.store(&p.id);
+    for path in journals(&store) {
+        let Some((file, steps)) = claim(&path) else {
+            continue;
+        };
+        let session = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let j = Journal { path, file, steps };
+        let outcomes = j.roll_back(fleet, p).await;
+        tracing::warn!(project = %p.id, session, "undid an interrupted spawn");
+        out.push(Recovered {
+            project: p.id.clone(),
+            session,
+            outcomes,
+        });
+    }
+    for id in orphan_reservations(&store) {
+        // The same undo as a journal's first step.
+        let outcomes = undo(fleet, p, vec![Step::Session { id: id.clone() }]).await;
+        out.push(Recovered {
+            project: p.id.clone(),
+            session: id,
+            outcomes,
+        });
     }
     out
 }
