@@ -50,6 +50,9 @@ fn main() {
     let server = bench.tmux_pid();
     let measure = |label: &str| {
         let tmux0 = support::proc_cpu_ms(&server);
+        // This tick's own peak: the kernel's high-water mark starts again from the RSS now.
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let (before, _) = support::rss_mb("self");
         let (self0, child0) = cpu();
         let t = Instant::now();
         let report = rt.block_on(tick(fleet, "app")).unwrap();
@@ -60,7 +63,7 @@ fn main() {
         assert!(report.errors.is_empty(), "{:?}", report.errors);
         let tmux = support::proc_cpu_ms(&server) - tmux0;
         println!(
-            "  {label:<8} wall {wall:7.1} ms  host CPU {:6.1} ms  children CPU {:6.1} ms  tmux server CPU {tmux:6.1} ms  RSS {now_rss:5.1} MB (peak {hwm:5.1} MB)  transitions {}",
+            "  {label:<8} wall {wall:7.1} ms  host CPU {:6.1} ms  children CPU {:6.1} ms  tmux server CPU {tmux:6.1} ms  RSS {before:5.1} -> peak {hwm:5.1} -> {now_rss:5.1} MB  transitions {}",
             self1 - self0,
             child1 - child0,
             report.transitions.len()

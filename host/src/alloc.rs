@@ -10,6 +10,7 @@ pub fn limit_arenas() {
     // SAFETY: mallopt only sets a tunable of the allocator; called before threads allocate.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
 

@@ -17,7 +17,7 @@ use crate::store::sessions::Listed;
 use ao_plugin_api::slots::agent::{
     ActivityRequest, ActivitySource, ActivityState, SessionInfo, SessionInfoRequest,
 };
-use ao_plugin_api::slots::runtime::{IsAliveRequest, Liveness, ProbeRequest};
+use ao_plugin_api::slots::runtime::{IsAliveRequest, Liveness, ProbeRequest, RuntimeHandle};
 use ao_plugin_api::slots::scm::{
     CheckStatus, CiStatus, EnrichBatchRequest, Mergeable, PrFacts, PrInfo, PrKey, PrState,
     ReviewDecision,
@@ -43,6 +43,33 @@ pub struct TickReport {
     pub errors: Vec<String>,
 }
 
+/// What the tick's batch calls (probe, SCM) need of a session. Each check reads its whole
+/// session again, so a tick never holds every session at once: at 1,000 sessions, whole
+/// sessions were 4 MB of the tick's memory peak.
+struct Brief {
+    id: String,
+    role: Role,
+    merged: bool,
+    handle: Option<RuntimeHandle>,
+    process_names: Vec<String>,
+    pr: Option<String>,
+    branch: Option<String>,
+}
+
+impl Brief {
+    fn of(s: Session) -> Self {
+        Self {
+            merged: s.status == Status::Merged,
+            id: s.id,
+            role: s.role,
+            handle: s.runtime_handle,
+            process_names: s.process_names,
+            pr: s.pr,
+            branch: s.branch,
+        }
+    }
+}
+
 /// This tick's knowledge about PRs.
 #[derive(Default)]
 struct PrView {
@@ -60,30 +87,25 @@ pub async fn tick(fleet: &Fleet, project: &str) -> Result<TickReport, Error> {
     let mut sessions = Vec::new();
     let mut all_workers_done = true;
     let mut workers = 0;
-    for item in store.list_sessions()? {
-        match item {
-            Listed::Session(s) => {
-                if s.role == Role::Worker {
-                    workers += 1;
-                    all_workers_done &= s.status.is_terminal();
-                }
-                if !s.status.is_terminal() || s.status == Status::Merged {
-                    sessions.push(*s);
-                }
+    store.each_session(|item| match item {
+        Listed::Session(s) => {
+            if s.role == Role::Worker {
+                workers += 1;
+                all_workers_done &= s.status.is_terminal();
             }
-            Listed::Reserved { .. } => all_workers_done = false,
-            Listed::Corrupt { path, reason } => report
-                .errors
-                .push(format!("{}: corrupt: {reason}", path.display())),
+            if !s.status.is_terminal() || s.status == Status::Merged {
+                sessions.push(Brief::of(*s));
+            }
         }
-    }
-    let live: Vec<&Session> = sessions
-        .iter()
-        .filter(|s| !s.status.is_terminal())
-        .collect();
+        Listed::Reserved { .. } => all_workers_done = false,
+        Listed::Corrupt { path, reason } => report
+            .errors
+            .push(format!("{}: corrupt: {reason}", path.display())),
+    })?;
+    let live: Vec<&Brief> = sessions.iter().filter(|s| !s.merged).collect();
     // The runtime probe waits on tmux, the SCM batch on the network: at once, not in turn.
     let (mut probe_errors, mut scm_errors) = (Vec::new(), Vec::new());
-    let (probes, prs) = futures_util::future::join(
+    let (mut probes, prs) = futures_util::future::join(
         probe(fleet, &p, &live, &mut probe_errors),
         enrich(fleet, &p, &live, &mut scm_errors),
     )
@@ -104,7 +126,7 @@ pub async fn tick(fleet: &Fleet, project: &str) -> Result<TickReport, Error> {
     // them made up front were a tenth of a 1,000-session tick's peak heap. A plain loop over
     // FuturesUnordered, since a closure inside a stream combinator trips the compiler's Send
     // check for the daemon's spawned task.
-    let mut results: Vec<Result<Checked, Error>> = Vec::with_capacity(sessions.len());
+    let mut results: Vec<Result<Option<Checked>, Error>> = Vec::with_capacity(sessions.len());
     {
         let mut pending = sessions.iter();
         let mut running = futures_util::stream::FuturesUnordered::new();
@@ -112,7 +134,9 @@ pub async fn tick(fleet: &Fleet, project: &str) -> Result<TickReport, Error> {
             while running.len() < CONCURRENCY
                 && let Some(s) = pending.next()
             {
-                running.push(check(fleet, &p, s, probes.get(&s.id), &prs, &thresholds));
+                // The session's screen is handed over, so screens go as their checks end.
+                let liveness = probes.remove(&s.id);
+                running.push(check(fleet, &p, &s.id, liveness, &prs, &thresholds));
             }
             match running.next().await {
                 Some(r) => results.push(r),
@@ -122,7 +146,9 @@ pub async fn tick(fleet: &Fleet, project: &str) -> Result<TickReport, Error> {
     }
     for r in results {
         match r {
-            Ok(c) => {
+            // Gone or ended since the listing: nothing to check.
+            Ok(None) => {}
+            Ok(Some(c)) => {
                 report.checked += 1;
                 if let Some(t) = c.transition {
                     report.transitions.push(t);
@@ -142,12 +168,12 @@ pub async fn tick(fleet: &Fleet, project: &str) -> Result<TickReport, Error> {
 async fn probe(
     fleet: &Fleet,
     p: &Project,
-    live: &[&Session],
+    live: &[&Brief],
     errors: &mut Vec<String>,
 ) -> HashMap<String, Liveness> {
-    let mut by_runtime: BTreeMap<String, Vec<&Session>> = BTreeMap::new();
+    let mut by_runtime: BTreeMap<String, Vec<&Brief>> = BTreeMap::new();
     for s in live {
-        if let Some(h) = &s.runtime_handle {
+        if let Some(h) = &s.handle {
             by_runtime.entry(h.runtime.clone()).or_default().push(s);
         }
     }
@@ -157,7 +183,7 @@ async fn probe(
             .iter()
             .filter_map(|s| {
                 Some(IsAliveRequest {
-                    handle: s.runtime_handle.clone()?,
+                    handle: s.handle.clone()?,
                     process_names: s.process_names.clone(),
                 })
             })
@@ -174,15 +200,17 @@ async fn probe(
             Err(e) => Err(e),
         };
         match answer {
-            Ok(r) => {
+            Ok(mut r) => {
                 for s in group {
                     let id = s
-                        .runtime_handle
+                        .handle
                         .as_ref()
-                        .map(|h| h.id.clone())
+                        .map(|h| h.id.as_str())
                         .unwrap_or_default();
-                    if let Some(l) = r.results.get(&id) {
-                        out.insert(s.id.clone(), l.clone());
+                    // Moved, not cloned: every live screen is in here, and two copies of a
+                    // 1,000-session fleet's screens were a tick's largest memory peak.
+                    if let Some(l) = r.results.remove(id) {
+                        out.insert(s.id.clone(), l);
                     }
                 }
             }
@@ -194,7 +222,7 @@ async fn probe(
 }
 
 /// The one SCM batch call of the tick.
-async fn enrich(fleet: &Fleet, p: &Project, live: &[&Session], errors: &mut Vec<String>) -> PrView {
+async fn enrich(fleet: &Fleet, p: &Project, live: &[&Brief], errors: &mut Vec<String>) -> PrView {
     let mut view = PrView::default();
     let (Some(repo), Ok(Some(scm))) = (p.repo.clone(), fleet.scm(p).await) else {
         return view;
@@ -249,25 +277,33 @@ struct Checked {
     events: Vec<Event>,
 }
 
-/// One session: facts → derive → store → events → reactions.
+/// One session: facts → derive → store → events → reactions. `None` when the session is gone
+/// or ended since the tick listed it.
 async fn check(
     fleet: &Fleet,
     p: &Project,
-    s: &Session,
-    liveness: Option<&Liveness>,
+    id: &str,
+    mut liveness: Option<Liveness>,
     prs: &PrView,
     thresholds: &Thresholds,
-) -> Result<Checked, Error> {
+) -> Result<Option<Checked>, Error> {
     let now = now_ms();
     let store = fleet.store(&p.id);
+    let Some(s) = store.session(id)? else {
+        return Ok(None);
+    };
+    let s = &s;
     if s.status == Status::Merged {
         let events = cleanup_if_merged(fleet, p, s, now).await?;
-        return Ok(Checked {
+        return Ok(Some(Checked {
             transition: None,
             events,
-        });
+        }));
     }
-    let screen = liveness.and_then(|l| l.screen.clone());
+    if s.status.is_terminal() {
+        return Ok(None);
+    }
+    let screen = liveness.as_mut().and_then(|l| l.screen.take());
     let runtime_fact = liveness.map(|l| {
         let hash = screen.as_deref().map(screen_hash);
         let before = s.runtime_fact.as_ref();
@@ -405,7 +441,7 @@ async fn check(
         }
     }
     events.extend(reacted);
-    Ok(Checked { transition, events })
+    Ok(Some(Checked { transition, events }))
 }
 
 /// The agent's activity, from its plugin: hooks, transcript and this tick's screen (which

@@ -83,10 +83,18 @@ impl ProjectStore {
 
     /// Every session file, sorted by id number; bad files are listed as such.
     pub fn list_sessions(&self) -> Result<Vec<Listed>, Error> {
+        let mut out = Vec::new();
+        self.each_session(|l| out.push(l))?;
+        Ok(out)
+    }
+
+    /// [`Self::list_sessions`] one entry at a time, for a caller that keeps only part of each
+    /// session: a tick over 1,000 sessions need not hold 1,000 whole sessions at once.
+    pub fn each_session(&self, mut visit: impl FnMut(Listed)) -> Result<(), Error> {
         let dir = self.sessions_dir();
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(Error::io("could not read", &dir, e)),
         };
         let mut ids: Vec<String> = entries
@@ -100,7 +108,6 @@ impl ProjectStore {
                 id.clone(),
             )
         });
-        let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let path = dir.join(&id);
             // A file that cannot be read (a directory where a session should be, a file
@@ -108,7 +115,7 @@ impl ProjectStore {
             let contents = match metadata::read(&path) {
                 Ok(c) => c,
                 Err(e) => {
-                    out.push(Listed::Corrupt {
+                    visit(Listed::Corrupt {
                         reason: match e {
                             Error::Io { why, .. } => why.to_string(),
                             other => other.to_string(),
@@ -118,7 +125,7 @@ impl ProjectStore {
                     continue;
                 }
             };
-            out.push(match contents {
+            visit(match contents {
                 Contents::Missing => continue,
                 Contents::Reserved => Listed::Reserved { id },
                 Contents::Corrupt(c) => Listed::Corrupt {
@@ -131,7 +138,7 @@ impl ProjectStore {
                 },
             });
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Moves a session's metadata to `archive/{id}-{ts}` (the id is never reused).
