@@ -31,6 +31,7 @@ pub mod logging;
 pub mod notify;
 pub mod post_create;
 pub mod procs;
+pub mod tmux;
 pub mod testing;
 
 pub use error::SdkError;

@@ -90,9 +90,7 @@ pub(crate) fn plan(
 
 /// Single-quoting, for sh and for tmux's command language alike: the only character that
 /// needs care inside '...' is ' itself.
-pub(crate) fn quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
+pub(crate) use ao_plugin_api::sdk::tmux::quote;
 
 fn write_script(name: &str, argv: &[String], scratch: &Path) -> Result<PathBuf, SdkError> {
     std::fs::create_dir_all(scratch)

@@ -347,13 +347,8 @@ impl Runtime for TmuxRuntime {
                 &format!("-{lines}"),
             ],
         )?;
-        let mut kept: Vec<&str> = text.lines().map(str::trim_end).collect();
-        while kept.last().is_some_and(|l| l.is_empty()) {
-            kept.pop();
-        }
-        let start = kept.len().saturating_sub(lines as usize);
         Ok(Output {
-            text: kept[start..].join("\n"),
+            text: ao_plugin_api::sdk::tmux::last_screen_lines(&text, lines),
         })
     }
 

@@ -1,7 +1,8 @@
 //! The one door to tmux: every call is an argv with a deadline, and tmux's error text becomes
 //! an error kind the host can act on.
 
-use ao_plugin_api::sdk::command::{Command, Output};
+use ao_plugin_api::sdk::command::Command;
+use ao_plugin_api::sdk::tmux::{TmuxDoor, classify};
 use ao_plugin_api::sdk::{Ctx, SdkError};
 use std::path::Path;
 use std::time::Duration;
@@ -81,38 +82,19 @@ impl Tmux {
         if out.success() {
             Ok(out.stdout)
         } else {
-            Err(classify(&shown, &out))
+            Err(classify(&shown, out.first_error_line()))
         }
     }
 }
 
-/// Whether an error means "that session (or the whole server) is not there".
-pub(crate) fn is_gone(e: &SdkError) -> bool {
-    matches!(e, SdkError::NotFound(_))
-}
+pub(crate) use ao_plugin_api::sdk::tmux::is_gone;
 
-fn classify(shown: &str, out: &Output) -> SdkError {
-    let msg = out.first_error_line();
-    let gone = [
-        "no server running",
-        "error connecting to",
-        "can't find session",
-        "can't find pane",
-        "can't find window",
-        "session not found",
-        "server exited unexpectedly",
-        "no such file or directory",
-    ];
-    let lower = msg.to_ascii_lowercase();
-    if gone.iter().any(|g| lower.contains(g)) {
-        SdkError::NotFound(format!("tmux: {msg}"))
-    } else if lower.contains("duplicate session") {
-        SdkError::Conflict(format!("tmux: {msg}"))
-    } else {
-        let sub = shown
-            .split_whitespace()
-            .find(|w| !w.starts_with('-') && *w != "tmux" && !w.contains('/'));
-        SdkError::Internal(format!("tmux {} failed: {msg}", sub.unwrap_or("")))
+impl TmuxDoor for Tmux {
+    fn run(&self, ctx: &Ctx, args: &[&str], stdin: Option<&str>) -> Result<String, SdkError> {
+        match stdin {
+            Some(text) => self.run_stdin(ctx, text, args),
+            None => Tmux::run(self, ctx, args),
+        }
     }
 }
 
