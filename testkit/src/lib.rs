@@ -15,6 +15,7 @@
 
 pub mod browser;
 pub mod demo;
+pub mod docker;
 pub mod forge;
 pub mod git;
 pub mod model;
@@ -23,12 +24,13 @@ pub mod receiver;
 pub mod screens;
 pub mod serve;
 
-/// A binary built from this crate (`ao-scripted-agent`), found beside the running test binary
+/// A binary built from this crate (`ao-scripted-agent`), found beside the running test (or example) binary
 /// in cargo's target dir. The README's test command builds every target first.
 pub fn bin_path(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let mut dir = exe.parent().expect("exe dir").to_path_buf();
-    if dir.ends_with("deps") {
+    // Tests run from `deps/`, benchmarks from `examples/`.
+    if dir.ends_with("deps") || dir.ends_with("examples") {
         dir.pop();
     }
     let p = dir.join(name);

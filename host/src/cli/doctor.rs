@@ -152,6 +152,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         }
         let plugins_ok = !checks.iter().any(|k| k.name == "config plugins");
         if plugins_ok {
+            runtime_checks(&mut checks, globals, c);
             scm_checks(&mut checks, globals, c);
             leftover_checks(&mut checks, globals);
         }
@@ -182,6 +183,52 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Each runtime the projects use, as the runtime sees its backend (a Docker engine reachable,
+/// its image present): asked once per runtime instance; one that cannot start says why.
+fn runtime_checks(checks: &mut Vec<Check>, globals: &Globals, c: &ao::config::Config) {
+    use ao_plugin_api::slots::runtime::CHECK;
+    let opened = match crate::cli::fleet::open(globals) {
+        Ok(o) => o,
+        Err(e) => {
+            checks.push(check("runtime", Level::Error, format!("{e:#}")));
+            return;
+        }
+    };
+    let ids: Vec<String> = c.projects.keys().cloned().collect();
+    let results = opened.run(async |f| {
+        let mut out = Vec::new();
+        let mut asked = std::collections::BTreeSet::new();
+        for id in ids {
+            let Ok(p) = f.project(&id) else { continue };
+            // Projects sharing a runtime and its settings share the answer.
+            let key = (p.runtime.clone(), format!("{:?}", p.runtime_config));
+            if !asked.insert(key) {
+                continue;
+            }
+            let name = format!("runtime {id} ({})", p.runtime);
+            let answer = match f.runtime(p, &p.runtime).await {
+                Ok(rt) if rt.implements(CHECK) => Some(rt.check(&()).await),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            };
+            out.push((name, answer));
+        }
+        out
+    });
+    for (name, answer) in results {
+        match answer {
+            None => {}
+            Some(Err(e)) => checks.push(check(&name, Level::Error, e.to_string())),
+            Some(Ok(found)) => {
+                for c in found.checks {
+                    let level = if c.ok { Level::Ok } else { Level::Error };
+                    checks.push(check(&format!("{name} {}", c.name), level, c.detail));
+                }
+            }
+        }
+    }
 }
 
 /// Each project's SCM: does its token work, and how much API budget is left (under 10% of

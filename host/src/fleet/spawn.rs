@@ -420,6 +420,9 @@ fn session_env(
         fleet.config.file.display().to_string(),
     );
     env.insert("AO_CALLER_TYPE".into(), "agent".into());
+    // Where `ao` is, for runtimes that run the agent elsewhere (a container mounts it there so
+    // the hooks' `ao hook` resolves at the same path).
+    env.insert("AO_EXE".into(), fleet.ao_exe.display().to_string());
     // Agents find `ao` (for `ao report`) first on PATH.
     if let Some(dir) = fleet.ao_exe.parent() {
         // A PATH the user configured (or the plugin set) is kept, with ao's directory first.

@@ -51,6 +51,8 @@ client!(
         answer_dialog(runtime::AnswerRequest) -> runtime::AnswerOutcome = runtime::ANSWER_DIALOG;
         /// The runtime's sessions under a name prefix.
         list_sessions(runtime::ListSessionsRequest) -> runtime::SessionList = runtime::LIST_SESSIONS;
+        /// The backend's state, for `ao doctor`.
+        check(()) -> runtime::Checks = runtime::CHECK;
     }
 );
 

@@ -40,6 +40,10 @@ pub struct Opts {
     pub poll: Option<&'static str>,
     /// Top-level config keys added as they are.
     pub extra: Option<Value>,
+    /// Run the sessions in Docker containers: (agent image, workspace mode). The containers
+    /// share the host's network (the forge simulator listens on 127.0.0.1) and see the test's
+    /// directory, the forge's repositories and the built binaries at their own paths.
+    pub docker: Option<(String, &'static str)>,
 }
 
 /// The secret the SCM checks webhook signatures with (`HOOK_SECRET` in ao's environment).
@@ -76,6 +80,7 @@ pub fn standard_rules() -> Value {
 pub fn setup_with(opts: Opts) -> Setup {
     let sb = Sandbox::new().with_libs(&[
         RUNTIME_TMUX,
+        RUNTIME_DOCKER,
         WORKTREE,
         GITHUB,
         SCRIPTED,
@@ -156,6 +161,21 @@ pub fn setup_with(opts: Opts) -> Setup {
         }}
     });
     let mut config = config;
+    if let Some((image, mode)) = &opts.docker {
+        let repos = bare.parent().unwrap().display().to_string();
+        config["projects"]["app"]["runtime"] = json!("docker");
+        config["projects"]["app"]["runtimeConfig"] = json!({
+            "image": image,
+            "workspace": mode,
+            "network": "host",
+            "memory": "512m",
+            "mounts": [
+                {"source": target_dir()},
+                {"source": dir.path(), "readOnly": false},
+                {"source": repos, "readOnly": false}
+            ]
+        });
+    }
     for (k, v) in opts
         .extra
         .clone()

@@ -10,16 +10,49 @@ use std::time::Duration;
 
 #[test]
 fn ci_failure_review_merge_and_cleanup_run_by_themselves() {
-    let s = setup();
+    runs_by_itself(&setup_with(Opts {
+        rules: Some(thinking_rules()),
+        ..Opts::default()
+    }));
+}
+
+/// The standard playbook, with the agent thinking a while before its first push: `ao spawn`
+/// returns once the task is delivered and `ao start` follows, and on a loaded machine a task
+/// done before the daemon's first poll would skip `session.working`, which this test expects.
+fn thinking_rules() -> serde_json::Value {
+    let mut rules = standard_rules();
+    rules[0]["steps"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, serde_json::json!({"think": 2500}));
+    rules
+}
+
+/// The same lifecycle with every session in a Docker container (clone mode: the agent works in
+/// a volume seeded from ao's worktree, pushes from inside, and the volume goes with the
+/// session once nothing in it is unpushed).
+#[test]
+fn the_lifecycle_runs_by_itself_in_docker_containers() {
+    let Some(image) = ao_testkit::docker::agent_image() else {
+        return;
+    };
+    runs_by_itself(&setup_with(Opts {
+        docker: Some((image, "clone")),
+        rules: Some(thinking_rules()),
+        ..Opts::default()
+    }));
+}
+
+fn runs_by_itself(s: &Setup) {
     let out = succeed(s.ao().args(["spawn", "1"]));
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(stdout.trim(), "SESSION=app-1");
     s.start();
 
     // The agent opens a PR; CI fails on it with a log.
-    let first = wait_new_head(&s, "");
+    let first = wait_new_head(s, "");
     set_check(
-        &s,
+        s,
         &first,
         "failure",
         "running greet.sh\nexpected: hello\n     got: helo\nFAILED greet_test\n",
@@ -28,8 +61,8 @@ fn ci_failure_review_merge_and_cleanup_run_by_themselves() {
     s.wait_event("ci.fix_sent", 60);
 
     // The agent pushed a fix; CI passes; a reviewer asks for a change.
-    let second = wait_new_head(&s, &first);
-    set_check(&s, &second, "success", "ok\n");
+    let second = wait_new_head(s, &first);
+    set_check(s, &second, "success", "ok\n");
     s.wait_event("review.pending", 60);
     let threads = s
         .sim
@@ -46,8 +79,8 @@ fn ci_failure_review_merge_and_cleanup_run_by_themselves() {
     s.wait_event("review.comments_sent", 60);
 
     // The agent addressed it; the reviewer resolves and approves; ao merges and cleans up.
-    let third = wait_new_head(&s, &second);
-    set_check(&s, &third, "success", "ok\n");
+    let third = wait_new_head(s, &second);
+    set_check(s, &third, "success", "ok\n");
     {
         let mut w = s.sim.world();
         for t in &threads {

@@ -12,6 +12,7 @@ mod browser;
 mod config;
 mod dashboard;
 mod demo;
+mod docker;
 mod engine;
 mod fault_storms;
 mod faults;

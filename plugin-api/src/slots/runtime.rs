@@ -31,6 +31,9 @@ pub const ANSWER_DIALOG: &str = "answer_dialog";
 /// [`ListSessionsRequest`] → [`SessionList`] (optional): the runtime's sessions whose names
 /// start with a prefix, so the host can find those no session file owns.
 pub const LIST_SESSIONS: &str = "list_sessions";
+/// `()` → [`Checks`] (optional, protocol 1.1): the state of the runtime's backend as `ao doctor`
+/// shows it (an engine reachable and its version, an image present).
+pub const CHECK: &str = "check";
 
 /// An opaque reference to a running session, persisted in the session's metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -243,6 +246,24 @@ pub struct SessionList {
     pub sessions: Vec<ListedSession>,
 }
 
+/// What a runtime says about its backend.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checks {
+    /// One line each, in the order to show them.
+    pub checks: Vec<Check>,
+}
+
+/// One thing checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// What was checked (`engine`, `image`).
+    pub name: String,
+    /// Whether it is usable.
+    pub ok: bool,
+    /// What was found, or what to fix.
+    pub detail: String,
+}
+
 /// How a human or a terminal plugin attaches to a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttachInfo {
@@ -331,6 +352,10 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     ) -> Result<SessionList, SdkError> {
         Err(super::unsupported(LIST_SESSIONS))
     }
+    /// The backend's state for `ao doctor` (optional).
+    fn check(&self, _ctx: &Ctx, _req: ()) -> Result<Checks, SdkError> {
+        Err(super::unsupported(CHECK))
+    }
     /// Stops background work before the host drops the instance.
     fn shutdown(&self) {}
 }
@@ -343,6 +368,6 @@ crate::__slot_adapter! {
     ],
     optional: [
         ATTACH_INFO => attach_info, METRICS => metrics, ANSWER_DIALOG => answer_dialog,
-        LIST_SESSIONS => list_sessions,
+        LIST_SESSIONS => list_sessions, CHECK => check,
     ],
 }

@@ -1,0 +1,398 @@
+//! runtime-docker against the real Docker engine, with the testkit's agent image (built offline
+//! from this machine's packages) and its scripted agent mounted read-only. Each test names its
+//! containers and volumes after itself and removes them, so tests share one engine. Without an
+//! engine the tests say they are skipped (and fail under `CI=true`, where `.ci/run` starts one).
+
+use ao_plugin_api::sdk::testing::TestHost;
+use ao_plugin_api::sdk::{Ctx, SdkError};
+use ao_plugin_api::slots::runtime::{
+    CreateRequest, DeliveryOptions, GetOutputRequest, HandleRequest, IsAliveRequest,
+    ListSessionsRequest, ProbeRequest, Runtime, RuntimeHandle, SendMessageRequest,
+};
+use ao_plugin_runtime_docker::{Config, DockerRuntime};
+use ao_testkit::docker;
+use ao_testkit::git::git;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+struct World {
+    host: std::sync::Arc<TestHost>,
+    dir: tempfile::TempDir,
+    rt: DockerRuntime,
+    prefix: String,
+    image: String,
+}
+
+/// The target dir, where the scripted agent is: mounted read-only into every container.
+fn target_dir() -> PathBuf {
+    ao_testkit::bin_path("ao-scripted-agent")
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+impl World {
+    /// A runtime in `mode` whose sessions are named `{prefix}-…`; `None` without an engine.
+    fn new(prefix: &str, mode: &str, extra: serde_json::Value) -> Option<Self> {
+        let image = docker::agent_image()?;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = json!({
+            "image": image,
+            "workspace": mode,
+            "memory": "256m",
+            "cpus": 0.5,
+            "pidsLimit": 200,
+            "network": "none",
+            "width": 100,
+            "height": 30,
+            "mounts": [
+                {"source": target_dir().display().to_string()},
+                {"source": dir.path().display().to_string(), "readOnly": false}
+            ]
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        let config: Config = serde_json::from_value(config).unwrap();
+        let host = TestHost::new();
+        let rt = DockerRuntime::new(config, &host.handle()).unwrap();
+        let w = Self {
+            host,
+            dir,
+            rt,
+            prefix: prefix.into(),
+            image,
+        };
+        w.clean();
+        Some(w)
+    }
+
+    fn name(&self, n: u32) -> String {
+        format!("{}-s{n}", self.prefix)
+    }
+
+    fn clean(&self) {
+        let names: Vec<String> = (1..=4).map(|n| self.name(n)).collect();
+        let vols: Vec<String> = names.iter().map(|n| format!("ao-ws-{n}")).collect();
+        docker::remove(
+            &names.iter().map(String::as_str).collect::<Vec<_>>(),
+            &vols.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+    }
+
+    /// A workspace: a git repository with one commit and an untracked file (a hook config).
+    fn workspace(&self) -> PathBuf {
+        let ws = self.dir.path().join("ws");
+        std::fs::create_dir_all(&ws).unwrap();
+        git(&ws, &["init", "-q", "-b", "main"]);
+        std::fs::write(ws.join("README"), "hello\n").unwrap();
+        git(&ws, &["add", "README"]);
+        git(
+            &ws,
+            &[
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.invalid",
+                "commit",
+                "-qm",
+                "init",
+            ],
+        );
+        git(&ws, &["checkout", "-q", "-b", "feat/x"]);
+        std::fs::create_dir_all(ws.join(".agent")).unwrap();
+        std::fs::write(ws.join(".agent/hooks.json"), "{\"hook\": true}\n").unwrap();
+        ws
+    }
+
+    /// Starts the scripted agent (hooks into `status`, messages logged to `log`).
+    fn start(&self, n: u32, ws: &Path, extra: &[&str]) -> (RuntimeHandle, PathBuf, PathBuf) {
+        let log = self.dir.path().join(format!("s{n}.log"));
+        let status = self.dir.path().join(format!("s{n}.status"));
+        let argv = ao_testkit::scripted_agent_argv(&log, Some(&status), extra);
+        let h = self.create(n, ws, argv).unwrap();
+        (h, log, status)
+    }
+
+    fn create(&self, n: u32, ws: &Path, argv: Vec<String>) -> Result<RuntimeHandle, SdkError> {
+        let name = self.name(n);
+        self.rt.create(
+            &Ctx::detached(),
+            CreateRequest {
+                session_id: format!("s{n}"),
+                runtime_name: name,
+                workspace_path: ws.display().to_string(),
+                argv,
+                env: BTreeMap::from([("AO_SESSION".into(), format!("s{n}"))]),
+                scratch_dir: None,
+            },
+        )
+    }
+
+    fn send(&self, h: &RuntimeHandle, text: &str, status: &Path) -> bool {
+        self.rt
+            .send_message(
+                &Ctx::detached(),
+                SendMessageRequest {
+                    handle: h.clone(),
+                    text: text.into(),
+                    delivery: DeliveryOptions {
+                        ready_timeout_ms: 15_000,
+                        stable_ms: 150,
+                        ack_timeout_ms: 5_000,
+                        max_enter_retries: 3,
+                        status_file: Some(status.display().to_string()),
+                        screen: None,
+                    },
+                },
+            )
+            .unwrap()
+            .acknowledged
+    }
+
+    fn probe(&self, h: &RuntimeHandle) -> ao_plugin_api::slots::runtime::Liveness {
+        self.rt
+            .probe(
+                &Ctx::detached(),
+                ProbeRequest {
+                    targets: vec![IsAliveRequest {
+                        handle: h.clone(),
+                        process_names: vec![],
+                    }],
+                    capture_lines: Some(20),
+                },
+            )
+            .unwrap()
+            .results
+            .remove(&h.id)
+            .unwrap()
+    }
+
+    fn exec(&self, n: u32, sh: &str) -> String {
+        let out = std::process::Command::new("docker")
+            .args(["exec", &self.name(n), "sh", "-c", sh])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.clean();
+    }
+}
+
+fn wait(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_session_is_a_hardened_container_that_takes_messages_and_ends_with_its_agent() {
+    let Some(w) = World::new("ao-dkt1", "mount", json!({})) else {
+        return;
+    };
+    let ws = w.workspace();
+    let playbook = w.dir.path().join("book.json");
+    std::fs::write(
+        &playbook,
+        json!({"rules": [{"when": "please stop", "steps": [{"crash": "fatal: stopping as asked"}]}]})
+            .to_string(),
+    )
+    .unwrap();
+    let (h, log, status) = w.start(1, &ws, &["--script", playbook.to_str().unwrap()]);
+    assert_eq!(h.runtime, "docker");
+    assert_eq!(h.data["workspace"]["location"], "host");
+
+    // Hardened as configured, read back from the engine.
+    let c = docker::inspect("container", &w.name(1));
+    let hc = &c["HostConfig"];
+    assert_eq!(hc["Init"], true, "{hc}");
+    assert_eq!(hc["CapDrop"], json!(["ALL"]));
+    assert_eq!(hc["SecurityOpt"], json!(["no-new-privileges"]));
+    assert_eq!(hc["Memory"], 256 << 20);
+    assert_eq!(hc["NanoCpus"], 500_000_000);
+    assert_eq!(hc["PidsLimit"], 200);
+    assert_eq!(c["Config"]["Labels"]["ao.session"], "s1");
+    assert_eq!(c["Config"]["Labels"]["ao.instance"], "ao-dkt1");
+    // The argv went to the container as given: no shell read it.
+    let cmd = c["Config"]["Cmd"].as_array().unwrap();
+    assert_eq!(cmd[3], "ao-launch");
+
+    // Alive, with its screen, from one list call and an exec.
+    let l = w.probe(&h);
+    assert!(l.alive && l.session_exists, "{l:?}");
+    assert!(l.screen.is_some(), "{l:?}");
+
+    // Awkward messages arrive intact and acknowledged (the hooks' status file is the host's).
+    let msgs = [
+        "multi\nline\nmessage",
+        "$(touch /tmp/ao-canary-docker) `and` 'quotes' \"too\"",
+        "#{session_name} ## C-u Enter",
+    ];
+    for m in msgs {
+        assert!(w.send(&h, m, &status), "not acknowledged: {m}");
+    }
+    wait("three messages", 20, || {
+        ao_testkit::scripted_agent_received(&log).len() == 3
+    });
+    assert_eq!(ao_testkit::scripted_agent_received(&log), msgs);
+    assert!(w.exec(1, "ls /tmp/ao-canary-docker 2>/dev/null").is_empty());
+
+    // The agent exits: its container ends with its status and keeps the last screen.
+    assert!(w.send(&h, "please stop", &status));
+    wait("the agent's exit", 20, || !w.probe(&h).alive);
+    let l = w.probe(&h);
+    assert!(l.session_exists && l.process_running == Some(false), "{l:?}");
+    assert_eq!(l.detail, "the agent exited with status 3");
+    let screen = l.screen.unwrap_or_default();
+    assert!(screen.contains("fatal: stopping as asked"), "{screen}");
+    let out = w
+        .rt
+        .get_output(
+            &Ctx::detached(),
+            GetOutputRequest {
+                handle: h.clone(),
+                lines: 5,
+            },
+        )
+        .unwrap();
+    assert!(out.text.contains("fatal: stopping as asked"), "{}", out.text);
+    // Nothing is typed into a finished session.
+    let err = w
+        .rt
+        .send_message(
+            &Ctx::detached(),
+            SendMessageRequest {
+                handle: h.clone(),
+                text: "anyone?".into(),
+                delivery: DeliveryOptions::default(),
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, SdkError::NotFound(_)), "{err:?}");
+
+    // Destroy is idempotent, and the session is gone after it.
+    for _ in 0..2 {
+        w.rt.destroy(&Ctx::detached(), HandleRequest { handle: h.clone() })
+            .unwrap();
+    }
+    assert!(!w.probe(&h).session_exists);
+    assert!(docker::inspect("container", &w.name(1)).is_null());
+}
+
+#[test]
+fn clone_mode_works_in_a_volume_that_keeps_unpushed_work() {
+    let Some(w) = World::new("ao-dkt2", "clone", json!({})) else {
+        return;
+    };
+    let ws = w.workspace();
+    let (h, _log, _status) = w.start(1, &ws, &[]);
+    assert_eq!(h.data["workspace"]["location"], "container");
+    assert_eq!(h.data["workspace"]["path"], "/workspace");
+    // The clone: the branch and its commit, and the untracked hook file, under /workspace.
+    let seen = w.exec(
+        1,
+        "cd /workspace && git -c safe.directory='*' rev-parse --abbrev-ref HEAD && cat README .agent/hooks.json",
+    );
+    assert_eq!(seen, "feat/x\nhello\n{\"hook\": true}\n");
+    // Work that only the volume holds survives destroy.
+    w.exec(
+        1,
+        "cd /workspace && echo more >> README && git -c safe.directory='*' -c user.name=A -c user.email=a@x commit -qam more",
+    );
+    w.rt.destroy(&Ctx::detached(), HandleRequest { handle: h.clone() })
+        .unwrap();
+    assert!(docker::inspect("container", &w.name(1)).is_null());
+    assert!(
+        !docker::inspect("volume", "ao-ws-ao-dkt2-s1").is_null(),
+        "the volume with an unpushed commit was removed"
+    );
+    // A session with nothing unpushed leaves nothing behind.
+    let (h2, _, _) = w.start(2, &ws, &[]);
+    w.rt.destroy(&Ctx::detached(), HandleRequest { handle: h2 })
+        .unwrap();
+    assert!(
+        docker::inspect("volume", "ao-ws-ao-dkt2-s2").is_null(),
+        "{:?}",
+        w.host.logs()
+    );
+}
+
+#[test]
+fn a_missing_image_or_a_failing_start_leaves_nothing_behind() {
+    let Some(w) = World::new("ao-dkt3", "clone", json!({"image": "ao-no-such-image:0"})) else {
+        return;
+    };
+    let ws = w.workspace();
+    let err = w.create(1, &ws, vec!["true".into()]).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, SdkError::NotFound(_)), "{msg}");
+    assert!(msg.contains("ao-no-such-image:0") && msg.contains("build or load"), "{msg}");
+    assert!(docker::inspect("container", &w.name(1)).is_null());
+
+    // A workspace that cannot be seeded (not a repository): the container ends at once, the
+    // spawn fails with the reason, and nothing stays.
+    let good = World::new("ao-dkt3b", "clone", json!({})).unwrap();
+    let plain = good.dir.path().join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let err = good.create(1, &plain, vec!["true".into()]).unwrap_err();
+    assert!(err.to_string().contains("could not seed"), "{err}");
+    assert!(docker::inspect("container", &good.name(1)).is_null());
+    drop(w.image.clone());
+}
+
+#[test]
+fn sessions_are_listed_by_prefix_for_cleanup() {
+    let Some(w) = World::new("ao-dkt4", "mount", json!({})) else {
+        return;
+    };
+    let ws = w.workspace();
+    let (h1, _, _) = w.start(1, &ws, &[]);
+    let (h2, _, _) = w.start(2, &ws, &[]);
+    let list = w
+        .rt
+        .list_sessions(
+            &Ctx::detached(),
+            ListSessionsRequest {
+                prefix: "ao-dkt4-".into(),
+            },
+        )
+        .unwrap();
+    let names: Vec<&str> = list.sessions.iter().map(|s| s.handle.id.as_str()).collect();
+    assert_eq!(names, [h1.id.as_str(), h2.id.as_str()]);
+    assert!(list.sessions.iter().all(|s| s.alive));
+    // A second session of the same name while the first runs is a clash, not a takeover.
+    let clash = w.create(1, &ws, vec!["true".into()]).unwrap_err();
+    assert!(matches!(clash, SdkError::Conflict(_)), "{clash:?}");
+    let attach = w
+        .rt
+        .attach_info(&Ctx::detached(), HandleRequest { handle: h1.clone() })
+        .unwrap();
+    assert_eq!(
+        attach.argv,
+        [
+            "docker",
+            "exec",
+            "-it",
+            h1.id.as_str(),
+            "tmux",
+            "-S",
+            "/run/ao/tmux.sock",
+            "attach-session",
+            "-t",
+            "=ao"
+        ]
+    );
+    let m = w
+        .rt
+        .metrics(&Ctx::detached(), HandleRequest { handle: h1 })
+        .unwrap();
+    assert!(m.memory_mb.is_some_and(|mb| mb > 0.0 && mb < 256.0), "{m:?}");
+}
