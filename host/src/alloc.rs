@@ -4,7 +4,10 @@
 //! holding a tick's freed screens and JSON: at 1,000 sessions ~4 MB a tick (scripts/bench/tick).
 //! Two arenas keep it flat at no measurable cost in tick time.
 
-/// Limits glibc's malloc to two arenas; a no-op elsewhere. Call before threads start.
+/// Limits glibc's malloc to two arenas and fixes its mmap threshold at 128 KiB (glibc raises it
+/// to the size of the largest block freed, so a tick's big answers, a few hundred KiB each,
+/// would then stay in the heap and raise its peak); a no-op elsewhere. Call before threads
+/// start.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a tunable of the allocator; called before threads allocate.

@@ -292,7 +292,17 @@ impl Runtime for DockerRuntime {
         }
         self.ensure_image(ctx)?;
         let docker = self.engine.docker();
+        // A volume this call makes goes again if the session does not start; one that was there
+        // (a restore) holds the agent's work and stays.
+        let mut new_volume = None;
         if let Some(v) = &plan.volume {
+            if matches!(
+                self.engine
+                    .run(ctx, "inspect volume", docker.inspect_volume(v)),
+                Err(SdkError::NotFound(_))
+            ) {
+                new_volume = Some(v.clone());
+            }
             let labels = HashMap::from([
                 (launch::LABEL_RUNTIME.to_string(), "docker".to_string()),
                 (launch::LABEL_SESSION.to_string(), req.session_id.clone()),
@@ -306,19 +316,27 @@ impl Runtime for DockerRuntime {
                 .run(ctx, "create volume", docker.create_volume(body))?;
         }
         let opts = CreateContainerOptionsBuilder::new().name(name).build();
-        self.engine.run(
-            ctx,
-            "create container",
-            docker.create_container(Some(opts), plan.body),
-        )?;
         let started = self
             .engine
-            .run(ctx, "start container", docker.start_container(name, None))
+            .run(
+                ctx,
+                "create container",
+                docker.create_container(Some(opts), plan.body),
+            )
+            .and_then(|_| {
+                self.engine
+                    .run(ctx, "start container", docker.start_container(name, None))
+            })
             .and_then(|()| self.wait_started(ctx, name));
         if let Err(e) = started {
-            // Nothing half-made stays: the container goes; a volume is kept only if it holds
-            // work (it cannot yet, unless a restore reused it).
+            // Nothing half-made stays.
             let _ = self.remove(ctx, name);
+            if let Some(v) = new_volume {
+                let opts = RemoveVolumeOptionsBuilder::new().force(true).build();
+                let _ = self
+                    .engine
+                    .run(ctx, "remove volume", docker.remove_volume(&v, Some(opts)));
+            }
             return Err(e);
         }
         Ok(RuntimeHandle {
