@@ -31,8 +31,8 @@ pub mod logging;
 pub mod notify;
 pub mod post_create;
 pub mod procs;
-pub mod tmux;
 pub mod testing;
+pub mod tmux;
 
 pub use error::SdkError;
 pub use host::{Ctx, HostHandle};

@@ -25,7 +25,9 @@ pub fn agent_image() -> Option<String> {
             // A skipped test says so where cargo shows it.
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("skipped: no Docker engine answers at {SOCKET} (start dockerd to run this test)");
+                eprintln!(
+                    "skipped: no Docker engine answers at {SOCKET} (start dockerd to run this test)"
+                );
             }
             return None;
         }

@@ -202,11 +202,7 @@ async fn probe(
         match answer {
             Ok(mut r) => {
                 for s in group {
-                    let id = s
-                        .handle
-                        .as_ref()
-                        .map(|h| h.id.as_str())
-                        .unwrap_or_default();
+                    let id = s.handle.as_ref().map(|h| h.id.as_str()).unwrap_or_default();
                     // Moved, not cloned: every live screen is in here, and two copies of a
                     // 1,000-session fleet's screens were a tick's largest memory peak.
                     if let Some(l) = r.results.remove(id) {

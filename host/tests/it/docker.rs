@@ -6,12 +6,16 @@
 use crate::engine::*;
 use crate::faults::{status_of, wait_status};
 use crate::support::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 /// The container of `app-1`, from the session's runtime handle.
 fn container(s: &Setup) -> String {
-    let v = stdout_json(&succeed(s.ao().args(["status", "--json", "--include-terminated"])));
+    let v = stdout_json(&succeed(s.ao().args([
+        "status",
+        "--json",
+        "--include-terminated",
+    ])));
     v["data"][0]["runtimeHandle"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("no runtime handle in {v}"))
@@ -19,7 +23,10 @@ fn container(s: &Setup) -> String {
 }
 
 fn docker(args: &[&str]) -> String {
-    let out = std::process::Command::new("docker").args(args).output().unwrap();
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -44,7 +51,10 @@ fn a_killed_container_is_seen_within_two_polls_and_restore_continues_in_its_volu
     s.start();
     wait_status(&s, "app-1", &["idle"]);
     let name = container(&s);
-    assert_eq!(docker(&["inspect", "-f", "{{.State.Running}}", &name]), "true");
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &name]),
+        "true"
+    );
 
     // Killed behind ao's back: seen within two polls (1 s each), with the reason.
     let killed = Instant::now();
@@ -53,14 +63,24 @@ fn a_killed_container_is_seen_within_two_polls_and_restore_continues_in_its_volu
     let seen = killed.elapsed();
     assert!(seen < Duration::from_secs(4), "seen after {seen:?}");
     assert_eq!(status_of(&s, "app-1"), "killed");
-    let v = stdout_json(&succeed(s.ao().args(["status", "--json", "--include-terminated"])));
-    let reason = v["data"][0]["statusReason"].as_str().unwrap_or("").to_string();
+    let v = stdout_json(&succeed(s.ao().args([
+        "status",
+        "--json",
+        "--include-terminated",
+    ])));
+    let reason = v["data"][0]["statusReason"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     assert!(reason.contains("137"), "{v}");
 
     // Restore: a new container on the same volume, with the agent's own commit, and the
     // conversation goes on.
     succeed(s.ao().args(["session", "restore", "app-1"]));
-    assert_eq!(docker(&["inspect", "-f", "{{.State.Running}}", &name]), "true");
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &name]),
+        "true"
+    );
     let log = docker(&[
         "exec",
         &name,
@@ -75,19 +95,27 @@ fn a_killed_container_is_seen_within_two_polls_and_restore_continues_in_its_volu
     ]);
     assert_eq!(log, "Start");
     succeed(s.ao().args(["send", "app-1", "Are you back?"]));
-    let said: Vec<Value> = s
-        .conversation()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let said = s.said();
     assert_eq!(said.last().unwrap()["text"], "Are you back?", "{said:?}");
     assert_eq!(said.last().unwrap()["n"], 2, "not resumed: {said:?}");
 
     // Killing the session ends the container; the volume stays, since its commit is unpushed.
     succeed(s.ao().args(["session", "kill", "app-1"]));
-    assert_eq!(docker(&["ps", "-aq", "--filter", &format!("name=^{name}$")]), "");
+    assert_eq!(
+        docker(&["ps", "-aq", "--filter", &format!("name=^{name}$")]),
+        ""
+    );
     let volume = format!("ao-ws-{name}");
-    assert_eq!(docker(&["volume", "ls", "-q", "--filter", &format!("name=^{volume}$")]), volume);
+    assert_eq!(
+        docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=^{volume}$")
+        ]),
+        volume
+    );
     ao_testkit::docker::remove(&[], &[&volume]);
 }
 
@@ -121,7 +149,10 @@ fn doctor_checks_the_engine_and_the_image() {
     assert_eq!(found[0].0, "runtime app (docker) engine");
     assert_eq!(found[0].1, "ok", "{found:?}");
     assert!(found[0].2.contains("Engine API"), "{found:?}");
-    assert_eq!((found[1].0.as_str(), found[1].1.as_str()), ("runtime app (docker) image", "ok"));
+    assert_eq!(
+        (found[1].0.as_str(), found[1].1.as_str()),
+        ("runtime app (docker) image", "ok")
+    );
 
     let missing = setup_with(Opts {
         docker: Some(("ao-no-such-image:0".into(), "clone")),
@@ -130,5 +161,13 @@ fn doctor_checks_the_engine_and_the_image() {
     let found = rows(&missing);
     assert_eq!(found[1].1, "error", "{found:?}");
     assert!(found[1].2.contains("build or load it"), "{found:?}");
-    assert!(!missing.ao().arg("doctor").output().unwrap().status.success());
+    assert!(
+        !missing
+            .ao()
+            .arg("doctor")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
 }

@@ -310,6 +310,14 @@ impl Setup {
         self.sim.world().head_sha(REPO, PR).ok()
     }
 
+    /// The messages the agent logged, as JSON records (`text`, `n`).
+    pub fn said(&self) -> Vec<Value> {
+        self.conversation()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
     pub fn conversation(&self) -> String {
         let data = self.sb.home.path().join(".agent-orchestrator");
         let mut text = String::new();

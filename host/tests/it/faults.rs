@@ -106,11 +106,7 @@ fn a_dead_agent_is_reported_and_restore_resumes_its_conversation() {
     // Restore brings the agent back with its conversation: it goes on numbering from it.
     succeed(s.ao().args(["session", "restore", "app-1"]));
     succeed(s.ao().args(["send", "app-1", "Are you back?"]));
-    let said: Vec<Value> = s
-        .conversation()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let said = s.said();
     let last = said.last().expect("a conversation");
     assert_eq!(last["text"], "Are you back?", "{said:?}");
     assert_eq!(last["n"], 2, "the conversation was not resumed: {said:?}");

@@ -69,6 +69,13 @@ impl SessionLocks {
             .or_default()
             .clone()
     }
+
+    /// Runs `f` holding `session`'s lock: one delivery (or dialog answer) at a time.
+    pub fn one_at_a_time<R>(&self, session: &str, f: impl FnOnce() -> R) -> R {
+        let lock = self.get(session);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+        f()
+    }
 }
 
 /// How often the screen and the status file are looked at.

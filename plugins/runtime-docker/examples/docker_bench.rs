@@ -86,7 +86,10 @@ fn main() {
             .unwrap();
         created.push(ms(t.elapsed()));
         while status_file::latest(&status).is_none() {
-            assert!(t.elapsed() < Duration::from_secs(60), "session {i} never ready");
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "session {i} never ready"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         ready.push(ms(t.elapsed()));
@@ -102,7 +105,10 @@ fn main() {
             process_names: vec![],
         })
         .collect();
-    for (label, lines) in [("probe, list only", None), ("probe with every screen", Some(40))] {
+    for (label, lines) in [
+        ("probe, list only", None),
+        ("probe with every screen", Some(40)),
+    ] {
         let mut v = Vec::new();
         for _ in 0..5 {
             let t = Instant::now();

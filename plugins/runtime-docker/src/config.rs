@@ -177,7 +177,11 @@ impl Config {
             "g" => 1 << 30,
             _ => 0,
         };
-        match digits.parse::<i64>().ok().and_then(|n| n.checked_mul(scale)) {
+        match digits
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(scale))
+        {
             // Docker's own floor is 6 MB.
             Some(n) if n >= 6 << 20 => Ok(Some(n)),
             _ => Err(SdkError::InvalidConfig(format!(
@@ -202,7 +206,10 @@ mod tests {
         let c = parse(serde_json::json!({"image": "i", "memory": "4G"}));
         assert_eq!(c.memory_bytes().unwrap(), Some(4 << 30));
         for (v, says) in [
-            (serde_json::json!({"image": "i", "memory": "lots"}), "memory"),
+            (
+                serde_json::json!({"image": "i", "memory": "lots"}),
+                "memory",
+            ),
             (serde_json::json!({"image": " "}), "image is empty"),
             (serde_json::json!({"image": "i", "cpus": -1.0}), "cpus"),
             (
@@ -213,7 +220,10 @@ mod tests {
                 serde_json::json!({"image": "i", "mounts": [{"source": "/root/.ssh"}]}),
                 "must not be mounted",
             ),
-            (serde_json::json!({"image": "i", "passEnv": ["A=B"]}), "passEnv"),
+            (
+                serde_json::json!({"image": "i", "passEnv": ["A=B"]}),
+                "passEnv",
+            ),
         ] {
             let e = parse(v).validate().unwrap_err().to_string();
             assert!(e.contains(says), "{e}");

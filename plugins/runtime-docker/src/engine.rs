@@ -105,7 +105,9 @@ impl Engine {
         let docker = rt
             .block_on(async { tokio::time::timeout(timeout, docker.negotiate_version()).await })
             .map_err(|_| {
-                SdkError::Unavailable(format!("the Docker engine at {host} did not answer in time"))
+                SdkError::Unavailable(format!(
+                    "the Docker engine at {host} did not answer in time"
+                ))
             })?
             .map_err(|e| {
                 SdkError::Unavailable(format!("the Docker engine at {host} did not answer: {e}"))
@@ -212,7 +214,10 @@ pub(crate) async fn exec_async(
         )
         .await?;
     let mut out = ExecOutput::default();
-    if let StartExecResults::Attached { mut output, mut input } = docker
+    if let StartExecResults::Attached {
+        mut output,
+        mut input,
+    } = docker
         .start_exec(&created.id, Some(StartExecOptions::default()))
         .await?
     {

@@ -111,7 +111,12 @@ pub(crate) fn plan(
         ao_plugin_api::sdk::command::check_env_name(k)
             .map_err(|e| SdkError::InvalidParams(format!("invalid environment variable: {e}")))?;
     }
-    if req.argv.iter().chain(req.env.values()).any(|s| s.contains('\0')) {
+    if req
+        .argv
+        .iter()
+        .chain(req.env.values())
+        .any(|s| s.contains('\0'))
+    {
         return Err(SdkError::InvalidParams(
             "the launch command or its environment contains a NUL byte".into(),
         ));
@@ -141,7 +146,11 @@ pub(crate) fn plan(
         ..Default::default()
     });
     let workspace = Path::new(&req.workspace_path);
-    let git_dir = if local { common_git_dir(workspace) } else { None };
+    let git_dir = if local {
+        common_git_dir(workspace)
+    } else {
+        None
+    };
     let (workdir, volume) = match mode {
         WorkspaceMode::Mount => {
             mounts.push(bind(&req.workspace_path, &req.workspace_path, false));
@@ -174,7 +183,10 @@ pub(crate) fn plan(
     if local {
         // The hooks' `ao hook` and the status file they append to, at the paths the agent
         // plugin wrote into the agent's config: the host reads the file as for any session.
-        if let Some(dir) = env.get("AO_STATUS_FILE").and_then(|f| Path::new(f).parent()) {
+        if let Some(dir) = env
+            .get("AO_STATUS_FILE")
+            .and_then(|f| Path::new(f).parent())
+        {
             let d = dir.display().to_string();
             mounts.push(bind(&d, &d, false));
         }
@@ -219,7 +231,8 @@ pub(crate) fn plan(
         let (uid, gid) = host_ids();
         user = Some(format!("{uid}:{gid}"));
         if uid != 0 {
-            env.entry("HOME".into()).or_insert_with(|| "/tmp/ao-home".into());
+            env.entry("HOME".into())
+                .or_insert_with(|| "/tmp/ao-home".into());
         }
     }
     env.insert("TERM".into(), "xterm-256color".into());
@@ -362,7 +375,13 @@ mod tests {
 
     #[test]
     fn the_argv_follows_the_script_untouched_and_the_container_is_hardened() {
-        let p = plan(&config(WorkspaceMode::Clone), &req("/w/app-3"), true, &|_| None).unwrap();
+        let p = plan(
+            &config(WorkspaceMode::Clone),
+            &req("/w/app-3"),
+            true,
+            &|_| None,
+        )
+        .unwrap();
         let cmd = p.body.cmd.clone().unwrap();
         assert_eq!(cmd[..2], ["/bin/sh", "-c"]);
         assert_eq!(cmd[3..], ["ao-launch", "agent", "--flag", "$(rm -rf /)"]);
@@ -405,7 +424,12 @@ mod tests {
         std::fs::write(repo.join(".git/worktrees/ws/commondir"), "../..\n").unwrap();
         let w = ws.display().to_string();
         let p = plan(&config(WorkspaceMode::Mount), &req(&w), true, &|_| None).unwrap();
-        let g = repo.join(".git").canonicalize().unwrap().display().to_string();
+        let g = repo
+            .join(".git")
+            .canonicalize()
+            .unwrap()
+            .display()
+            .to_string();
         let m = targets(&p);
         assert!(m.contains(&(format!("BIND:{w}->{w}"), false)), "{m:?}");
         assert!(m.contains(&(format!("BIND:{g}->{g}"), false)), "{m:?}");
@@ -429,7 +453,13 @@ mod tests {
             (n == "API_KEY").then(|| "sk-1".to_string())
         })
         .unwrap();
-        assert!(p.body.env.clone().unwrap().contains(&"API_KEY=sk-1".to_string()));
+        assert!(
+            p.body
+                .env
+                .clone()
+                .unwrap()
+                .contains(&"API_KEY=sk-1".to_string())
+        );
         assert!(targets(&p).contains(&("BIND:/opt/agent->/opt/agent".into(), true)));
         let missing = plan(&c, &req("/w"), true, &|_| None);
         assert!(matches!(missing, Err(SdkError::InvalidConfig(m)) if m.contains("API_KEY")));

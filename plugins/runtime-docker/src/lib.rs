@@ -25,14 +25,14 @@ pub use config::{Config, MountSpec, Pull, WorkspaceMode};
 use ao_plugin_api::sdk::tmux::{PANE_DEAD, TmuxDoor, TmuxPane, classify, last_screen_lines};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError, answer, delivery, git::check_id};
 use ao_plugin_api::slots::runtime::{
-    self, AnswerOutcome, AnswerRequest, AttachInfo, CreateRequest, GetOutputRequest, HandleRequest,
-    Check, Checks, IsAliveRequest, ListSessionsRequest, ListedSession, Liveness, Metrics, Output, ProbeRequest,
-    ProbeResponse, Runtime, RuntimeHandle, SendMessageRequest, SendOutcome, SessionList,
+    self, AnswerOutcome, AnswerRequest, AttachInfo, Check, Checks, CreateRequest, GetOutputRequest,
+    HandleRequest, IsAliveRequest, ListSessionsRequest, ListedSession, Liveness, Metrics, Output,
+    ProbeRequest, ProbeResponse, Runtime, RuntimeHandle, SendMessageRequest, SendOutcome,
+    SessionList,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
-    StatsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StatsOptionsBuilder,
 };
 use engine::{Endpoint, Engine};
 use futures_util::StreamExt;
@@ -116,10 +116,7 @@ impl DockerRuntime {
 
     /// Every container of ours on the engine (one list call), by name.
     fn ours(&self, ctx: &Ctx) -> Result<HashMap<String, probe::Seen>, SdkError> {
-        let filters = HashMap::from([(
-            "label",
-            vec![format!("{}=docker", launch::LABEL_RUNTIME)],
-        )]);
+        let filters = HashMap::from([("label", vec![format!("{}=docker", launch::LABEL_RUNTIME)])]);
         let opts = ListContainersOptionsBuilder::new()
             .all(true)
             .filters(&filters)
@@ -165,9 +162,11 @@ impl DockerRuntime {
 
     /// The last `lines` lines a container printed (an exited agent's final screen).
     fn log_tail(&self, ctx: &Ctx, name: &str, lines: u32) -> Result<String, SdkError> {
-        let text = self
-            .engine
-            .within(ctx, "read logs", probe::logs(self.engine.docker(), name, lines))?;
+        let text = self.engine.within(
+            ctx,
+            "read logs",
+            probe::logs(self.engine.docker(), name, lines),
+        )?;
         text.map_err(|e| engine::classify("read logs", e))
     }
 
@@ -193,7 +192,9 @@ impl DockerRuntime {
         loop {
             // Until tmux answers, any failure may be the container starting or stopping: the
             // container's state decides.
-            let last = match self.door(name).run(ctx, &["has-session", "-t", launch::TARGET], None)
+            let last = match self
+                .door(name)
+                .run(ctx, &["has-session", "-t", launch::TARGET], None)
             {
                 Ok(_) => return Ok(()),
                 Err(e) => e,
@@ -248,8 +249,7 @@ impl Runtime for DockerRuntime {
             .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
             .unwrap_or_else(|| "unix:///var/run/docker.sock".into());
         let cert_path = config.cert_path.clone().or_else(|| {
-            std::env::var_os("DOCKER_TLS_VERIFY")
-                .and(std::env::var("DOCKER_CERT_PATH").ok())
+            std::env::var_os("DOCKER_TLS_VERIFY").and(std::env::var("DOCKER_CERT_PATH").ok())
         });
         let endpoint = Endpoint { host, cert_path };
         let engine = Engine::connect(
@@ -384,32 +384,32 @@ impl Runtime for DockerRuntime {
 
     fn send_message(&self, ctx: &Ctx, req: SendMessageRequest) -> Result<SendOutcome, SdkError> {
         let name = name_of(&req.handle)?;
-        let lock = self.sending.get(name);
-        let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let door = self.door(name);
-        let pane = TmuxPane::new(&door, launch::TARGET, name);
-        delivery::deliver(ctx, &pane, &req.text, &req.delivery).map_err(|e| match e {
-            SdkError::NotFound(m) if m.ends_with(PANE_DEAD) => SdkError::NotFound(m),
-            SdkError::NotFound(_) => {
-                SdkError::NotFound(format!("container `{name}`: {PANE_DEAD}"))
-            }
-            other => other,
+        self.sending.one_at_a_time(name, || {
+            let door = self.door(name);
+            let pane = TmuxPane::new(&door, launch::TARGET, name);
+            delivery::deliver(ctx, &pane, &req.text, &req.delivery).map_err(|e| match e {
+                SdkError::NotFound(m) if m.ends_with(PANE_DEAD) => SdkError::NotFound(m),
+                SdkError::NotFound(_) => {
+                    SdkError::NotFound(format!("container `{name}`: {PANE_DEAD}"))
+                }
+                other => other,
+            })
         })
     }
 
     fn answer_dialog(&self, ctx: &Ctx, req: AnswerRequest) -> Result<AnswerOutcome, SdkError> {
         let name = name_of(&req.handle)?;
-        let lock = self.sending.get(name);
-        let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let door = self.door(name);
-        let pane = TmuxPane::new(&door, launch::TARGET, name);
-        answer::answer(
-            ctx,
-            &pane,
-            &req.choice,
-            req.fingerprint.as_deref(),
-            &req.screen,
-        )
+        self.sending.one_at_a_time(name, || {
+            let door = self.door(name);
+            let pane = TmuxPane::new(&door, launch::TARGET, name);
+            answer::answer(
+                ctx,
+                &pane,
+                &req.choice,
+                req.fingerprint.as_deref(),
+                &req.screen,
+            )
+        })
     }
 
     fn get_output(&self, ctx: &Ctx, req: GetOutputRequest) -> Result<Output, SdkError> {
@@ -575,7 +575,10 @@ impl Runtime for DockerRuntime {
 
     fn metrics(&self, ctx: &Ctx, req: HandleRequest) -> Result<Metrics, SdkError> {
         let name = name_of(&req.handle)?;
-        let opts = StatsOptionsBuilder::new().stream(false).one_shot(false).build();
+        let opts = StatsOptionsBuilder::new()
+            .stream(false)
+            .one_shot(false)
+            .build();
         let stats = self.engine.within(ctx, "read stats", async {
             self.engine
                 .docker()
@@ -595,7 +598,11 @@ impl Runtime for DockerRuntime {
             .unwrap_or(0);
         let now = ao_plugin_api::status_file::now_ms();
         Ok(Metrics {
-            uptime_ms: if created > 0 { now.saturating_sub(created) } else { 0 },
+            uptime_ms: if created > 0 {
+                now.saturating_sub(created)
+            } else {
+                0
+            },
             memory_mb: probe::memory_mb(&stats),
             cpu_percent: probe::cpu_percent(&stats),
         })

@@ -31,7 +31,12 @@ pub(crate) struct Seen {
 
 impl Seen {
     pub(crate) fn of(c: &ContainerSummary) -> Option<Self> {
-        let name = c.names.as_ref()?.first()?.trim_start_matches('/').to_string();
+        let name = c
+            .names
+            .as_ref()?
+            .first()?
+            .trim_start_matches('/')
+            .to_string();
         let state = match c.state? {
             ContainerSummaryStateEnum::CREATED => "created",
             ContainerSummaryStateEnum::RUNNING => "running",
@@ -91,8 +96,9 @@ pub(crate) fn liveness(seen: Option<&Seen>) -> Liveness {
                 Some(launch::EXIT_SEED_FAILED) => {
                     "the workspace could not be prepared in the container".into()
                 }
-                Some(137) => "the container was killed (status 137: SIGKILL or out of memory)"
-                    .into(),
+                Some(137) => {
+                    "the container was killed (status 137: SIGKILL or out of memory)".into()
+                }
                 Some(code) => format!("the agent exited with status {code}"),
                 None => format!("the container is {}", s.state),
             },
@@ -134,11 +140,19 @@ pub(crate) fn probe(
             let text = if exited {
                 logs(docker, &id, lines).await.ok()
             } else {
-                let cmd = ["tmux", "-S", launch::SOCKET, "capture-pane", "-p", "-J", "-t"]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .chain([launch::TARGET.to_string()])
-                    .collect();
+                let cmd = [
+                    "tmux",
+                    "-S",
+                    launch::SOCKET,
+                    "capture-pane",
+                    "-p",
+                    "-J",
+                    "-t",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .chain([launch::TARGET.to_string()])
+                .collect();
                 exec_async(docker, &id, cmd, None)
                     .await
                     .ok()
@@ -227,7 +241,11 @@ c=$($g status --porcelain | wc -l) && u=$($g log --branches --not --remotes --on
         logs(docker, &name, 20).await
     });
     let opts = RemoveContainerOptionsBuilder::new().force(true).build();
-    let _ = engine.run(ctx, "remove the check", docker.remove_container(&name, Some(opts)));
+    let _ = engine.run(
+        ctx,
+        "remove the check",
+        docker.remove_container(&name, Some(opts)),
+    );
     let text = match run {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => return Ok(Some(format!("it could not be checked: {e}"))),
@@ -237,11 +255,16 @@ c=$($g status --porcelain | wc -l) && u=$($g log --branches --not --remotes --on
 }
 
 fn parse_unpushed(text: &str) -> Option<String> {
-    let Some(line) = text.lines().find_map(|l| l.trim().strip_prefix("ao-unpushed ")) else {
+    let Some(line) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ao-unpushed "))
+    else {
         // No repository in the volume: nothing to keep.
         return (!text.trim().is_empty()).then(|| format!("the check said: {}", text.trim()));
     };
-    let mut n = line.split_whitespace().map(|w| w.parse::<u64>().unwrap_or(1));
+    let mut n = line
+        .split_whitespace()
+        .map(|w| w.parse::<u64>().unwrap_or(1));
     let (changes, commits) = (n.next().unwrap_or(1), n.next().unwrap_or(1));
     match (changes, commits) {
         (0, 0) => None,
@@ -258,7 +281,10 @@ pub(crate) fn memory_mb(s: &ContainerStatsResponse) -> Option<f64> {
     let cache = m
         .stats
         .as_ref()
-        .and_then(|st| st.get("inactive_file").or_else(|| st.get("total_inactive_file")))
+        .and_then(|st| {
+            st.get("inactive_file")
+                .or_else(|| st.get("total_inactive_file"))
+        })
         .copied()
         .unwrap_or(0) as f64;
     Some((usage - cache).max(0.0) / (1024.0 * 1024.0))

@@ -247,13 +247,15 @@ fn a_session_is_a_hardened_container_that_takes_messages_and_ends_with_its_agent
     assert!(w.send(&h, "please stop", &status));
     wait("the agent's exit", 20, || !w.probe(&h).alive);
     let l = w.probe(&h);
-    assert!(l.session_exists && l.process_running == Some(false), "{l:?}");
+    assert!(
+        l.session_exists && l.process_running == Some(false),
+        "{l:?}"
+    );
     assert_eq!(l.detail, "the agent exited with status 3");
     let screen = l.screen.unwrap_or_default();
     assert!(screen.contains("fatal: stopping as asked"), "{screen}");
-    let out = w
-        .rt
-        .get_output(
+    let out =
+        w.rt.get_output(
             &Ctx::detached(),
             GetOutputRequest {
                 handle: h.clone(),
@@ -261,11 +263,14 @@ fn a_session_is_a_hardened_container_that_takes_messages_and_ends_with_its_agent
             },
         )
         .unwrap();
-    assert!(out.text.contains("fatal: stopping as asked"), "{}", out.text);
+    assert!(
+        out.text.contains("fatal: stopping as asked"),
+        "{}",
+        out.text
+    );
     // Nothing is typed into a finished session.
-    let err = w
-        .rt
-        .send_message(
+    let err =
+        w.rt.send_message(
             &Ctx::detached(),
             SendMessageRequest {
                 handle: h.clone(),
@@ -332,7 +337,10 @@ fn a_missing_image_or_a_failing_start_leaves_nothing_behind() {
     let err = w.create(1, &ws, vec!["true".into()]).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, SdkError::NotFound(_)), "{msg}");
-    assert!(msg.contains("ao-no-such-image:0") && msg.contains("build or load"), "{msg}");
+    assert!(
+        msg.contains("ao-no-such-image:0") && msg.contains("build or load"),
+        "{msg}"
+    );
     assert!(docker::inspect("container", &w.name(1)).is_null());
 
     // A workspace that cannot be seeded (not a repository): the container ends at once, the
@@ -354,9 +362,8 @@ fn sessions_are_listed_by_prefix_for_cleanup() {
     let ws = w.workspace();
     let (h1, _, _) = w.start(1, &ws, &[]);
     let (h2, _, _) = w.start(2, &ws, &[]);
-    let list = w
-        .rt
-        .list_sessions(
+    let list =
+        w.rt.list_sessions(
             &Ctx::detached(),
             ListSessionsRequest {
                 prefix: "ao-dkt4-".into(),
@@ -369,10 +376,9 @@ fn sessions_are_listed_by_prefix_for_cleanup() {
     // A second session of the same name while the first runs is a clash, not a takeover.
     let clash = w.create(1, &ws, vec!["true".into()]).unwrap_err();
     assert!(matches!(clash, SdkError::Conflict(_)), "{clash:?}");
-    let attach = w
-        .rt
-        .attach_info(&Ctx::detached(), HandleRequest { handle: h1.clone() })
-        .unwrap();
+    let attach =
+        w.rt.attach_info(&Ctx::detached(), HandleRequest { handle: h1.clone() })
+            .unwrap();
     assert_eq!(
         attach.argv,
         [
@@ -388,9 +394,11 @@ fn sessions_are_listed_by_prefix_for_cleanup() {
             "=ao"
         ]
     );
-    let m = w
-        .rt
-        .metrics(&Ctx::detached(), HandleRequest { handle: h1 })
-        .unwrap();
-    assert!(m.memory_mb.is_some_and(|mb| mb > 0.0 && mb < 256.0), "{m:?}");
+    let m =
+        w.rt.metrics(&Ctx::detached(), HandleRequest { handle: h1 })
+            .unwrap();
+    assert!(
+        m.memory_mb.is_some_and(|mb| mb > 0.0 && mb < 256.0),
+        "{m:?}"
+    );
 }

@@ -191,22 +191,22 @@ impl Runtime for ProcessRuntime {
 
     fn send_message(&self, ctx: &Ctx, req: SendMessageRequest) -> Result<SendOutcome, SdkError> {
         let session = self.owned(&req.handle)?;
-        let lock = self.sending.get(&req.handle.id);
-        let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
-        delivery::deliver(ctx, session.as_ref(), &req.text, &req.delivery)
+        self.sending.one_at_a_time(&req.handle.id, || {
+            delivery::deliver(ctx, session.as_ref(), &req.text, &req.delivery)
+        })
     }
 
     fn answer_dialog(&self, ctx: &Ctx, req: AnswerRequest) -> Result<AnswerOutcome, SdkError> {
         let session = self.owned(&req.handle)?;
-        let lock = self.sending.get(&req.handle.id);
-        let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
-        ao_plugin_api::sdk::answer::answer(
-            ctx,
-            session.as_ref(),
-            &req.choice,
-            req.fingerprint.as_deref(),
-            &req.screen,
-        )
+        self.sending.one_at_a_time(&req.handle.id, || {
+            ao_plugin_api::sdk::answer::answer(
+                ctx,
+                session.as_ref(),
+                &req.choice,
+                req.fingerprint.as_deref(),
+                &req.screen,
+            )
+        })
     }
 
     fn get_output(&self, _ctx: &Ctx, req: GetOutputRequest) -> Result<Output, SdkError> {

@@ -304,31 +304,31 @@ impl Runtime for TmuxRuntime {
     fn send_message(&self, ctx: &Ctx, req: SendMessageRequest) -> Result<SendOutcome, SdkError> {
         let tmux = self.tmux_for(&req.handle);
         let target = target(&req.handle)?;
-        let lock = self.sending.get(&req.handle.id);
-        let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let term = terminal::TmuxTerminal::new(&tmux, &target, &req.handle.id);
-        delivery::deliver(ctx, &term, &req.text, &req.delivery).map_err(|e| match e {
-            SdkError::NotFound(m) if m.ends_with(terminal::PANE_DEAD) => SdkError::NotFound(m),
-            SdkError::NotFound(_) => {
-                SdkError::NotFound(format!("tmux session `{}` is gone", req.handle.id))
-            }
-            other => other,
+        self.sending.one_at_a_time(&req.handle.id, || {
+            let term = terminal::TmuxTerminal::new(&tmux, &target, &req.handle.id);
+            delivery::deliver(ctx, &term, &req.text, &req.delivery).map_err(|e| match e {
+                SdkError::NotFound(m) if m.ends_with(terminal::PANE_DEAD) => SdkError::NotFound(m),
+                SdkError::NotFound(_) => {
+                    SdkError::NotFound(format!("tmux session `{}` is gone", req.handle.id))
+                }
+                other => other,
+            })
         })
     }
 
     fn answer_dialog(&self, ctx: &Ctx, req: AnswerRequest) -> Result<AnswerOutcome, SdkError> {
         let tmux = self.tmux_for(&req.handle);
         let target = target(&req.handle)?;
-        let lock = self.sending.get(&req.handle.id);
-        let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let term = terminal::TmuxTerminal::new(&tmux, &target, &req.handle.id);
-        answer::answer(
-            ctx,
-            &term,
-            &req.choice,
-            req.fingerprint.as_deref(),
-            &req.screen,
-        )
+        self.sending.one_at_a_time(&req.handle.id, || {
+            let term = terminal::TmuxTerminal::new(&tmux, &target, &req.handle.id);
+            answer::answer(
+                ctx,
+                &term,
+                &req.choice,
+                req.fingerprint.as_deref(),
+                &req.screen,
+            )
+        })
     }
 
     fn get_output(&self, ctx: &Ctx, req: GetOutputRequest) -> Result<Output, SdkError> {
