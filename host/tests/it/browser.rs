@@ -115,3 +115,42 @@ fn the_fleet_page_follows_the_fleet_live_and_the_terminal_types_into_tmux() {
     });
     assert!(ok, "the agent never got it: {}", s.conversation());
 }
+
+/// The dashboard's terminal on a session in a Docker container: the pty runs the runtime's
+/// attach command (`docker exec -it … tmux attach`), and what is typed reaches the agent.
+#[test]
+fn the_terminal_types_into_a_docker_session() {
+    let Some(image) = ao_testkit::docker::agent_image() else {
+        return;
+    };
+    let s = setup_with(Opts {
+        rules: Some(json!([])),
+        docker: Some((image, "clone")),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "1"]));
+    s.start();
+    let url = dashboard_url(&s);
+    let base = url.split("/?token=").next().unwrap().to_string();
+    let b = Browser::start();
+    b.goto(&url);
+    b.goto(&format!("{base}/sessions/app-1/terminal"));
+    b.wait(
+        "the terminal attached",
+        "return document.getElementById('live').textContent === 'attached'",
+        Duration::from_secs(20),
+    );
+    b.wait(
+        "the agent's screen in xterm.js",
+        "const t = window.aoTerm; if (!t) return false; \
+         const buf = t.buffer.active; let text = ''; \
+         for (let i = 0; i < buf.length; i++) { const l = buf.getLine(i); if (l) text += l.translateToString(true) + '\\n'; } \
+         return text.includes('[done 1]')",
+        Duration::from_secs(20),
+    );
+    b.type_into(".xterm-helper-textarea", "typed into a container\u{E007}");
+    let ok = wait_until(Duration::from_secs(20), || {
+        s.conversation().contains("typed into a container")
+    });
+    assert!(ok, "the agent never got it: {}", s.conversation());
+}
