@@ -171,3 +171,77 @@ fn doctor_checks_the_engine_and_the_image() {
             .success()
     );
 }
+
+/// A container no session owns (a crash between starting it and recording it, or a store that
+/// was wiped): `ao doctor` names it from the engine's list, `ao session cleanup` removes it
+/// with its clean volume, and a live session's container is left alone.
+#[test]
+fn a_container_no_session_owns_is_found_and_cleaned_up() {
+    let Some(image) = ao_testkit::docker::agent_image() else {
+        return;
+    };
+    let s = setup_with(Opts {
+        docker: Some((image, "clone")),
+        rules: Some(json!([])),
+        ..Opts::default()
+    });
+    succeed(s.ao().args(["spawn", "--prompt", "one"]));
+    succeed(s.ao().args(["spawn", "--prompt", "two"]));
+    wait_status(&s, "app-2", &["working", "idle", "spawning"]);
+    let v = stdout_json(&succeed(s.ao().args(["status", "--json"])));
+    let name = |id: &str| -> String {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == id)
+            .and_then(|x| x["runtimeHandle"]["id"].as_str())
+            .unwrap()
+            .to_string()
+    };
+    let (one, two) = (name("app-1"), name("app-2"));
+    // app-2's record is lost; its container runs on.
+    let data = s.sb.home.path().join(".agent-orchestrator");
+    let file = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .map(|d| d.path().join("sessions").join("app-2"))
+        .find(|p| p.is_file())
+        .expect("app-2's session file");
+    std::fs::remove_file(file).unwrap();
+
+    let out = s.ao().args(["doctor", "--json"]).output().unwrap();
+    let checks = stdout_json(&out)["data"].clone();
+    let line = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "runtime sessions")
+        .cloned()
+        .unwrap();
+    assert_eq!(line["level"], "warn", "{line}");
+    let detail = line["detail"].as_str().unwrap();
+    assert!(detail.contains(&two) && !detail.contains(&one), "{detail}");
+
+    succeed(s.ao().args(["session", "cleanup"]));
+    assert_eq!(
+        docker(&["ps", "-aq", "--filter", &format!("name=^{two}$")]),
+        ""
+    );
+    let volume = format!("ao-ws-{two}");
+    assert_eq!(
+        docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=^{volume}$")
+        ]),
+        "",
+        "a clean volume stays behind"
+    );
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &one]),
+        "true"
+    );
+}
