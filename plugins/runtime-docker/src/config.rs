@@ -149,10 +149,24 @@ impl Config {
                     m.source
                 ));
             }
-            // The engine's own socket inside an agent's container is root on the host.
-            if m.source.ends_with("docker.sock") || m.source.contains("/.ssh") {
+            // The engine's own socket inside an agent's container is root on the host, and
+            // ssh keys are the user's identity: neither may be mounted, nor a directory that
+            // holds them.
+            let home_ssh = std::env::var("HOME")
+                .ok()
+                .map(|h| std::path::Path::new(&h).join(".ssh"));
+            let source = std::path::Path::new(&m.source);
+            let guarded = ["/var/run/docker.sock", "/run/docker.sock"]
+                .iter()
+                .map(std::path::PathBuf::from)
+                .chain(home_ssh);
+            let exposes = |p: &std::path::Path| p.starts_with(source) || source.starts_with(p);
+            if m.source.ends_with("docker.sock")
+                || source.components().any(|c| c.as_os_str() == ".ssh")
+                || guarded.into_iter().any(|g| exposes(&g))
+            {
                 return bad(format!(
-                    "runtimeConfig.mounts: `{}` must not be mounted into an agent's container",
+                    "runtimeConfig.mounts: `{}` must not be mounted into an agent's container (it holds the engine's socket or ssh keys)",
                     m.source
                 ));
             }
@@ -218,6 +232,14 @@ mod tests {
             ),
             (
                 serde_json::json!({"image": "i", "mounts": [{"source": "/root/.ssh"}]}),
+                "must not be mounted",
+            ),
+            (
+                serde_json::json!({"image": "i", "mounts": [{"source": "/var/run"}]}),
+                "must not be mounted",
+            ),
+            (
+                serde_json::json!({"image": "i", "mounts": [{"source": "/"}]}),
                 "must not be mounted",
             ),
             (

@@ -38,7 +38,10 @@ pub(crate) const EXIT_SEED_FAILED: i64 = 124;
 /// runs it as given). Clone mode seeds `/workspace` from the host's prepared workspace once (a
 /// restore finds the volume seeded and keeps the agent's work); the untracked files the host
 /// put there (the agent's hook config) are excluded in the clone, so they are neither the
-/// agent's work nor committed by it. The clone keeps the seed's branches as remote-tracking
+/// agent's work nor committed by it. tmux linked with libutempter (Debian's, Ubuntu's) can lose
+/// the agent's SIGCHLD as it exits (see runtime-tmux's `nudge_reaper`): the pane is then dead
+/// without an exit status and `pane-died` never fires, so every few seconds a dead pane
+/// without a status gets the server a SIGCHLD, which makes it reap the agent and fire the hook. The clone keeps the seed's branches as remote-tracking
 /// refs (under `origin`, re-pointed at the host's own origin, or `ao-seed` when there is none),
 /// so "work on no remote" means work that exists only in the volume. The final screen goes to the log without its blank lines
 /// and tmux's "Pane is dead", so the log's tail is the agent's last words.
@@ -63,7 +66,14 @@ if [ "${AO_SEED:-}" = 1 ] && [ ! -e /workspace/.git ]; then
 fi
 cd "${AO_WORKDIR:-/workspace}" || exit 124
 $T new-session -d -s ao -x "${AO_COLS:-200}" -y "${AO_ROWS:-50}" -- /bin/sh -c 'exec "$@"' ao-agent "$@" \; set-option -w -t =ao: remain-on-exit on \; set-hook -t =ao: pane-died 'run-shell "tmux -S /run/ao/tmux.sock wait-for -S ao-exited"' || exit 125
-$T wait-for ao-exited
+$T wait-for ao-exited &
+waiter=$!
+srv=$($T display-message -p '#{pid}')
+while kill -0 "$waiter" 2>/dev/null; do
+  sleep 3
+  [ "$($T display-message -p -t =ao: '#{pane_dead}#{pane_dead_status}#{pane_dead_signal}' 2>/dev/null)" = 1 ] &&
+    kill -CHLD "$srv" 2>/dev/null
+done
 st=$($T display-message -p -t =ao: '#{pane_dead_status}')
 $T capture-pane -p -J -S -2000 -t =ao: | sed '/^[[:space:]]*$/d; /^Pane is dead/d'
 $T kill-server
