@@ -95,7 +95,13 @@ fn the_fleet_page_follows_the_fleet_live_and_the_terminal_types_into_tmux() {
     save(&b, "dashboard-session.png");
 
     // The terminal: what is typed reaches the agent in tmux.
-    b.goto(&format!("{base}/sessions/app-2/terminal"));
+    types_in_the_terminal(&s, &b, &base, "app-2", "typed in chromium");
+}
+
+/// Opens `id`'s terminal page, waits for the agent's screen, types `text` and Enter, and
+/// waits for the agent to have received it.
+fn types_in_the_terminal(s: &Setup, b: &Browser, base: &str, id: &str, text: &str) {
+    b.goto(&format!("{base}/sessions/{id}/terminal"));
     b.wait(
         "the terminal attached",
         "return document.getElementById('live').textContent === 'attached'",
@@ -109,10 +115,8 @@ fn the_fleet_page_follows_the_fleet_live_and_the_terminal_types_into_tmux() {
          return text.includes('[done 1]')",
         Duration::from_secs(20),
     );
-    b.type_into(".xterm-helper-textarea", "typed in chromium\u{E007}");
-    let ok = wait_until(Duration::from_secs(20), || {
-        s.conversation().contains("typed in chromium")
-    });
+    b.type_into(".xterm-helper-textarea", &format!("{text}\u{E007}"));
+    let ok = wait_until(Duration::from_secs(20), || s.conversation().contains(text));
     assert!(ok, "the agent never got it: {}", s.conversation());
 }
 
@@ -134,23 +138,5 @@ fn the_terminal_types_into_a_docker_session() {
     let base = url.split("/?token=").next().unwrap().to_string();
     let b = Browser::start();
     b.goto(&url);
-    b.goto(&format!("{base}/sessions/app-1/terminal"));
-    b.wait(
-        "the terminal attached",
-        "return document.getElementById('live').textContent === 'attached'",
-        Duration::from_secs(20),
-    );
-    b.wait(
-        "the agent's screen in xterm.js",
-        "const t = window.aoTerm; if (!t) return false; \
-         const buf = t.buffer.active; let text = ''; \
-         for (let i = 0; i < buf.length; i++) { const l = buf.getLine(i); if (l) text += l.translateToString(true) + '\\n'; } \
-         return text.includes('[done 1]')",
-        Duration::from_secs(20),
-    );
-    b.type_into(".xterm-helper-textarea", "typed into a container\u{E007}");
-    let ok = wait_until(Duration::from_secs(20), || {
-        s.conversation().contains("typed into a container")
-    });
-    assert!(ok, "the agent never got it: {}", s.conversation());
+    types_in_the_terminal(&s, &b, &base, "app-1", "typed into a container");
 }

@@ -22,6 +22,22 @@ fn container(s: &Setup) -> String {
         .to_string()
 }
 
+/// Whether the container `name` exists (running or not), and whether its workspace volume does.
+fn exists(name: &str) -> (bool, bool) {
+    let volume = format!("ao-ws-{name}");
+    (
+        !docker(&["ps", "-aq", "--filter", &format!("name=^{name}$")]).is_empty(),
+        !docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=^{volume}$"),
+        ])
+        .is_empty(),
+    )
+}
+
 fn docker(args: &[&str]) -> String {
     let out = std::process::Command::new("docker")
         .args(args)
@@ -101,22 +117,8 @@ fn a_killed_container_is_seen_within_two_polls_and_restore_continues_in_its_volu
 
     // Killing the session ends the container; the volume stays, since its commit is unpushed.
     succeed(s.ao().args(["session", "kill", "app-1"]));
-    assert_eq!(
-        docker(&["ps", "-aq", "--filter", &format!("name=^{name}$")]),
-        ""
-    );
-    let volume = format!("ao-ws-{name}");
-    assert_eq!(
-        docker(&[
-            "volume",
-            "ls",
-            "-q",
-            "--filter",
-            &format!("name=^{volume}$")
-        ]),
-        volume
-    );
-    ao_testkit::docker::remove(&[], &[&volume]);
+    assert_eq!(exists(&name), (false, true));
+    ao_testkit::docker::remove(&[], &[&format!("ao-ws-{name}")]);
 }
 
 #[test]
@@ -224,22 +226,8 @@ fn a_container_no_session_owns_is_found_and_cleaned_up() {
     assert!(detail.contains(&two) && !detail.contains(&one), "{detail}");
 
     succeed(s.ao().args(["session", "cleanup"]));
-    assert_eq!(
-        docker(&["ps", "-aq", "--filter", &format!("name=^{two}$")]),
-        ""
-    );
-    let volume = format!("ao-ws-{two}");
-    assert_eq!(
-        docker(&[
-            "volume",
-            "ls",
-            "-q",
-            "--filter",
-            &format!("name=^{volume}$")
-        ]),
-        "",
-        "a clean volume stays behind"
-    );
+    // Gone with its volume, which held nothing unpushed.
+    assert_eq!(exists(&two), (false, false));
     assert_eq!(
         docker(&["inspect", "-f", "{{.State.Running}}", &one]),
         "true"
