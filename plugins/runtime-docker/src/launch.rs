@@ -203,6 +203,15 @@ pub(crate) fn plan(
         if let Some(exe) = env.get("AO_EXE") {
             mounts.push(bind(exe, exe, true));
         }
+        // The session's system prompt, which some agents are given by path (Aider's --read).
+        if let Some(prompts) = env
+            .get("AO_DATA_DIR")
+            .map(|d| Path::new(d).join("prompts"))
+            .filter(|d| d.is_dir())
+        {
+            let d = prompts.display().to_string();
+            mounts.push(bind(&d, &d, true));
+        }
     }
     for m in &config.mounts {
         if !local {
@@ -417,6 +426,21 @@ mod tests {
         assert!(m.contains(&("BIND:/w/app-3->/ao/seed".into(), true)));
         assert!(m.contains(&("BIND:/data/status->/data/status".into(), false)));
         assert!(m.contains(&("BIND:/opt/ao/bin/ao->/opt/ao/bin/ao".into(), true)));
+    }
+
+    #[test]
+    fn the_prompts_directory_is_mounted_read_only_when_there_is_one() {
+        let data = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(data.path().join("prompts")).unwrap();
+        let mut r = req("/w");
+        r.env
+            .insert("AO_DATA_DIR".into(), data.path().display().to_string());
+        let p = plan(&config(WorkspaceMode::Clone), &r, true, &|_| None).unwrap();
+        let d = data.path().join("prompts").display().to_string();
+        assert!(targets(&p).contains(&(format!("BIND:{d}->{d}"), true)));
+        // A remote engine cannot see it, and nothing is mounted there.
+        let p = plan(&config(WorkspaceMode::Clone), &r, false, &|_| None).unwrap();
+        assert!(!targets(&p).iter().any(|(m, _)| m.contains("prompts")));
     }
 
     #[test]
