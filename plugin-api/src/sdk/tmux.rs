@@ -178,6 +178,35 @@ impl<D: TmuxDoor> Terminal for TmuxPane<'_, D> {
     }
 }
 
+/// The `pipe-pane` command that keeps an exiting agent's last output on its pane.
+///
+/// tmux before 3.7 closes a pane as soon as it reaps the pane's process, and output the process
+/// wrote just before exiting that tmux had not read yet is lost (tmux GitHub issue 4807): a CLI
+/// that prints its error and exits at once, under load, leaves a blank dead pane. While a pipe
+/// is open on the pane, those versions wait until the pty is drained. The pipe's reader costs
+/// one small process per session and ends with the pane.
+pub const DRAIN_PIPE: &str = "exec cat >/dev/null";
+
+/// Whether the tmux that printed `version` (`tmux -V`: "tmux 3.3a", "tmux next-3.7") drops a
+/// pane's last output at exit, so it needs [`DRAIN_PIPE`]. A version this cannot read is
+/// assumed to (the pipe is harmless), except a build from tmux's own master branch.
+pub fn drops_last_output(version: &str) -> bool {
+    let word = version.split_whitespace().last().unwrap_or("");
+    if word == "master" {
+        return false;
+    }
+    let word = word.strip_prefix("next-").unwrap_or(word);
+    let mut parts = word.split('.');
+    let number = |p: Option<&str>| -> Option<u32> {
+        let digits: String = p?.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    };
+    match (number(parts.next()), number(parts.next())) {
+        (Some(major), Some(minor)) => (major, minor) < (3, 7),
+        _ => true,
+    }
+}
+
 /// A capture cut to its last `lines` lines, trailing blanks and blank lines at the bottom gone.
 pub fn last_screen_lines(text: &str, lines: u32) -> String {
     let mut kept: Vec<&str> = text.lines().map(str::trim_end).collect();
@@ -203,5 +232,15 @@ mod tests {
         assert_eq!(e.to_string(), "tmux send-keys failed: bad thing");
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(last_screen_lines("a\nb  \nc\n\n  \n", 2), "b\nc");
+    }
+
+    #[test]
+    fn tmux_before_3_7_drops_last_output() {
+        for old in ["tmux 3.3a", "tmux 3.4", "tmux 3.6b", "tmux 2.9", "tmux next-3.6", "tmux ?"] {
+            assert!(drops_last_output(old), "{old}");
+        }
+        for new in ["tmux 3.7", "tmux 3.7c", "tmux 4.0", "tmux next-3.8", "tmux master"] {
+            assert!(!drops_last_output(new), "{new}");
+        }
     }
 }

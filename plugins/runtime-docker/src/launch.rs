@@ -38,13 +38,17 @@ pub(crate) const EXIT_SEED_FAILED: i64 = 124;
 /// runs it as given). Clone mode seeds `/workspace` from the host's prepared workspace once (a
 /// restore finds the volume seeded and keeps the agent's work); the untracked files the host
 /// put there (the agent's hook config) are excluded in the clone, so they are neither the
-/// agent's work nor committed by it. tmux linked with libutempter (Debian's, Ubuntu's) can lose
-/// the agent's SIGCHLD as it exits (see runtime-tmux's `nudge_reaper`): the pane is then dead
-/// without an exit status and `pane-died` never fires, so every few seconds a dead pane
-/// without a status gets the server a SIGCHLD, which makes it reap the agent and fire the hook. The clone keeps the seed's branches as remote-tracking
+/// agent's work nor committed by it. The clone keeps the seed's branches as remote-tracking
 /// refs (under `origin`, re-pointed at the host's own origin, or `ao-seed` when there is none),
-/// so "work on no remote" means work that exists only in the volume. The final screen goes to the log without its blank lines
-/// and tmux's "Pane is dead", so the log's tail is the agent's last words.
+/// so "work on no remote" means work that exists only in the volume.
+///
+/// tmux linked with libutempter (Debian's, Ubuntu's) can lose the agent's SIGCHLD as it exits
+/// (see runtime-tmux's `nudge_reaper`): the pane is then dead without an exit status and
+/// `pane-died` never fires, so every few seconds a dead pane without a status gets the server a
+/// SIGCHLD, which makes it reap the agent and fire the hook. A pipe is open on the pane
+/// ([`DRAIN_PIPE`](ao_plugin_api::sdk::tmux::DRAIN_PIPE)), so a tmux before 3.7 does not drop
+/// what the agent printed just before exiting. The final screen goes to the log without its
+/// blank lines and tmux's "Pane is dead", so the log's tail is the agent's last words.
 const LAUNCH: &str = r#"set -u
 T="tmux -S /run/ao/tmux.sock"
 if [ "${AO_SEED:-}" = 1 ] && [ ! -e /workspace/.git ]; then
@@ -65,7 +69,7 @@ if [ "${AO_SEED:-}" = 1 ] && [ ! -e /workspace/.git ]; then
   } >&2 || { echo "ao: could not seed the workspace from $src" >&2; exit 124; }
 fi
 cd "${AO_WORKDIR:-/workspace}" || exit 124
-$T new-session -d -s ao -x "${AO_COLS:-200}" -y "${AO_ROWS:-50}" -- /bin/sh -c 'exec "$@"' ao-agent "$@" \; set-option -w -t =ao: remain-on-exit on \; set-hook -t =ao: pane-died 'run-shell "tmux -S /run/ao/tmux.sock wait-for -S ao-exited"' || exit 125
+$T new-session -d -s ao -x "${AO_COLS:-200}" -y "${AO_ROWS:-50}" -- /bin/sh -c 'exec "$@"' ao-agent "$@" \; set-option -w -t =ao: remain-on-exit on \; pipe-pane -t =ao: 'exec cat >/dev/null' \; set-hook -t =ao: pane-died 'run-shell "tmux -S /run/ao/tmux.sock wait-for -S ao-exited"' || exit 125
 $T wait-for ao-exited &
 waiter=$!
 srv=$($T display-message -p '#{pid}')
@@ -404,6 +408,8 @@ mod tests {
         let cmd = p.body.cmd.clone().unwrap();
         assert_eq!(cmd[..2], ["/bin/sh", "-c"]);
         assert_eq!(cmd[3..], ["ao-launch", "agent", "--flag", "$(rm -rf /)"]);
+        let drain = ao_plugin_api::sdk::tmux::DRAIN_PIPE;
+        assert!(cmd[2].contains(&format!("pipe-pane -t =ao: '{drain}'")));
         let hc = p.body.host_config.clone().unwrap();
         assert_eq!(hc.init, Some(true));
         assert_eq!(hc.cap_drop, Some(vec!["ALL".to_string()]));

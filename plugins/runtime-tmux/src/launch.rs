@@ -8,6 +8,7 @@
 //! command of a single argument through `sh -c`, so a one-word argv goes through a generated
 //! script that deletes itself and `exec`s the agent; the environment is never written into it.
 
+use ao_plugin_api::sdk::tmux::DRAIN_PIPE;
 use ao_plugin_api::sdk::{SdkError, command};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -35,13 +36,15 @@ impl Launch {
 pub(crate) const CLIENT_ARGS: [&str; 4] = ["start-server", ";", "source-file", "-"];
 
 /// Plans the launch of `argv` with `env` as session `name` of `size` (columns, rows); writes
-/// the script into `scratch` when one is needed.
+/// the script into `scratch` when one is needed. `drain` opens [`DRAIN_PIPE`] on the pane, for
+/// a tmux that would otherwise drop the agent's last output.
 pub(crate) fn plan(
     name: &str,
     argv: &[String],
     env: &BTreeMap<String, String>,
     size: (u16, u16),
     scratch: &Path,
+    drain: bool,
 ) -> Result<Launch, SdkError> {
     if argv.is_empty() {
         return Err(SdkError::InvalidParams(
@@ -79,12 +82,15 @@ pub(crate) fn plan(
         words.extend(argv.iter().map(|a| quote(a)));
         None
     };
-    // Same command queue as new-session, so it applies before the agent can exit.
-    let commands = format!(
-        "{}\nset-option -w -t {} remain-on-exit on\n",
-        words.join(" "),
-        quote(&format!("={name}:"))
+    // Same command queue as new-session, so both apply before the agent can print or exit.
+    let target = quote(&format!("={name}:"));
+    let mut commands = format!(
+        "{}\nset-option -w -t {target} remain-on-exit on\n",
+        words.join(" ")
     );
+    if drain {
+        commands.push_str(&format!("pipe-pane -t {target} {}\n", quote(DRAIN_PIPE)));
+    }
     Ok(Launch { commands, script })
 }
 
@@ -140,12 +146,14 @@ mod tests {
             &env(&[("AO_SESSION", "app-1"), ("K", "v;")]),
             (200, 50),
             Path::new("/nonexistent"),
+            true,
         )
         .unwrap();
         assert_eq!(
             l.commands,
             "new-session -d -s 's' -x 200 -y 50 -e 'AO_SESSION=app-1' -e 'K=v;' -- 'claude' \
-             'it'\\''s;\n$HOME ~ #x'\nset-option -w -t '=s:' remain-on-exit on\n"
+             'it'\\''s;\n$HOME ~ #x'\nset-option -w -t '=s:' remain-on-exit on\n\
+             pipe-pane -t '=s:' 'exec cat >/dev/null'\n"
         );
         assert!(l.script.is_none());
     }
@@ -159,6 +167,7 @@ mod tests {
             &env(&[("V", "a'b-secret")]),
             (80, 24),
             &dir,
+            false,
         )
         .unwrap();
         let path = l.script.clone().expect("a script");
@@ -186,7 +195,15 @@ mod tests {
         let argv = vec!["a".to_string(), "b".into()];
         for bad in ["", "1X", "A-B", "A=B", "A B"] {
             assert!(
-                plan("s", &argv, &env(&[(bad, "v")]), (80, 24), Path::new("/x")).is_err(),
+                plan(
+                    "s",
+                    &argv,
+                    &env(&[(bad, "v")]),
+                    (80, 24),
+                    Path::new("/x"),
+                    false
+                )
+                .is_err(),
                 "{bad}"
             );
         }

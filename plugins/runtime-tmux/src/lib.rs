@@ -6,18 +6,23 @@
 //! - Targets are always exact (`=name:`): tmux otherwise matches prefixes, and `app-1` would
 //!   find `app-10`.
 //! - The pane stays after the agent exits (`remain-on-exit`), so its last screen can still be
-//!   read and liveness can tell "session there, agent gone" from "session gone".
+//!   read and liveness can tell "session there, agent gone" from "session gone". On a tmux
+//!   before 3.7 a pipe is open on the pane so the agent's last output is not dropped when it
+//!   exits ([`tmux_sdk::DRAIN_PIPE`]).
 //! - Messages are delivered with acknowledgement (see `ao_plugin_api::sdk::delivery`): pasted
 //!   through a named tmux buffer loaded from stdin, never typed with `send-keys`.
 //! - `probe` answers for every session with one `list-panes -a` and one `ps`, and when asked
 //!   captures every screen in a few chained `capture-pane` calls ([`screens`]).
 
+#[cfg(test)]
+mod last_words_test;
 mod launch;
 mod screens;
 mod terminal;
 mod tmux;
 
 use ao_plugin_api::sdk::procs::ProcessTable;
+use ao_plugin_api::sdk::tmux as tmux_sdk;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError, answer, command, delivery, git::check_id};
 use ao_plugin_api::slots::runtime::{
     self, AnswerOutcome, AnswerRequest, AttachInfo, CreateRequest, GetOutputRequest, HandleRequest,
@@ -62,6 +67,8 @@ fn default_command_timeout_ms() -> u64 {
 pub struct TmuxRuntime {
     config: Config,
     sending: delivery::SessionLocks,
+    /// Whether this machine's tmux drops a pane's last output at exit (asked once).
+    drops_last_output: std::sync::OnceLock<bool>,
 }
 
 /// One pane of a session, from `list-panes -a`.
@@ -216,6 +223,7 @@ impl Runtime for TmuxRuntime {
         Ok(Self {
             config,
             sending: delivery::SessionLocks::default(),
+            drops_last_output: std::sync::OnceLock::new(),
         })
     }
 
@@ -257,7 +265,19 @@ impl Runtime for TmuxRuntime {
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
         let size = (self.config.width, self.config.height);
-        let launch = launch::plan(&req.runtime_name, &req.argv, &req.env, size, &scratch)?;
+        let drain = *self.drops_last_output.get_or_init(|| {
+            tmux.run(ctx, &["-V"])
+                .map(|v| tmux_sdk::drops_last_output(&v))
+                .unwrap_or(true)
+        });
+        let launch = launch::plan(
+            &req.runtime_name,
+            &req.argv,
+            &req.env,
+            size,
+            &scratch,
+            drain,
+        )?;
         let name = req.runtime_name.as_str();
         // The workspace is the client's directory: new sessions start there.
         let started = tmux
