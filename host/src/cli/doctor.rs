@@ -1,6 +1,8 @@
 //! `ao doctor [--json]`: is everything `ao` needs in place? Exits non-zero when something is
 //! broken; warnings alone do not fail it.
 
+mod fleet;
+
 use crate::cli::context;
 use crate::cli::{Globals, output};
 use anyhow::Result;
@@ -152,9 +154,7 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
         }
         let plugins_ok = !checks.iter().any(|k| k.name == "config plugins");
         if plugins_ok {
-            runtime_checks(&mut checks, globals, c);
-            scm_checks(&mut checks, globals, c);
-            leftover_checks(&mut checks, globals);
+            fleet::checks(&mut checks, globals, c);
         }
     }
 
@@ -183,153 +183,6 @@ pub(crate) fn run(args: Args, globals: &Globals) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Each runtime the projects use, as the runtime sees its backend (a Docker engine reachable,
-/// its image present): asked once per runtime instance; one that cannot start says why.
-fn runtime_checks(checks: &mut Vec<Check>, globals: &Globals, c: &ao::config::Config) {
-    use ao_plugin_api::slots::runtime::CHECK;
-    let opened = match crate::cli::fleet::open(globals) {
-        Ok(o) => o,
-        Err(e) => {
-            checks.push(check("runtime", Level::Error, format!("{e:#}")));
-            return;
-        }
-    };
-    let ids: Vec<String> = c.projects.keys().cloned().collect();
-    let results = opened.run(async |f| {
-        let mut out = Vec::new();
-        let mut asked = std::collections::BTreeSet::new();
-        for id in ids {
-            let Ok(p) = f.project(&id) else { continue };
-            // Projects sharing a runtime and its settings share the answer.
-            let key = (p.runtime.clone(), format!("{:?}", p.runtime_config));
-            if !asked.insert(key) {
-                continue;
-            }
-            let name = format!("runtime {id} ({})", p.runtime);
-            let answer = match f.runtime(p, &p.runtime).await {
-                Ok(rt) if rt.implements(CHECK) => Some(rt.check(&()).await),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            };
-            out.push((name, answer));
-        }
-        out
-    });
-    for (name, answer) in results {
-        match answer {
-            None => {}
-            Some(Err(e)) => checks.push(check(&name, Level::Error, e.to_string())),
-            Some(Ok(found)) => {
-                for c in found.checks {
-                    let level = if c.ok { Level::Ok } else { Level::Error };
-                    checks.push(check(&format!("{name} {}", c.name), level, c.detail));
-                }
-            }
-        }
-    }
-}
-
-/// Each project's SCM: does its token work, and how much API budget is left (under 10% of
-/// a window is a warning: the engine then skips optional refreshes).
-fn scm_checks(checks: &mut Vec<Check>, globals: &Globals, c: &ao::config::Config) {
-    use ao_plugin_api::slots::scm::{Budget, RATE_LIMIT};
-    if c.projects.values().all(|p| p.scm.is_none()) {
-        return;
-    }
-    let opened = match crate::cli::fleet::open(globals) {
-        Ok(o) => o,
-        Err(e) => {
-            checks.push(check("scm", Level::Error, format!("{e:#}")));
-            return;
-        }
-    };
-    let ids: Vec<String> = c.projects.keys().cloned().collect();
-    let results = opened.run(async |f| {
-        let mut out = Vec::new();
-        for id in ids {
-            let Ok(p) = f.project(&id) else { continue };
-            let Some(inst) = &p.scm else { continue };
-            let name = format!("scm {id} ({})", inst.plugin);
-            let answer = match f.scm(p).await {
-                Ok(Some(scm)) if scm.implements(RATE_LIMIT) => Some(scm.rate_limit(&()).await),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            };
-            out.push((name, answer));
-        }
-        out
-    });
-    let now = ao::fleet::now_ms();
-    let show = |what: &str, b: &Budget| {
-        let mins = b.reset_at_ms.saturating_sub(now).div_ceil(60_000);
-        format!(
-            "{what} {}/{} left (resets in {mins}m)",
-            b.remaining, b.limit
-        )
-    };
-    for (name, answer) in results {
-        checks.push(match answer {
-            None => check(&name, Level::Ok, "loaded (it reports no API budget)"),
-            Some(Err(e)) => check(&name, Level::Error, e.to_string()),
-            Some(Ok(st)) if st.unlimited => check(
-                &name,
-                Level::Ok,
-                "this server has no API rate limit (GitHub Enterprise with rate limiting off)",
-            ),
-            Some(Ok(st)) => {
-                let budgets = [("REST", &st.rest), ("GraphQL", &st.graphql)];
-                let low = budgets
-                    .iter()
-                    .filter_map(|(_, b)| b.as_ref())
-                    .any(|b| b.remaining.saturating_mul(10) < b.limit);
-                let detail: Vec<String> = budgets
-                    .iter()
-                    .filter_map(|(w, b)| b.as_ref().map(|b| show(w, b)))
-                    .collect();
-                let level = if low { Level::Warn } else { Level::Ok };
-                check(&name, level, detail.join(", "))
-            }
-        });
-    }
-}
-
-/// Runtime sessions under this config's names that no live session owns.
-fn leftover_checks(checks: &mut Vec<Check>, globals: &Globals) {
-    let found = match crate::cli::fleet::open(globals) {
-        Ok(o) => o.run(async |f| ao::fleet::leftovers::find(f).await),
-        Err(e) => {
-            checks.push(check("runtime sessions", Level::Error, format!("{e:#}")));
-            return;
-        }
-    };
-    match found {
-        Err(e) => checks.push(check("runtime sessions", Level::Error, e.to_string())),
-        Ok((left, unknown)) => {
-            for why in unknown {
-                checks.push(check(
-                    "runtime sessions",
-                    Level::Warn,
-                    format!("unknown: {why}"),
-                ));
-            }
-            checks.push(if left.is_empty() {
-                check("runtime sessions", Level::Ok, "none left behind")
-            } else {
-                let names: Vec<String> = left.iter().map(ao::fleet::leftovers::describe).collect();
-                check(
-                    "runtime sessions",
-                    Level::Warn,
-                    format!(
-                        "{} no live session owns: {}; `ao session cleanup` removes them",
-                        left.len(),
-                        names.join(", ")
-                    ),
-                )
-            });
-        }
-    }
 }
 
 /// Corrupt metadata, reservations whose spawn died, locks and temp files left behind.
