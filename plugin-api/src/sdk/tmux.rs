@@ -73,6 +73,16 @@ impl<'a, D: TmuxDoor> TmuxPane<'a, D> {
         Self { door, target, name }
     }
 
+    /// The pane's last `lines` lines, its history included (`get_output`): wrapped lines
+    /// joined, trailing blanks gone.
+    pub fn history(&self, ctx: &Ctx, lines: u32) -> Result<String, SdkError> {
+        let lines = lines.clamp(1, 100_000);
+        let start = format!("-{lines}");
+        let args = ["capture-pane", "-p", "-J", "-t", self.target, "-S", &start];
+        let text = self.door.run(ctx, &args, None)?;
+        Ok(last_screen_lines(&text, lines))
+    }
+
     /// Runs `action` (tmux command language, every word quoted) on the pane only while its
     /// process runs, decided by tmux itself in the same command queue as `before` (so no exit
     /// can slip in between): tmux 3.3a crashes, taking every session on the server with it,
@@ -236,10 +246,23 @@ mod tests {
 
     #[test]
     fn tmux_before_3_7_drops_last_output() {
-        for old in ["tmux 3.3a", "tmux 3.4", "tmux 3.6b", "tmux 2.9", "tmux next-3.6", "tmux ?"] {
+        for old in [
+            "tmux 3.3a",
+            "tmux 3.4",
+            "tmux 3.6b",
+            "tmux 2.9",
+            "tmux next-3.6",
+            "tmux ?",
+        ] {
             assert!(drops_last_output(old), "{old}");
         }
-        for new in ["tmux 3.7", "tmux 3.7c", "tmux 4.0", "tmux next-3.8", "tmux master"] {
+        for new in [
+            "tmux 3.7",
+            "tmux 3.7c",
+            "tmux 4.0",
+            "tmux next-3.8",
+            "tmux master",
+        ] {
             assert!(!drops_last_output(new), "{new}");
         }
     }

@@ -414,28 +414,19 @@ impl Runtime for DockerRuntime {
 
     fn get_output(&self, ctx: &Ctx, req: GetOutputRequest) -> Result<Output, SdkError> {
         let name = name_of(&req.handle)?;
-        let lines = req.lines.clamp(1, 100_000);
-        let text = match self.door(name).run(
-            ctx,
-            &[
-                "capture-pane",
-                "-p",
-                "-J",
-                "-t",
-                launch::TARGET,
-                "-S",
-                &format!("-{lines}"),
-            ],
-            None,
-        ) {
-            Ok(t) => t,
+        let door = self.door(name);
+        match TmuxPane::new(&door, launch::TARGET, name).history(ctx, req.lines) {
+            Ok(text) => Ok(Output { text }),
             // The agent exited: its final screen is the container's log.
-            Err(SdkError::NotFound(_)) => self.log_tail(ctx, name, lines)?,
-            Err(e) => return Err(e),
-        };
-        Ok(Output {
-            text: last_screen_lines(&text, lines),
-        })
+            Err(SdkError::NotFound(_)) => {
+                let lines = req.lines.clamp(1, 100_000);
+                let text = self.log_tail(ctx, name, lines)?;
+                Ok(Output {
+                    text: last_screen_lines(&text, lines),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn is_alive(&self, ctx: &Ctx, req: IsAliveRequest) -> Result<Liveness, SdkError> {

@@ -354,21 +354,9 @@ impl Runtime for TmuxRuntime {
     fn get_output(&self, ctx: &Ctx, req: GetOutputRequest) -> Result<Output, SdkError> {
         let tmux = self.tmux_for(&req.handle);
         let target = target(&req.handle)?;
-        let lines = req.lines.clamp(1, 100_000);
-        let text = tmux.run(
-            ctx,
-            &[
-                "capture-pane",
-                "-p",
-                "-J",
-                "-t",
-                &target,
-                "-S",
-                &format!("-{lines}"),
-            ],
-        )?;
+        let pane = terminal::TmuxTerminal::new(&tmux, &target, &req.handle.id);
         Ok(Output {
-            text: ao_plugin_api::sdk::tmux::last_screen_lines(&text, lines),
+            text: pane.history(ctx, req.lines)?,
         })
     }
 
