@@ -87,6 +87,7 @@ fn main() {
                     workspace_path: ws.path.clone(),
                     argv: vec!["sleep".into(), "600".into()],
                     env: Default::default(),
+                    files: Vec::new(),
                     scratch_dir: None,
                 })
                 .await

@@ -184,6 +184,7 @@ pub(crate) fn build(n: usize, data: &Path, extra: Value) -> Bench {
                         SCREEN.replace('\n', "\r\n"),
                     ],
                     env: Default::default(),
+                    files: Vec::new(),
                     scratch_dir: None,
                 })
                 .await

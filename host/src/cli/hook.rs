@@ -79,22 +79,6 @@ fn parse_state(s: &str) -> Result<ActivityState, String> {
     })
 }
 
-/// The fields worth keeping from a payload: the agent's conversation id and a one-line detail.
-fn extract(payload: &Value) -> (Option<String>, Option<String>) {
-    let s = |k: &str| payload[k].as_str().filter(|v| !v.is_empty());
-    let session = s("session_id")
-        .or(s("thread-id"))
-        .or(s("sessionID"))
-        .map(str::to_owned);
-    let detail = s("message")
-        .or(s("error_details"))
-        .or(s("error"))
-        .or(s("tool_name"))
-        .or(s("last-assistant-message"))
-        .map(|d| ao_plugin_api::sdk::agent::one_line(d, 200));
-    (session, detail)
-}
-
 pub(crate) fn run(args: Args) -> Result<(), String> {
     let state = parse_state(&args.state)?;
     let Some(file) = args
@@ -116,7 +100,10 @@ pub(crate) fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("reading the payload: {e}"))?;
         payload = serde_json::from_slice(&buf).ok().or(payload);
     }
-    let (session, detail) = payload.as_ref().map(extract).unwrap_or_default();
+    let (session, detail) = payload
+        .as_ref()
+        .map(status_file::payload_fields)
+        .unwrap_or_default();
     let mut record = StatusRecord::now(state, Some(&args.event));
     record.session = session;
     record.detail = detail;
@@ -133,17 +120,20 @@ mod tests {
         let claude = json!({"session_id": "0b4c", "hook_event_name": "Notification",
             "message": "Claude needs your permission to use Bash"});
         assert_eq!(
-            extract(&claude),
+            status_file::payload_fields(&claude),
             (
                 Some("0b4c".into()),
                 Some("Claude needs your permission to use Bash".into())
             )
         );
         let codex = json!({"type": "agent-turn-complete", "thread-id": "0199", "last-assistant-message": "Done."});
-        assert_eq!(extract(&codex), (Some("0199".into()), Some("Done.".into())));
+        assert_eq!(
+            status_file::payload_fields(&codex),
+            (Some("0199".into()), Some("Done.".into()))
+        );
         let opencode = json!({"sessionID": "ses_abc", "tool_name": "bash"});
         assert_eq!(
-            extract(&opencode),
+            status_file::payload_fields(&opencode),
             (Some("ses_abc".into()), Some("bash".into()))
         );
         assert!(parse_state("waiting_input").is_ok());

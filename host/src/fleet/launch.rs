@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 /// Lines of the screen each look brings: the CLI's last words are at the bottom.
 const SCREEN_LINES: u32 = 60;
+/// Bytes of the status file's end each look brings, for a session that keeps its files.
+const STATUS_TAIL_BYTES: u32 = 16 * 1024;
 /// Between looks.
 const EVERY: Duration = Duration::from_millis(200);
 /// How long an ended session's exit status is waited for.
@@ -101,6 +103,7 @@ async fn look(s: &Launched<'_>) -> Option<Liveness> {
                 process_names: s.process_names.to_vec(),
             }],
             capture_lines: Some(SCREEN_LINES),
+            status_tail_bytes: Some(STATUS_TAIL_BYTES),
         })
         .await
         .inspect_err(|e| tracing::debug!("{}: launch probe: {e}", s.session_id))
@@ -120,6 +123,7 @@ async fn activity(
         session_id: s.session_id.to_string(),
         workspace_path: s.workspace.to_string(),
         status_file: Some(fleet.status_file(&p.id, s.session_id).display().to_string()),
+        status_tail: l.status_tail.clone(),
         agent_session_id: s.agent_session_id.clone(),
         screen: l.screen.clone(),
         screen_at_ms: l.screen.as_ref().map(|_| now),

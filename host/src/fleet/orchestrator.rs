@@ -151,6 +151,7 @@ async fn runtime_alive(fleet: &Fleet, p: &Project, s: &Session) -> bool {
             process_names: s.process_names.clone(),
         }],
         capture_lines: None,
+        status_tail_bytes: None,
     };
     match rt.probe(&req).await {
         Ok(r) => r.results.get(&h.id).is_some_and(|l| l.alive),

@@ -361,6 +361,7 @@ pub(crate) async fn start_runtime(
             workspace_path: workspace.to_string(),
             argv: spec.argv.clone(),
             env: session_env(fleet, p, id, &status_file, env),
+            files: session_files(fleet, p, id, &status_file),
             scratch_dir: Some(
                 fleet
                     .store(&p.id)
@@ -371,6 +372,32 @@ pub(crate) async fn start_runtime(
             ),
         })
         .await
+}
+
+/// The host files a session reads at the same path, for runtimes that copy them in: its system
+/// prompt, and what its agent plugin wrote beside its status file (`<status>.opencode.js`).
+fn session_files(
+    fleet: &Fleet,
+    p: &Project,
+    id: &str,
+    status_file: &std::path::Path,
+) -> Vec<String> {
+    let mut files = Vec::new();
+    let prompt = fleet.store(&p.id).prompts_dir().join(format!("{id}.md"));
+    if prompt.is_file() {
+        files.push(prompt.display().to_string());
+    }
+    if let (Some(dir), Some(name)) = (status_file.parent(), status_file.file_name()) {
+        let prefix = format!("{}.", name.to_string_lossy());
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&prefix) && e.path().is_file() {
+                files.push(e.path().display().to_string());
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 /// The runtime's name for a session: unique per config directory, so two checkouts never

@@ -27,6 +27,9 @@ use std::collections::{BTreeMap, HashMap};
 
 /// Sessions checked at once.
 const CONCURRENCY: usize = 8;
+/// Bytes of a status file's end a probe brings back for a session that keeps its files in its
+/// runtime: the newest records, as readers of the host's file look at.
+const STATUS_TAIL_BYTES: u32 = 16 * 1024;
 /// Lines of each screen the probe brings back: enough for a dialog with its context.
 const SCREEN_LINES: u32 = 40;
 
@@ -194,6 +197,7 @@ async fn probe(
                 rt.probe(&ProbeRequest {
                     targets,
                     capture_lines: Some(SCREEN_LINES),
+                    status_tail_bytes: Some(STATUS_TAIL_BYTES),
                 })
                 .await
             }
@@ -300,6 +304,7 @@ async fn check(
         return Ok(None);
     }
     let screen = liveness.as_mut().and_then(|l| l.screen.take());
+    let status_tail = liveness.as_mut().and_then(|l| l.status_tail.take());
     let runtime_fact = liveness.map(|l| {
         let hash = screen.as_deref().map(screen_hash);
         let before = s.runtime_fact.as_ref();
@@ -323,7 +328,11 @@ async fn check(
             },
         }
     });
-    let mut activity = activity(fleet, p, s, runtime_fact.as_ref(), screen, now).await;
+    let seen = Seen {
+        screen,
+        status_tail: status_tail.as_deref(),
+    };
+    let mut activity = activity(fleet, p, s, runtime_fact.as_ref(), seen, now).await;
     // The same thing seen on screen again is the same fact: it keeps the time it was first
     // seen ("waiting since"), and an unchanged fact costs no write.
     if let (Some(a), Some(old)) = (activity.as_mut(), s.activity_fact.as_ref())
@@ -342,7 +351,7 @@ async fn check(
         _ => false,
     };
     let info = if moved || s.info_due {
-        session_info(fleet, p, s).await
+        session_info(fleet, p, s, status_tail.as_deref()).await
     } else {
         None
     };
@@ -440,6 +449,13 @@ async fn check(
     Ok(Some(Checked { transition, events }))
 }
 
+/// What this tick's probe brought from inside the session.
+struct Seen<'a> {
+    screen: Option<String>,
+    /// The status file's end, for a session whose files live in its runtime.
+    status_tail: Option<&'a str>,
+}
+
 /// The agent's activity, from its plugin: hooks, transcript and this tick's screen (which
 /// alone shows dialogs and errors that reach no hook).
 async fn activity(
@@ -447,9 +463,13 @@ async fn activity(
     p: &Project,
     s: &Session,
     runtime: Option<&RuntimeFact>,
-    screen: Option<String>,
+    seen: Seen<'_>,
     now: u64,
 ) -> Option<ActivityFact> {
+    let Seen {
+        screen,
+        status_tail,
+    } = seen;
     let agent = fleet
         .agent(p, s.agent.as_deref().unwrap_or(&p.agent))
         .await
@@ -458,6 +478,7 @@ async fn activity(
         session_id: s.id.clone(),
         workspace_path: s.workspace.clone().unwrap_or_default(),
         status_file: Some(fleet.status_file(&p.id, &s.id).display().to_string()),
+        status_tail: status_tail.map(str::to_owned),
         agent_session_id: s.agent_session_id.clone(),
         screen_at_ms: screen.as_ref().map(|_| now),
         screen,
@@ -477,7 +498,12 @@ async fn activity(
 }
 
 /// The agent's own record of the session (tokens, cost, title); `None` when it cannot say.
-async fn session_info(fleet: &Fleet, p: &Project, s: &Session) -> Option<SessionInfo> {
+async fn session_info(
+    fleet: &Fleet,
+    p: &Project,
+    s: &Session,
+    status_tail: Option<&str>,
+) -> Option<SessionInfo> {
     let agent = fleet
         .agent(p, s.agent.as_deref().unwrap_or(&p.agent))
         .await
@@ -488,6 +514,7 @@ async fn session_info(fleet: &Fleet, p: &Project, s: &Session) -> Option<Session
             workspace_path: s.workspace.clone().unwrap_or_default(),
             agent_session_id: s.agent_session_id.clone(),
             status_file: Some(fleet.status_file(&p.id, &s.id).display().to_string()),
+            status_tail: status_tail.map(str::to_owned),
             created_at_ms: Some(s.created_at),
         })
         .await

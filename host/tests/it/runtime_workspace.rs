@@ -104,6 +104,7 @@ async fn ten_sessions_spawn_in_parallel_take_a_message_each_and_leave_git_clean(
                     workspace_path: ws.path.clone(),
                     argv: ao_testkit::scripted_agent_argv(&log, Some(&status), &[]),
                     env,
+                    files: Vec::new(),
                     scratch_dir: None,
                 })
                 .await
@@ -156,6 +157,7 @@ async fn ten_sessions_spawn_in_parallel_take_a_message_each_and_leave_git_clean(
                     process_names: vec!["ao-scripted-agent".into()],
                 })
                 .collect(),
+            status_tail_bytes: None,
             capture_lines: None,
         })
         .await

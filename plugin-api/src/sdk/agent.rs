@@ -59,9 +59,9 @@ pub fn activity_where(
         // A screen that knows the state but not the words borrows them from a hook or the
         // transcript saying the same (the question asked, the error text).
         let agreeing = || {
-            let hook = req.status_file.as_deref().and_then(|f| {
-                status_file::latest_where(Path::new(f), |r| keep(r) && r.state == s.state)
-            });
+            let hook = req
+                .status()
+                .and_then(|f| status_file::latest_in(f, |r| keep(r) && r.state == s.state));
             hook.and_then(|r| r.detail).or_else(|| {
                 transcript
                     .as_ref()
@@ -79,11 +79,7 @@ pub fn activity_where(
         });
     }
     let mut signals = Vec::new();
-    if let Some(record) = req
-        .status_file
-        .as_deref()
-        .and_then(|f| status_file::latest_where(Path::new(f), &keep))
-    {
+    if let Some(record) = req.status().and_then(|f| status_file::latest_in(f, &keep)) {
         signals.push(Signal {
             state: record.state,
             source: ActivitySource::Hook,
@@ -149,9 +145,20 @@ pub fn read_system_prompt(file: &str) -> Result<String, SdkError> {
 /// The agent's conversation id: the one the host knows, else the newest one its hooks
 /// recorded in the status file.
 pub fn conversation_id(known: Option<&str>, status_file: Option<&str>) -> Option<String> {
+    conversation_id_in(
+        known,
+        status_file.map(|f| status_file::Source::File(Path::new(f))),
+    )
+}
+
+/// [`conversation_id`] from either source (`req.status()`: a runtime's tail or the host file).
+pub fn conversation_id_in(
+    known: Option<&str>,
+    status: Option<status_file::Source<'_>>,
+) -> Option<String> {
     known
         .map(str::to_owned)
-        .or_else(|| status_file.and_then(|f| status_file::latest_session(Path::new(f))))
+        .or_else(|| status.and_then(status_file::latest_session_in))
 }
 
 /// The last `n` non-blank lines of a screen capture, right-trimmed, oldest first.

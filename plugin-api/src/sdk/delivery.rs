@@ -52,6 +52,12 @@ pub trait Terminal {
     fn send_key(&self, _ctx: &Ctx, _key: &str) -> Result<(), SdkError> {
         Err(SdkError::Unsupported("pressing keys".into()))
     }
+    /// The end of the session's status file read inside the session, for a session whose files
+    /// live in its runtime (a container, a pod). `None`: the host's file
+    /// ([`DeliveryOptions::status_file`]) is the one.
+    fn status_tail(&self, _ctx: &Ctx) -> Option<String> {
+        None
+    }
 }
 
 /// One delivery at a time per session: two interleaved pastes would garble both. Runtimes keep
@@ -106,10 +112,21 @@ pub fn normalize_screen(screen: &str) -> String {
     lines.join("\n")
 }
 
-fn hook_state(opts: &DeliveryOptions) -> Option<status_file::StatusRecord> {
-    opts.status_file
-        .as_deref()
-        .and_then(|p| status_file::latest(Path::new(p)))
+/// The newest status record `keep` accepts: from the session when its files live there,
+/// else from the host's file.
+fn hook_record(
+    ctx: &Ctx,
+    term: &dyn Terminal,
+    opts: &DeliveryOptions,
+    keep: impl Fn(&status_file::StatusRecord) -> bool,
+) -> Option<status_file::StatusRecord> {
+    match term.status_tail(ctx) {
+        Some(tail) => status_file::latest_in(status_file::Source::Tail(&tail), keep),
+        None => opts
+            .status_file
+            .as_deref()
+            .and_then(|p| status_file::latest_where(Path::new(p), keep)),
+    }
 }
 
 fn on_screen(screen: &str, opts: &DeliveryOptions) -> Option<Dialog> {
@@ -291,14 +308,12 @@ pub fn deliver(
         loop {
             // Any prompt-submit record since Enter, not only the newest: a quick agent has
             // already written its next event (a tool, or `Stop`) by the time we look.
-            if let Some(rec) = opts.status_file.as_deref().and_then(|p| {
-                status_file::latest_where(Path::new(p), |r| {
-                    r.at_ms + 50 >= entered_ms
-                        && r.state == ActivityState::Active
-                        && r.event
-                            .as_deref()
-                            .is_some_and(|e| PROMPT_EVENTS.contains(&e))
-                })
+            if let Some(rec) = hook_record(ctx, term, opts, |r| {
+                r.at_ms + 50 >= entered_ms
+                    && r.state == ActivityState::Active
+                    && r.event
+                        .as_deref()
+                        .is_some_and(|e| PROMPT_EVENTS.contains(&e))
             }) {
                 return Ok(ack(
                     attempt,
@@ -355,7 +370,7 @@ fn wait_ready(ctx: &Ctx, term: &dyn Terminal, opts: &DeliveryOptions) -> Result<
         if let Some(d) = on_screen(&last, opts) {
             return Ok(Ready::Dialog(d));
         }
-        let hook = hook_state(opts);
+        let hook = hook_record(ctx, term, opts, |_| true);
         // With a grammar, only a visible input line takes text, whatever the hooks say.
         let prompt_shown = opts.screen.as_ref().is_none_or(|r| {
             (r.prompt_prefixes.is_empty() && r.ready.is_empty()) || screen::accepts_input(&last, r)
@@ -693,6 +708,7 @@ mod tests {
             event: Some("UserPromptSubmit".into()),
             detail: None,
             session: None,
+            payload_hex: None,
         };
         status_file::append(&path, &old).unwrap();
         let mut opts = quick();

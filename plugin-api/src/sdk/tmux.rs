@@ -15,6 +15,11 @@ pub trait TmuxDoor {
     /// with `stdin` on its standard input when given; returns its standard output. tmux's
     /// complaints come back through [`classify`].
     fn run(&self, ctx: &Ctx, args: &[&str], stdin: Option<&str>) -> Result<String, SdkError>;
+    /// The end of the session's status file, when the session keeps its files (a container);
+    /// see [`Terminal::status_tail`].
+    fn status_tail(&self, _ctx: &Ctx) -> Option<String> {
+        None
+    }
 }
 
 /// One word of tmux's command language, quoted so tmux reads it as it is.
@@ -118,6 +123,10 @@ impl<'a, D: TmuxDoor> TmuxPane<'a, D> {
 }
 
 impl<D: TmuxDoor> Terminal for TmuxPane<'_, D> {
+    fn status_tail(&self, ctx: &Ctx) -> Option<String> {
+        self.door.status_tail(ctx)
+    }
+
     fn capture(&self, ctx: &Ctx) -> Result<String, SdkError> {
         self.door
             .run(ctx, &["capture-pane", "-p", "-t", self.target], None)

@@ -234,6 +234,10 @@ pub struct ActivityRequest {
     /// The hook status file, when hooks were installed.
     #[serde(default)]
     pub status_file: Option<String>,
+    /// The end of the status file as the runtime read it inside the session (protocol 1.2):
+    /// when given, it is read instead of `status_file`, which is not on this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_tail: Option<String>,
     /// The agent's own session id, when known.
     #[serde(default)]
     pub agent_session_id: Option<String>,
@@ -303,6 +307,10 @@ pub struct SessionInfoRequest {
     /// The hook status file (hooks record the agent's conversation id there).
     #[serde(default)]
     pub status_file: Option<String>,
+    /// The end of the status file read inside the session (protocol 1.2); see
+    /// [`ActivityRequest::status_tail`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_tail: Option<String>,
     /// When the ao session was created (bounds transcript discovery).
     #[serde(default)]
     pub created_at_ms: Option<u64>,
@@ -446,4 +454,18 @@ crate::__slot_adapter! {
         RESTORE_COMMAND => restore_command, SETUP_WORKSPACE_HOOKS => setup_workspace_hooks,
         SCREEN_RULES => screen_rules,
     ],
+}
+
+impl ActivityRequest {
+    /// Where the status records are: the runtime's tail when it brought one, else the file.
+    pub fn status(&self) -> Option<crate::status_file::Source<'_>> {
+        crate::status_file::Source::of(self.status_tail.as_deref(), self.status_file.as_deref())
+    }
+}
+
+impl SessionInfoRequest {
+    /// Where the status records are: the runtime's tail when it brought one, else the file.
+    pub fn status(&self) -> Option<crate::status_file::Source<'_>> {
+        crate::status_file::Source::of(self.status_tail.as_deref(), self.status_file.as_deref())
+    }
 }

@@ -64,6 +64,11 @@ pub struct CreateRequest {
     /// A directory the runtime may write helper files (launch scripts) into.
     #[serde(default)]
     pub scratch_dir: Option<String>,
+    /// Host files the session reads at the same path (protocol 1.2): its system prompt, the
+    /// helper files its agent plugin wrote beside the status file. A runtime whose sessions see
+    /// the host's disk ignores it; one that keeps the session's files elsewhere copies them in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 /// A request about one session.
@@ -202,6 +207,11 @@ pub struct Liveness {
     /// The visible screen's last lines, when the probe asked for them and the session exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub screen: Option<String>,
+    /// The end of the session's status file as read inside the session (protocol 1.2), when the
+    /// probe asked for it and the session keeps its own files (a container, a pod). `None`
+    /// means the host's file is the one to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_tail: Option<String>,
 }
 
 /// Probe many sessions at once (one tick).
@@ -214,6 +224,10 @@ pub struct ProbeRequest {
     /// fetch them in bulk, not one process per session.
     #[serde(default)]
     pub capture_lines: Option<u32>,
+    /// Also read the last this many bytes of the status file of each session that keeps its
+    /// files inside the runtime (protocol 1.2), into [`Liveness::status_tail`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_tail_bytes: Option<u32>,
 }
 
 /// Results keyed by `RuntimeHandle::id`.

@@ -33,6 +33,7 @@ fn req(ws: &Path, now: u64) -> ActivityRequest {
     ActivityRequest {
         session_id: "app-3".into(),
         workspace_path: ws.display().to_string(),
+        status_tail: None,
         status_file: None,
         agent_session_id: None,
         screen: None,
@@ -155,6 +156,7 @@ fn session_info_and_cost_from_the_history() {
                 session_id: "app-3".into(),
                 workspace_path: dir.path().display().to_string(),
                 agent_session_id: None,
+                status_tail: None,
                 status_file: None,
                 created_at_ms: None,
             },

@@ -67,6 +67,7 @@ fn main() {
     let req = ActivityRequest {
         session_id: "app-1".into(),
         workspace_path: ws.display().to_string(),
+        status_tail: None,
         status_file: None,
         agent_session_id: Some(ID.into()),
         screen: None,
@@ -91,6 +92,7 @@ fn main() {
         session_id: "app-1".into(),
         workspace_path: ws.display().to_string(),
         agent_session_id: Some(ID.into()),
+        status_tail: None,
         status_file: None,
         created_at_ms: None,
     };

@@ -100,8 +100,7 @@ impl Agent for ClaudeCode {
     }
 
     fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
-        let id =
-            agent::conversation_id(req.agent_session_id.as_deref(), req.status_file.as_deref());
+        let id = agent::conversation_id_in(req.agent_session_id.as_deref(), req.status());
         let signal = self
             .transcript(&req.workspace_path, id.as_deref())
             .and_then(|t| transcript::activity_signal(&t));
@@ -119,8 +118,7 @@ impl Agent for ClaudeCode {
     }
 
     fn session_info(&self, _ctx: &Ctx, req: SessionInfoRequest) -> Result<SessionInfo, SdkError> {
-        let id =
-            agent::conversation_id(req.agent_session_id.as_deref(), req.status_file.as_deref());
+        let id = agent::conversation_id_in(req.agent_session_id.as_deref(), req.status());
         let Some(path) = self.transcript(&req.workspace_path, id.as_deref()) else {
             return Ok(SessionInfo {
                 agent_session_id: id,

@@ -85,6 +85,7 @@ impl World {
         ActivityRequest {
             session_id: "app-1".into(),
             workspace_path: self.workspace(),
+            status_tail: None,
             status_file: None,
             agent_session_id: Some(ID.into()),
             screen: None,
@@ -201,6 +202,7 @@ fn session_info_reads_task_summary_model_and_cost() {
         session_id: "app-1".into(),
         workspace_path: w.workspace(),
         agent_session_id: Some(ID.into()),
+        status_tail: None,
         status_file: None,
         created_at_ms: None,
     };

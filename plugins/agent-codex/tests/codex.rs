@@ -86,6 +86,7 @@ impl World {
         ActivityRequest {
             session_id: "app-2".into(),
             workspace_path: self.workspace(),
+            status_tail: None,
             status_file: None,
             agent_session_id: None,
             screen: None,
@@ -197,6 +198,7 @@ fn session_info_from_head_and_tail() {
                 session_id: "app-2".into(),
                 workspace_path: w.workspace(),
                 agent_session_id: None,
+                status_tail: None,
                 status_file: None,
                 created_at_ms: Some(status_file::now_ms() - 60_000),
             },

@@ -263,8 +263,7 @@ impl Agent for OpenCode {
     }
 
     fn session_info(&self, ctx: &Ctx, req: SessionInfoRequest) -> Result<SessionInfo, SdkError> {
-        let id =
-            agent::conversation_id(req.agent_session_id.as_deref(), req.status_file.as_deref());
+        let id = agent::conversation_id_in(req.agent_session_id.as_deref(), req.status());
         let Some(id) = id else {
             return Ok(SessionInfo::default());
         };

@@ -159,6 +159,7 @@ await step(() => ev("session.idle", {{ sessionID: "ses_6f1c" }}));
             ActivityRequest {
                 session_id: "app-4".into(),
                 workspace_path: ws.display().to_string(),
+                status_tail: None,
                 status_file: Some(status.display().to_string()),
                 agent_session_id: None,
                 screen,
@@ -229,6 +230,7 @@ fn session_info_from_opencode_export() {
         session_id: "app-4".into(),
         workspace_path: dir.path().display().to_string(),
         agent_session_id: Some("ses_6f1c2d3e4FfAbC".into()),
+        status_tail: None,
         status_file: None,
         created_at_ms: None,
     };

@@ -80,6 +80,7 @@ fn main() {
                     workspace_path: ws.display().to_string(),
                     argv,
                     env: BTreeMap::new(),
+                    files: Vec::new(),
                     scratch_dir: None,
                 },
             )
@@ -117,6 +118,7 @@ fn main() {
                     &ctx,
                     ProbeRequest {
                         targets: targets.clone(),
+                        status_tail_bytes: None,
                         capture_lines: lines,
                     },
                 )

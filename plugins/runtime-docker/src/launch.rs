@@ -363,6 +363,7 @@ mod tests {
                 ("AO_EXE".into(), "/opt/ao/bin/ao".into()),
                 ("PATH".into(), "/opt/ao/bin:/host/only".into()),
             ]),
+            files: Vec::new(),
             scratch_dir: None,
         }
     }

@@ -435,6 +435,7 @@ impl Runtime for DockerRuntime {
             ProbeRequest {
                 targets: vec![req],
                 capture_lines: None,
+                status_tail_bytes: None,
             },
         )?;
         Ok(out

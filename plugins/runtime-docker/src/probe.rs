@@ -81,6 +81,7 @@ pub(crate) fn liveness(seen: Option<&Seen>) -> Liveness {
             process_running: None,
             detail: "container not found".into(),
             screen: None,
+            status_tail: None,
         };
     };
     let (alive, running, detail) = match s.state.as_str() {
@@ -111,6 +112,7 @@ pub(crate) fn liveness(seen: Option<&Seen>) -> Liveness {
         process_running: running,
         detail,
         screen: None,
+        status_tail: None,
     }
 }
 

@@ -124,6 +124,7 @@ impl World {
                 workspace_path: ws.display().to_string(),
                 argv,
                 env: BTreeMap::from([("AO_SESSION".into(), format!("s{n}"))]),
+                files: Vec::new(),
                 scratch_dir: None,
             },
         )
@@ -159,6 +160,7 @@ impl World {
                         handle: h.clone(),
                         process_names: vec![],
                     }],
+                    status_tail_bytes: None,
                     capture_lines: Some(20),
                 },
             )

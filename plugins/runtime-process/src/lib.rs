@@ -231,6 +231,7 @@ impl Runtime for ProcessRuntime {
                 process_running: Some(alive),
                 detail: "checked by pid only: the session belongs to another ao process".into(),
                 screen: None,
+                status_tail: None,
             });
         };
         if let Some(how) = session.exit_status() {
@@ -240,6 +241,7 @@ impl Runtime for ProcessRuntime {
                 process_running: Some(false),
                 detail: format!("the agent exited ({how})"),
                 screen: None,
+                status_tail: None,
             });
         }
         if req.process_names.is_empty() {
@@ -249,6 +251,7 @@ impl Runtime for ProcessRuntime {
                 process_running: None,
                 detail: format!("pid {}", session.pid),
                 screen: None,
+                status_tail: None,
             });
         }
         let table = ProcessTable::snapshot(Some(ctx))?;
@@ -266,6 +269,7 @@ impl Runtime for ProcessRuntime {
                 ),
             },
             screen: None,
+            status_tail: None,
         })
     }
 

@@ -41,6 +41,7 @@ impl World {
                 workspace_path: self.dir.path().display().to_string(),
                 argv,
                 env,
+                files: Vec::new(),
                 scratch_dir: None,
             },
         )

@@ -157,6 +157,7 @@ impl TmuxRuntime {
                 process_running: None,
                 detail: "tmux session not found".into(),
                 screen: None,
+                status_tail: None,
             };
         };
         let live: Vec<&Pane> = panes.iter().filter(|p| !p.dead).collect();
@@ -173,6 +174,7 @@ impl TmuxRuntime {
                     (None, None) => "the agent exited".into(),
                 },
                 screen: None,
+                status_tail: None,
             };
         }
         match procs {
@@ -182,6 +184,7 @@ impl TmuxRuntime {
                 process_running: None,
                 detail: String::new(),
                 screen: None,
+                status_tail: None,
             },
             Some(table) => {
                 let found = live.iter().find_map(|p| table.find_agent(p.pid, names));
@@ -194,6 +197,7 @@ impl TmuxRuntime {
                         None => format!("no `{}` process in the session", names.join("`/`")),
                     },
                     screen: None,
+                    status_tail: None,
                 }
             }
         }
@@ -366,6 +370,7 @@ impl Runtime for TmuxRuntime {
             ProbeRequest {
                 targets: vec![req],
                 capture_lines: None,
+                status_tail_bytes: None,
             },
         )?;
         Ok(out.results.pop_first().map(|(_, l)| l).unwrap_or(Liveness {
@@ -374,6 +379,7 @@ impl Runtime for TmuxRuntime {
             process_running: None,
             detail: String::new(),
             screen: None,
+            status_tail: None,
         }))
     }
 

@@ -65,6 +65,7 @@ impl World {
                 workspace_path: workspace.display().to_string(),
                 argv,
                 env,
+                files: Vec::new(),
                 scratch_dir: Some(self.path("scratch").display().to_string()),
             },
         )
@@ -337,6 +338,7 @@ fn names_are_exact_never_prefixes() {
                         process_names: vec!["sleep".into()],
                     },
                 ],
+                status_tail_bytes: None,
                 capture_lines: None,
             },
         )
@@ -397,6 +399,7 @@ fn probe_captures_every_screen_in_a_batch() {
             &Ctx::detached(),
             ProbeRequest {
                 targets,
+                status_tail_bytes: None,
                 capture_lines: Some(1),
             },
         )
