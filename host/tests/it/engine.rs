@@ -44,6 +44,9 @@ pub struct Opts {
     /// share the host's network (the forge simulator listens on 127.0.0.1) and see the test's
     /// directory, the forge's repositories and the built binaries at their own paths.
     pub docker: Option<(String, &'static str)>,
+    /// With `docker`: the runtime's `sessionFiles` (`container`: status files, hooks and the
+    /// session's files live in the container, as on a remote engine).
+    pub session_files: Option<&'static str>,
 }
 
 /// The secret the SCM checks webhook signatures with (`HOOK_SECRET` in ao's environment).
@@ -175,6 +178,13 @@ pub fn setup_with(opts: Opts) -> Setup {
                 {"source": repos, "readOnly": false}
             ]
         });
+        if let Some(files) = opts.session_files {
+            let rc = &mut config["projects"]["app"]["runtimeConfig"];
+            rc["sessionFiles"] = json!(files);
+            // Only the scripted agent from the target dir: `ao`'s own path there is the hook
+            // shim's inside.
+            rc["mounts"][0] = json!({"source": ao_testkit::bin_path("ao-scripted-agent")});
+        }
     }
     for (k, v) in opts
         .extra

@@ -10,10 +10,13 @@ use std::time::Duration;
 
 #[test]
 fn ci_failure_review_merge_and_cleanup_run_by_themselves() {
-    runs_by_itself(&setup_with(Opts {
-        rules: Some(thinking_rules()),
-        ..Opts::default()
-    }));
+    runs_by_itself(
+        &setup_with(Opts {
+            rules: Some(thinking_rules()),
+            ..Opts::default()
+        }),
+        true,
+    );
 }
 
 /// The standard playbook, with the agent thinking a while before its first push: `ao spawn`
@@ -36,14 +39,55 @@ fn the_lifecycle_runs_by_itself_in_docker_containers() {
     let Some(image) = ao_testkit::docker::agent_image() else {
         return;
     };
-    runs_by_itself(&setup_with(Opts {
-        docker: Some((image, "clone")),
-        rules: Some(thinking_rules()),
-        ..Opts::default()
-    }));
+    runs_by_itself(
+        &setup_with(Opts {
+            docker: Some((image, "clone")),
+            rules: Some(thinking_rules()),
+            ..Opts::default()
+        }),
+        true,
+    );
 }
 
-fn runs_by_itself(s: &Setup) {
+/// The same again with each session's own files inside its container, as on a remote engine:
+/// the agent's hooks write there, and ao reads them only through the engine.
+#[test]
+fn the_lifecycle_runs_by_itself_with_session_files_in_the_containers() {
+    let Some(image) = ao_testkit::docker::agent_image() else {
+        return;
+    };
+    let s = setup_with(Opts {
+        docker: Some((image, "clone")),
+        session_files: Some("container"),
+        rules: Some(thinking_rules()),
+        ..Opts::default()
+    });
+    runs_by_itself(&s, false);
+    // Nothing was written to the host's status file: every hook record came through the engine.
+    let status = s.sb.home.path().join(".agent-orchestrator");
+    let host_status: Vec<_> = walk(&status)
+        .into_iter()
+        .filter(|p| p.parent().is_some_and(|d| d.ends_with("status")))
+        .collect();
+    assert!(host_status.is_empty(), "{host_status:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                todo.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+fn runs_by_itself(s: &Setup, agent_log_on_host: bool) {
     let out = succeed(s.ao().args(["spawn", "1"]));
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(stdout.trim(), "SESSION=app-1");
@@ -98,17 +142,20 @@ fn runs_by_itself(s: &Setup) {
         s.kinds()
     );
 
-    // What the agent was told carries the real payload.
-    let said = s.conversation();
-    assert!(said.contains("Work on issue #1"), "{said}");
-    assert!(
-        said.contains("got: helo") && said.contains("- test — failure"),
-        "{said}"
-    );
-    assert!(
-        said.contains("greet.sh:1 (@rita)") && said.contains("Use printf"),
-        "{said}"
-    );
+    // What the agent was told carries the real payload (its log is on the host unless the
+    // session's files lived in its container, which is gone now).
+    if agent_log_on_host {
+        let said = s.conversation();
+        assert!(said.contains("Work on issue #1"), "{said}");
+        assert!(
+            said.contains("got: helo") && said.contains("- test — failure"),
+            "{said}"
+        );
+        assert!(
+            said.contains("greet.sh:1 (@rita)") && said.contains("Use printf"),
+            "{said}"
+        );
+    }
 
     // Exactly what happened, in order: every transition once, nothing spurious.
     let kinds = s.kinds();

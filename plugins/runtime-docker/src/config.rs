@@ -32,6 +32,20 @@ pub struct MountSpec {
     pub read_only: bool,
 }
 
+/// Where a session's own files live: its status file (which the agent's hooks append to), the
+/// `ao` its hooks run, its system prompt and its agent's helper files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionFiles {
+    /// On the host, bind-mounted at the same paths: the host reads the status file itself.
+    /// Local engines only.
+    Host,
+    /// Inside the container, at the same paths: copied in before the agent starts, a small
+    /// shell `ao` for the hooks, the status file read back through the engine (`exec`). What a
+    /// remote engine needs, and the default there.
+    Container,
+}
+
 /// When an image is missing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -63,6 +77,10 @@ pub struct Config {
     /// `clone` (default) or `mount`.
     #[serde(default)]
     pub workspace: WorkspaceMode,
+    /// `host` (default on a local engine) or `container` (default, and the only choice, on a
+    /// remote one).
+    #[serde(default)]
+    pub session_files: Option<SessionFiles>,
     /// Memory limit: bytes, or with a unit (`512m`, `4g`).
     #[serde(default)]
     pub memory: Option<String>,
@@ -174,6 +192,19 @@ impl Config {
         Ok(())
     }
 
+    /// Whether the session's files live inside its container, on an engine that is (or is not)
+    /// `local`.
+    pub fn files_inside(&self, local: bool) -> Result<bool, SdkError> {
+        match self.session_files {
+            None => Ok(!local),
+            Some(SessionFiles::Container) => Ok(true),
+            Some(SessionFiles::Host) if local => Ok(false),
+            Some(SessionFiles::Host) => Err(SdkError::InvalidConfig(
+                "runtimeConfig.sessionFiles `host` needs a local engine (unix://); a remote engine keeps them in the container".into(),
+            )),
+        }
+    }
+
     /// The memory limit in bytes.
     pub fn memory_bytes(&self) -> Result<Option<i64>, SdkError> {
         let Some(text) = self.memory.as_deref().map(str::trim) else {
@@ -254,5 +285,13 @@ mod tests {
         assert_eq!(c.workspace, WorkspaceMode::Clone);
         assert_eq!(c.pull, Pull::Never);
         assert_eq!(c.pids_limit, Some(1024));
+        assert!(!c.files_inside(true).unwrap());
+        assert!(c.files_inside(false).unwrap());
+        let host = parse(serde_json::json!({"image": "i", "sessionFiles": "host"}));
+        let e = host.files_inside(false).unwrap_err().to_string();
+        assert!(
+            e.contains("sessionFiles `host` needs a local engine"),
+            "{e}"
+        );
     }
 }

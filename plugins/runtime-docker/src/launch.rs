@@ -109,11 +109,13 @@ pub(crate) fn instance_of(runtime_name: &str, session_id: &str) -> String {
 }
 
 /// The container for `req`. `host_env` reads ao's own environment (for `passEnv`); `local`
-/// says whether the engine can see this machine's files.
+/// says whether the engine can see this machine's files; `files_inside`, whether the session's
+/// own files are copied in ([`crate::upload`]) rather than mounted.
 pub(crate) fn plan(
     config: &Config,
     req: &CreateRequest,
     local: bool,
+    files_inside: bool,
     host_env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, SdkError> {
     if req.argv.is_empty() {
@@ -194,7 +196,7 @@ pub(crate) fn plan(
         }
     };
     let mut env: BTreeMap<String, String> = req.env.clone();
-    if local {
+    if !files_inside {
         // The hooks' `ao hook` and the status file they append to, at the paths the agent
         // plugin wrote into the agent's config: the host reads the file as for any session.
         if let Some(dir) = env
@@ -227,13 +229,9 @@ pub(crate) fn plan(
         mounts.push(bind(&m.source, &target, m.read_only));
     }
     // The host's PATH means nothing inside: the image's, after the directory of the mounted
-    // `ao` (so `ao hook` resolves as it does on the host).
+    // `ao` or its shim (so `ao hook` resolves as it does on the host).
     let mut path = config.path.clone();
-    if let Some(dir) = env
-        .get("AO_EXE")
-        .filter(|_| local)
-        .and_then(|e| Path::new(e).parent())
-    {
+    if let Some(dir) = env.get("AO_EXE").and_then(|e| Path::new(e).parent()) {
         path = format!("{}:{path}", dir.display());
     }
     env.insert("PATH".into(), path);
@@ -403,6 +401,7 @@ mod tests {
             &config(WorkspaceMode::Clone),
             &req("/w/app-3"),
             true,
+            false,
             &|_| None,
         )
         .unwrap();
@@ -442,12 +441,36 @@ mod tests {
         let mut r = req("/w");
         r.env
             .insert("AO_DATA_DIR".into(), data.path().display().to_string());
-        let p = plan(&config(WorkspaceMode::Clone), &r, true, &|_| None).unwrap();
+        let p = plan(&config(WorkspaceMode::Clone), &r, true, false, &|_| None).unwrap();
         let d = data.path().join("prompts").display().to_string();
         assert!(targets(&p).contains(&(format!("BIND:{d}->{d}"), true)));
         // A remote engine cannot see it, and nothing is mounted there.
-        let p = plan(&config(WorkspaceMode::Clone), &r, false, &|_| None).unwrap();
+        let p = plan(&config(WorkspaceMode::Clone), &r, false, true, &|_| None).unwrap();
         assert!(!targets(&p).iter().any(|(m, _)| m.contains("prompts")));
+    }
+
+    #[test]
+    fn session_files_inside_mount_none_of_the_hosts_but_the_seed() {
+        let p = plan(
+            &config(WorkspaceMode::Clone),
+            &req("/w/app-3"),
+            true,
+            true,
+            &|_| None,
+        )
+        .unwrap();
+        let m = targets(&p);
+        assert!(m.contains(&("BIND:/w/app-3->/ao/seed".into(), true)));
+        assert!(
+            !m.iter()
+                .any(|(t, _)| t.contains("/data/status") || t.contains("/opt/ao"))
+        );
+        // The shim is at ao's own path, first on PATH.
+        let env = p.body.env.clone().unwrap();
+        assert!(
+            env.contains(&"PATH=/opt/ao/bin:/usr/local/bin:/usr/bin:/bin".to_string()),
+            "{env:?}"
+        );
     }
 
     #[test]
@@ -464,7 +487,14 @@ mod tests {
         .unwrap();
         std::fs::write(repo.join(".git/worktrees/ws/commondir"), "../..\n").unwrap();
         let w = ws.display().to_string();
-        let p = plan(&config(WorkspaceMode::Mount), &req(&w), true, &|_| None).unwrap();
+        let p = plan(
+            &config(WorkspaceMode::Mount),
+            &req(&w),
+            true,
+            false,
+            &|_| None,
+        )
+        .unwrap();
         let g = repo
             .join(".git")
             .canonicalize()
@@ -477,7 +507,13 @@ mod tests {
         assert_eq!(p.workdir, w);
         assert!(p.volume.is_none());
         // A remote engine cannot see host paths.
-        let remote = plan(&config(WorkspaceMode::Mount), &req(&w), false, &|_| None);
+        let remote = plan(
+            &config(WorkspaceMode::Mount),
+            &req(&w),
+            false,
+            true,
+            &|_| None,
+        );
         assert!(matches!(remote, Err(SdkError::InvalidConfig(m)) if m.contains("local engine")));
     }
 
@@ -490,7 +526,7 @@ mod tests {
             target: None,
             read_only: true,
         }];
-        let p = plan(&c, &req("/w"), true, &|n| {
+        let p = plan(&c, &req("/w"), true, false, &|n| {
             (n == "API_KEY").then(|| "sk-1".to_string())
         })
         .unwrap();
@@ -502,7 +538,7 @@ mod tests {
                 .contains(&"API_KEY=sk-1".to_string())
         );
         assert!(targets(&p).contains(&("BIND:/opt/agent->/opt/agent".into(), true)));
-        let missing = plan(&c, &req("/w"), true, &|_| None);
+        let missing = plan(&c, &req("/w"), true, false, &|_| None);
         assert!(matches!(missing, Err(SdkError::InvalidConfig(m)) if m.contains("API_KEY")));
     }
 }

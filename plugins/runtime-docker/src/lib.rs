@@ -19,8 +19,9 @@ mod config;
 mod engine;
 mod launch;
 mod probe;
+mod upload;
 
-pub use config::{Config, MountSpec, Pull, WorkspaceMode};
+pub use config::{Config, MountSpec, Pull, SessionFiles, WorkspaceMode};
 
 use ao_plugin_api::sdk::tmux::{PANE_DEAD, TmuxDoor, TmuxPane, classify, last_screen_lines};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError, answer, delivery, git::check_id};
@@ -33,6 +34,7 @@ use ao_plugin_api::slots::runtime::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StatsOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use engine::{Endpoint, Engine};
 use futures_util::StreamExt;
@@ -51,9 +53,22 @@ pub struct DockerRuntime {
 struct DockerDoor<'a> {
     engine: &'a Engine,
     container: &'a str,
+    /// The session's status file inside, when its files live there.
+    status_file: Option<&'a str>,
 }
 
+/// The bytes of the status file's end delivery reads for its evidence.
+const DELIVERY_STATUS_TAIL: u32 = 16 * 1024;
+
 impl TmuxDoor for DockerDoor<'_> {
+    fn status_tail(&self, ctx: &Ctx) -> Option<String> {
+        let file = self.status_file?;
+        let cmd = probe::status_tail_argv(file, DELIVERY_STATUS_TAIL);
+        // A file not written yet reads as empty: the hooks have said nothing.
+        let out = self.engine.exec(ctx, self.container, cmd, None).ok()?;
+        out.success().then_some(out.stdout)
+    }
+
     fn run(&self, ctx: &Ctx, args: &[&str], stdin: Option<&str>) -> Result<String, SdkError> {
         let mut cmd: Vec<String> = Vec::new();
         if let Some(text) = stdin {
@@ -111,7 +126,15 @@ impl DockerRuntime {
         DockerDoor {
             engine: &self.engine,
             container,
+            status_file: None,
         }
+    }
+
+    /// The door into a session's container, reading its status file there when it has one.
+    fn door_of<'a>(&'a self, handle: &'a RuntimeHandle) -> Result<DockerDoor<'a>, SdkError> {
+        let mut door = self.door(name_of(handle)?);
+        door.status_file = probe::status_file_of(handle);
+        Ok(door)
     }
 
     /// Every container of ours on the engine (one list call), by name.
@@ -278,7 +301,19 @@ impl Runtime for DockerRuntime {
                 req.workspace_path
             )));
         }
-        let plan = launch::plan(&self.config, &req, local, &|n| std::env::var(n).ok())?;
+        let files_inside = self.config.files_inside(local)?;
+        let plan = launch::plan(&self.config, &req, local, files_inside, &|n| {
+            std::env::var(n).ok()
+        })?;
+        let mounted = |p: &std::path::Path| {
+            self.config
+                .mounts
+                .iter()
+                .any(|m| p.starts_with(m.target.as_deref().unwrap_or(&m.source)))
+        };
+        let upload = files_inside
+            .then(|| upload::archive(&req, &mounted))
+            .transpose()?;
         let name = req.runtime_name.as_str();
         // A container of this name that ended (a restore) gives way; a running one is a clash.
         if let Some(seen) = self.ours(ctx)?.get(name) {
@@ -323,7 +358,20 @@ impl Runtime for DockerRuntime {
                 "create container",
                 docker.create_container(Some(opts), plan.body),
             )
-            .and_then(|_| {
+            .and_then(|_| match upload {
+                // The session's own files, in place before the agent can look for them.
+                Some(tar) => {
+                    let opts = UploadToContainerOptionsBuilder::new().path("/").build();
+                    let body = bollard::body_full(tar.into());
+                    self.engine.run(
+                        ctx,
+                        "copy the session's files in",
+                        docker.upload_to_container(name, Some(opts), body),
+                    )
+                }
+                None => Ok(()),
+            })
+            .and_then(|()| {
                 self.engine
                     .run(ctx, "start container", docker.start_container(name, None))
             })
@@ -350,6 +398,7 @@ impl Runtime for DockerRuntime {
                     "hostPath": req.workspace_path,
                 },
                 "volume": plan.volume,
+                "statusFile": files_inside.then(|| req.env.get("AO_STATUS_FILE")).flatten(),
                 "createdAtMs": ao_plugin_api::status_file::now_ms(),
             }),
         })
@@ -385,7 +434,7 @@ impl Runtime for DockerRuntime {
     fn send_message(&self, ctx: &Ctx, req: SendMessageRequest) -> Result<SendOutcome, SdkError> {
         let name = name_of(&req.handle)?;
         self.sending.one_at_a_time(name, || {
-            let door = self.door(name);
+            let door = self.door_of(&req.handle)?;
             let pane = TmuxPane::new(&door, launch::TARGET, name);
             delivery::deliver(ctx, &pane, &req.text, &req.delivery).map_err(|e| match e {
                 SdkError::NotFound(m) if m.ends_with(PANE_DEAD) => SdkError::NotFound(m),

@@ -5,7 +5,7 @@ use crate::engine::{Engine, exec_async};
 use crate::launch;
 use ao_plugin_api::sdk::tmux::last_screen_lines;
 use ao_plugin_api::sdk::{Ctx, SdkError};
-use ao_plugin_api::slots::runtime::{Liveness, ProbeRequest, ProbeResponse};
+use ao_plugin_api::slots::runtime::{Liveness, ProbeRequest, ProbeResponse, RuntimeHandle};
 use bollard::Docker;
 use bollard::models::{
     ContainerCreateBody, ContainerStatsResponse, ContainerSummary, ContainerSummaryStateEnum,
@@ -116,7 +116,71 @@ pub(crate) fn liveness(seen: Option<&Seen>) -> Liveness {
     }
 }
 
-/// Every target's liveness from `seen` (one list call), and the screens the host asked for.
+/// The session's status file inside its container, when its files live there.
+pub(crate) fn status_file_of(handle: &RuntimeHandle) -> Option<&str> {
+    handle.data["statusFile"].as_str()
+}
+
+/// An exec's argv printing the last `bytes` of `file` (nothing when it is not there yet).
+pub(crate) fn status_tail_argv(file: &str, bytes: u32) -> Vec<String> {
+    [
+        "sh",
+        "-c",
+        "tail -c \"$1\" \"$2\" 2>/dev/null; exit 0",
+        "ao-status",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([bytes.to_string(), file.to_string()])
+    .collect()
+}
+
+/// Between a screen and a status tail in one exec's output.
+const STATUS_MARK: &str = "\u{1}ao-status\u{1}";
+
+/// One exec for a running session: its screen, then (when its files live inside and the host
+/// asked) its status file's end after [`STATUS_MARK`].
+fn look_argv(status: Option<(&str, u32)>) -> Vec<String> {
+    let capture = [
+        "tmux",
+        "-S",
+        launch::SOCKET,
+        "capture-pane",
+        "-p",
+        "-J",
+        "-t",
+        launch::TARGET,
+    ];
+    match status {
+        None => capture.iter().map(|s| s.to_string()).collect(),
+        Some((file, bytes)) => {
+            let script = format!(
+                "{} || exit 1; printf '\\n{STATUS_MARK}\\n'; tail -c \"$1\" \"$2\" 2>/dev/null; exit 0",
+                capture.join(" ")
+            );
+            ["sh", "-c", &script, "ao-look"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain([bytes.to_string(), file.to_string()])
+                .collect()
+        }
+    }
+}
+
+/// A look's output as (screen, status tail).
+fn split_look(out: &str, asked_status: bool) -> (String, Option<String>) {
+    if !asked_status {
+        return (out.to_string(), None);
+    }
+    match out.split_once(&format!("\n{STATUS_MARK}\n")) {
+        Some((screen, tail)) => (screen.to_string(), Some(tail.to_string())),
+        None => (out.to_string(), None),
+    }
+}
+
+/// Every target's liveness from `seen` (one list call), and the screens (and status tails) the
+/// host asked for: one exec per running container, all at once; an exited one's screen is the
+/// end of its log.
 pub(crate) fn probe(
     engine: &Engine,
     ctx: &Ctx,
@@ -128,45 +192,47 @@ pub(crate) fn probe(
         .iter()
         .map(|t| (t.handle.id.clone(), liveness(seen.get(&t.handle.id))))
         .collect();
-    let Some(lines) = req.capture_lines.map(|l| l.clamp(1, 500)) else {
+    let lines = req.capture_lines.map(|l| l.clamp(1, 500));
+    let tail_bytes = req.status_tail_bytes.map(|b| b.clamp(1, 1 << 20));
+    if lines.is_none() && tail_bytes.is_none() {
         return Ok(ProbeResponse { results });
-    };
+    }
     let docker = engine.docker();
-    let futs: Vec<_> = results
-        .keys()
-        .filter_map(|id| {
+    let futs: Vec<_> = req
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let id = &t.handle.id;
             let s = seen.get(id)?;
-            (s.state == "running" || s.exited()).then(|| (id.clone(), s.exited()))
+            let status = tail_bytes.and_then(|b| Some((status_file_of(&t.handle)?.to_string(), b)));
+            (s.state == "running" || s.exited()).then(|| (id.clone(), s.exited(), status))
         })
-        .map(|(id, exited)| async move {
-            let text = if exited {
-                logs(docker, &id, lines).await.ok()
-            } else {
-                let cmd = [
-                    "tmux",
-                    "-S",
-                    launch::SOCKET,
-                    "capture-pane",
-                    "-p",
-                    "-J",
-                    "-t",
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .chain([launch::TARGET.to_string()])
-                .collect();
-                exec_async(docker, &id, cmd, None)
-                    .await
-                    .ok()
-                    .filter(|o| o.success())
-                    .map(|o| o.stdout)
-            };
-            (id, text.map(|t| last_screen_lines(&t, lines)))
+        .map(|(id, exited, status)| async move {
+            if exited {
+                let text = match lines {
+                    Some(n) => logs(docker, &id, n).await.ok(),
+                    None => None,
+                };
+                return (id, text, None);
+            }
+            let argv = look_argv(status.as_ref().map(|(f, b)| (f.as_str(), *b)));
+            let out = exec_async(docker, &id, argv, None)
+                .await
+                .ok()
+                .filter(|o| o.success());
+            match out {
+                Some(o) => {
+                    let (screen, tail) = split_look(&o.stdout, status.is_some());
+                    (id, Some(screen), tail)
+                }
+                None => (id, None, None),
+            }
         })
         .collect();
-    for (id, screen) in engine.all(ctx, "capture screens", futs)? {
+    for (id, screen, tail) in engine.all(ctx, "capture screens", futs)? {
         if let Some(l) = results.get_mut(&id) {
-            l.screen = screen;
+            l.screen = lines.and_then(|n| Some(last_screen_lines(&screen?, n)));
+            l.status_tail = tail;
         }
     }
     Ok(ProbeResponse { results })
@@ -329,6 +395,22 @@ mod tests {
         assert_eq!(tmux.detail, "tmux could not start in the container");
         let starting = liveness(Some(&seen("created", "Created")));
         assert!(starting.session_exists && starting.process_running.is_none());
+    }
+
+    #[test]
+    fn a_look_splits_into_the_screen_and_the_status_tail() {
+        let argv = look_argv(Some(("/d/app-1.jsonl", 4096)));
+        assert_eq!(argv[..2], ["sh", "-c"]);
+        assert_eq!(argv[3..], ["ao-look", "4096", "/d/app-1.jsonl"]);
+        let out = format!("screen line\n> \n\n{STATUS_MARK}\n{{\"at_ms\":1}}\n");
+        let (screen, tail) = split_look(&out, true);
+        assert_eq!(screen, "screen line\n> \n");
+        assert_eq!(tail.as_deref(), Some("{\"at_ms\":1}\n"));
+        assert_eq!(
+            split_look("just a screen", false),
+            ("just a screen".into(), None)
+        );
+        assert_eq!(look_argv(None)[0], "tmux");
     }
 
     #[test]

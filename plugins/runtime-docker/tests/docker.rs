@@ -404,3 +404,133 @@ fn sessions_are_listed_by_prefix_for_cleanup() {
         "{m:?}"
     );
 }
+
+#[test]
+fn session_files_live_in_the_container_and_come_back_through_the_engine() {
+    // Nothing of the test's directory is mounted: only the scripted agent's binary.
+    let mounts = json!([{"source": target_dir().display().to_string()}]);
+    let Some(w) = World::new(
+        "ao-dkt5",
+        "clone",
+        json!({"sessionFiles": "container", "mounts": mounts}),
+    ) else {
+        return;
+    };
+    let ws = w.workspace();
+    let data = w.dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let helper = data.join("s1.jsonl.helper.json");
+    std::fs::write(&helper, "{\"from\": \"the host\"}\n").unwrap();
+    let create = |n: u32, argv: Vec<String>, files: Vec<String>| {
+        let status = data.join(format!("s{n}.jsonl")).display().to_string();
+        let env = BTreeMap::from([
+            ("AO_SESSION".to_string(), format!("s{n}")),
+            ("AO_STATUS_FILE".to_string(), status.clone()),
+            (
+                "AO_EXE".to_string(),
+                w.dir.path().join("bin/ao").display().to_string(),
+            ),
+        ]);
+        let h =
+            w.rt.create(
+                &Ctx::detached(),
+                CreateRequest {
+                    session_id: format!("s{n}"),
+                    runtime_name: w.name(n),
+                    workspace_path: ws.display().to_string(),
+                    argv,
+                    env,
+                    files,
+                    scratch_dir: None,
+                },
+            )
+            .unwrap();
+        (h, status)
+    };
+
+    // A hook run as the agent's CLI runs it: `ao hook` by PATH, its payload on stdin.
+    let script = "cat \"$0\"; printf '%s' '{\"session_id\":\"c-1\",\"message\":\"Need approval\"}' | ao hook --agent x --state waiting_input --stdin Notification && echo hooked; sleep 600";
+    let argv = vec![
+        "sh".into(),
+        "-c".into(),
+        script.into(),
+        helper.display().to_string(),
+    ];
+    let (h1, status1) = create(1, argv, vec![helper.display().to_string()]);
+    assert_eq!(h1.data["statusFile"], status1.as_str());
+    let tail_of = |h: &RuntimeHandle| {
+        let mut results =
+            w.rt.probe(
+                &Ctx::detached(),
+                ProbeRequest {
+                    targets: vec![IsAliveRequest {
+                        handle: h.clone(),
+                        process_names: vec![],
+                    }],
+                    capture_lines: Some(20),
+                    status_tail_bytes: Some(4096),
+                },
+            )
+            .unwrap()
+            .results;
+        results.remove(&h.id).unwrap()
+    };
+    let mut seen = None;
+    wait("the hook's record through the probe", 20, || {
+        let l = tail_of(&h1);
+        let done = l.screen.as_deref().is_some_and(|s| s.contains("hooked"));
+        seen = Some(l);
+        done
+    });
+    let seen = seen.unwrap();
+    assert!(
+        seen.screen
+            .as_deref()
+            .unwrap()
+            .contains("{\"from\": \"the host\"}"),
+        "the helper file was not copied in: {seen:?}"
+    );
+    let tail = seen.status_tail.expect("a status tail");
+    let r = ao_plugin_api::status_file::latest_in(
+        ao_plugin_api::status_file::Source::Tail(&tail),
+        |_| true,
+    )
+    .unwrap();
+    assert_eq!(r.event.as_deref(), Some("Notification"));
+    assert_eq!(r.session.as_deref(), Some("c-1"));
+    assert_eq!(r.detail.as_deref(), Some("Need approval"));
+    assert!(
+        !Path::new(&status1).exists(),
+        "the status file is the container's, not the host's"
+    );
+
+    // Delivery's evidence comes from inside too: the scripted agent's hook records.
+    let log = w.dir.path().join("s2.log");
+    let status2 = data.join("s2.jsonl");
+    let argv = ao_testkit::scripted_agent_argv(&log, Some(&status2), &[]);
+    let (h2, _) = create(2, argv, vec![]);
+    let sent =
+        w.rt.send_message(
+            &Ctx::detached(),
+            SendMessageRequest {
+                handle: h2.clone(),
+                text: "hello from the host".into(),
+                delivery: DeliveryOptions {
+                    ready_timeout_ms: 15_000,
+                    stable_ms: 150,
+                    ack_timeout_ms: 5_000,
+                    max_enter_retries: 3,
+                    status_file: Some(status2.display().to_string()),
+                    screen: None,
+                },
+            },
+        )
+        .unwrap();
+    assert!(sent.acknowledged, "{sent:?}");
+    assert_eq!(sent.evidence, "hook: UserPromptSubmit", "{sent:?}");
+    assert!(!status2.exists());
+    for h in [h1, h2] {
+        w.rt.destroy(&Ctx::detached(), HandleRequest { handle: h })
+            .unwrap();
+    }
+}
