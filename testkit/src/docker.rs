@@ -72,3 +72,67 @@ pub fn remove(containers: &[&str], volumes: &[&str]) {
             .output();
     }
 }
+
+/// The local engine behind `tcp://127.0.0.1:<port>` (plain HTTP, as `tcp://` without TLS):
+/// what runtime-docker takes for a remote engine, so tests drive its remote paths (nothing of
+/// this machine mounted, everything copied in through the API) against the real engine. Each
+/// connection is a byte pipe to the local socket, upgrades (exec, attach) included. Stops
+/// accepting when dropped.
+pub struct TcpEngine {
+    /// `tcp://127.0.0.1:<port>`.
+    pub host: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    port: u16,
+}
+
+impl TcpEngine {
+    /// Listens on an ephemeral port.
+    pub fn start() -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(tcp) = conn else { continue };
+                let Ok(unix) = std::os::unix::net::UnixStream::connect(SOCKET) else {
+                    continue;
+                };
+                pipe(tcp, unix);
+            }
+        });
+        Self {
+            host: format!("tcp://127.0.0.1:{port}"),
+            stop,
+            port,
+        }
+    }
+}
+
+/// Copies both ways until each side ends, passing each end on as a half-close.
+fn pipe(tcp: std::net::TcpStream, unix: std::os::unix::net::UnixStream) {
+    let (Ok(mut tcp_r), Ok(mut unix_r)) = (tcp.try_clone(), unix.try_clone()) else {
+        return;
+    };
+    let (mut tcp_w, mut unix_w) = (tcp, unix);
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut tcp_r, &mut unix_w);
+        let _ = unix_w.shutdown(std::net::Shutdown::Write);
+    });
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut unix_r, &mut tcp_w);
+        let _ = tcp_w.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+impl Drop for TcpEngine {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}

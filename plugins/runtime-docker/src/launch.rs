@@ -36,7 +36,9 @@ pub(crate) const EXIT_SEED_FAILED: i64 = 124;
 
 /// The launch script: `$@` is the agent's argv, which never passes through a shell (`exec "$@"`
 /// runs it as given). Clone mode seeds `/workspace` from the host's prepared workspace once (a
-/// restore finds the volume seeded and keeps the agent's work); the untracked files the host
+/// restore finds the volume seeded and keeps the agent's work): mounted read-only on a local
+/// engine, or, on a remote one, as a git bundle and a tar of the untracked files copied in
+/// before start ([`crate::upload::seed`]); the untracked files the host
 /// put there (the agent's hook config) are excluded in the clone, so they are neither the
 /// agent's work nor committed by it. The clone keeps the seed's branches as remote-tracking
 /// refs (under `origin`, re-pointed at the host's own origin, or `ao-seed` when there is none),
@@ -67,6 +69,21 @@ if [ "${AO_SEED:-}" = 1 ] && [ ! -e /workspace/.git ]; then
     { $g -C "$src" ls-files -z --others | (cd "$src" && tar --null -T - -cf -) | tar -C /workspace -xf -; } &&
     { $g -C "$src" ls-files --others | sed 's|^|/|' >> /workspace/.git/info/exclude; }
   } >&2 || { echo "ao: could not seed the workspace from $src" >&2; exit 124; }
+elif [ "${AO_SEED:-}" = upload ] && [ ! -e /workspace/.git ]; then
+  {
+    g="git -c safe.directory=*"
+    up=/ao/upload
+    $g clone -q --no-checkout "$up/seed.bundle" /workspace &&
+    $g -C /workspace checkout -q -B "$AO_SEED_BRANCH" "$AO_SEED_HEAD" &&
+    if [ -n "${AO_SEED_ORIGIN:-}" ]; then
+      $g -C /workspace remote set-url origin "$AO_SEED_ORIGIN"
+    else
+      $g -C /workspace remote rename origin ao-seed
+    fi &&
+    tar -C /workspace -xf "$up/untracked.tar" &&
+    { tar -tf "$up/untracked.tar" | sed 's|^|/|' >> /workspace/.git/info/exclude; } &&
+    rm -rf "$up"
+  } >&2 || { echo "ao: could not seed the workspace from the uploaded bundle" >&2; exit 124; }
 fi
 cd "${AO_WORKDIR:-/workspace}" || exit 124
 $T new-session -d -s ao -x "${AO_COLS:-200}" -y "${AO_ROWS:-50}" -- /bin/sh -c 'exec "$@"' ao-agent "$@" \; set-option -w -t =ao: remain-on-exit on \; pipe-pane -t =ao: 'exec cat >/dev/null' \; set-hook -t =ao: pane-died 'run-shell "tmux -S /run/ao/tmux.sock wait-for -S ao-exited"' || exit 125
@@ -260,8 +277,9 @@ pub(crate) fn plan(
     env.insert("AO_COLS".into(), config.width.to_string());
     env.insert("AO_ROWS".into(), config.height.to_string());
     env.insert("AO_WORKDIR".into(), workdir.clone());
-    if mode == WorkspaceMode::Clone && local {
-        env.insert("AO_SEED".into(), "1".into());
+    if mode == WorkspaceMode::Clone {
+        // Seeded from the mount, or from what `create` copies in (see `upload::seed`).
+        env.insert("AO_SEED".into(), if local { "1" } else { "upload" }.into());
     }
     let mut cmd = vec![
         "/bin/sh".to_string(),

@@ -295,14 +295,15 @@ impl Runtime for DockerRuntime {
     fn create(&self, ctx: &Ctx, req: CreateRequest) -> Result<RuntimeHandle, SdkError> {
         check_id("container name", &req.runtime_name)?;
         let local = self.endpoint.is_local();
-        if local && !std::path::Path::new(&req.workspace_path).is_dir() {
+        // ao prepared it on this machine whatever the engine: mounted, or copied in.
+        if !std::path::Path::new(&req.workspace_path).is_dir() {
             return Err(SdkError::NotFound(format!(
                 "workspace {} does not exist",
                 req.workspace_path
             )));
         }
         let files_inside = self.config.files_inside(local)?;
-        let plan = launch::plan(&self.config, &req, local, files_inside, &|n| {
+        let mut plan = launch::plan(&self.config, &req, local, files_inside, &|n| {
             std::env::var(n).ok()
         })?;
         let mounted = |p: &std::path::Path| {
@@ -311,8 +312,15 @@ impl Runtime for DockerRuntime {
                 .iter()
                 .any(|m| p.starts_with(m.target.as_deref().unwrap_or(&m.source)))
         };
-        let upload = files_inside
-            .then(|| upload::archive(&req, &mounted))
+        // A remote engine cannot see the workspace: it gets a bundle of it to clone.
+        let seed = (self.config.workspace == WorkspaceMode::Clone && !local)
+            .then(|| upload::seed(ctx, std::path::Path::new(&req.workspace_path)))
+            .transpose()?;
+        if let (Some(seed), Some(env)) = (&seed, plan.body.env.as_mut()) {
+            env.extend(seed.env());
+        }
+        let upload = (files_inside || seed.is_some())
+            .then(|| upload::archive(&req, files_inside, seed.as_ref(), &mounted))
             .transpose()?;
         let name = req.runtime_name.as_str();
         // A container of this name that ended (a restore) gives way; a running one is a clash.

@@ -8,13 +8,106 @@
 //! (hex, cut to 2 KiB: the conversation id and the message come first) for the host to read.
 //! The status file's directory is writable by any user, as the agent may not run as root.
 
-use ao_plugin_api::sdk::SdkError;
+use ao_plugin_api::sdk::git::Git;
+use ao_plugin_api::sdk::{Ctx, SdkError};
 use ao_plugin_api::slots::runtime::CreateRequest;
 use std::path::{Path, PathBuf};
 
 /// The largest file copied in: prompts and helper files are small; anything bigger is a
 /// mistake better refused than shipped to every container.
 const MAX_FILE: u64 = 4 << 20;
+/// The most a seed (bundle and untracked files) may weigh.
+const MAX_SEED: u64 = 1 << 30;
+/// Where a seed is copied to; the launch script clones from it and removes it.
+const SEED_DIR: &str = "ao/upload";
+
+/// The host's prepared workspace as a remote engine gets it (clone mode): a git bundle of its
+/// repository's refs and a tar of its untracked files (the agent's hook settings), with what the
+/// launch script checks out.
+pub(crate) struct Seed {
+    bundle: Vec<u8>,
+    untracked: Vec<u8>,
+    /// The branch and commit checked out.
+    pub(crate) branch: String,
+    pub(crate) head: String,
+    /// The repository's `origin`, which the clone pushes to.
+    pub(crate) origin: Option<String>,
+}
+
+impl Seed {
+    /// What the launch script reads (`AO_SEED=upload` is set by the plan).
+    pub(crate) fn env(&self) -> Vec<String> {
+        let mut env = vec![
+            format!("AO_SEED_BRANCH={}", self.branch),
+            format!("AO_SEED_HEAD={}", self.head),
+        ];
+        if let Some(o) = &self.origin {
+            env.push(format!("AO_SEED_ORIGIN={o}"));
+        }
+        env
+    }
+}
+
+/// Packs `workspace` for a remote engine.
+pub(crate) fn seed(ctx: &Ctx, workspace: &Path) -> Result<Seed, SdkError> {
+    let git = Git::new(workspace);
+    let branch = git
+        .run(ctx, &["symbolic-ref", "--short", "HEAD"])
+        .map_err(|e| SdkError::InvalidParams(format!("the workspace is on no branch: {e}")))?;
+    let head = git.run(ctx, &["rev-parse", "HEAD"])?;
+    let origin = git
+        .run(ctx, &["remote", "get-url", "origin"])
+        .ok()
+        .filter(|o| !o.is_empty());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let file = std::env::temp_dir().join(format!("ao-seed-{}-{nanos}.bundle", std::process::id()));
+    let made = git.run(
+        ctx,
+        &[
+            "bundle",
+            "create",
+            "-q",
+            &file.display().to_string(),
+            "--all",
+        ],
+    );
+    let bundle = made.and_then(|_| {
+        std::fs::read(&file).map_err(|e| SdkError::Internal(format!("reading the bundle: {e}")))
+    });
+    let _ = std::fs::remove_file(&file);
+    let bundle = bundle?;
+    let listed = git.run(ctx, &["ls-files", "-z", "--others"])?;
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.follow_symlinks(false);
+    let mut size = bundle.len() as u64;
+    for rel in listed.split('\0').filter(|r| !r.is_empty()) {
+        let path = workspace.join(rel);
+        size += std::fs::symlink_metadata(&path)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        if size > MAX_SEED {
+            return Err(SdkError::InvalidParams(format!(
+                "the workspace's repository and untracked files are over {} MiB: too much to copy into a container",
+                MAX_SEED >> 20
+            )));
+        }
+        tar.append_path_with_name(&path, rel)
+            .map_err(|e| SdkError::Internal(format!("packing {rel}: {e}")))?;
+    }
+    let untracked = tar
+        .into_inner()
+        .map_err(|e| SdkError::Internal(format!("packing the untracked files: {e}")))?;
+    Ok(Seed {
+        bundle,
+        untracked,
+        branch,
+        head,
+        origin,
+    })
+}
 
 /// `ao` inside a container: `ao hook` only.
 pub(crate) const SHIM: &str = r#"#!/bin/sh
@@ -53,10 +146,21 @@ exit 0
 /// mount provides are left to it (the engine refuses to write under a read-only mount).
 pub(crate) fn archive(
     req: &CreateRequest,
+    files_inside: bool,
+    seed: Option<&Seed>,
     mounted: &dyn Fn(&Path) -> bool,
 ) -> Result<Vec<u8>, SdkError> {
-    let mut tar = tar::Builder::new(Vec::new());
+    let tar = tar::Builder::new(Vec::new());
     let mut dirs: Vec<(PathBuf, u32)> = Vec::new();
+    let mut files: Vec<(PathBuf, Vec<u8>, u32)> = Vec::new();
+    if let Some(seed) = seed {
+        let dir = Path::new("/").join(SEED_DIR);
+        files.push((dir.join("seed.bundle"), seed.bundle.clone(), 0o644));
+        files.push((dir.join("untracked.tar"), seed.untracked.clone(), 0o644));
+    }
+    if !files_inside {
+        return pack(tar, &dirs, &files);
+    }
     if let Some(dir) = req
         .env
         .get("AO_STATUS_FILE")
@@ -64,7 +168,6 @@ pub(crate) fn archive(
     {
         dirs.push((absolute(dir)?.to_path_buf(), 0o1777));
     }
-    let mut files: Vec<(PathBuf, Vec<u8>, u32)> = Vec::new();
     if let Some(exe) = req.env.get("AO_EXE").filter(|e| !mounted(Path::new(e))) {
         files.push((
             absolute(Path::new(exe))?.into(),
@@ -88,7 +191,17 @@ pub(crate) fn archive(
         let data = std::fs::read(path).map_err(|e| SdkError::NotFound(format!("{f}: {e}")))?;
         files.push((path.into(), data, 0o644));
     }
-    for (path, _, _) in &files {
+    pack(tar, &dirs, &files)
+}
+
+/// `dirs` (each with its mode) then `files`, each file's directory first.
+fn pack(
+    mut tar: tar::Builder<Vec<u8>>,
+    dirs: &[(PathBuf, u32)],
+    files: &[(PathBuf, Vec<u8>, u32)],
+) -> Result<Vec<u8>, SdkError> {
+    let mut dirs = dirs.to_vec();
+    for (path, _, _) in files {
         if let Some(parent) = path.parent()
             && !dirs.iter().any(|(d, _)| d == parent)
         {
@@ -109,7 +222,7 @@ pub(crate) fn archive(
         tar.append_data(&mut h, relative(dir), std::io::empty())
             .map_err(failed)?;
     }
-    for (path, data, mode) in &files {
+    for (path, data, mode) in files {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Regular);
         h.set_mode(*mode);
@@ -163,7 +276,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let prompt = dir.path().join("app-1.md");
         std::fs::write(&prompt, "be careful").unwrap();
-        let bytes = archive(&request(vec![prompt.display().to_string()]), &|_| false).unwrap();
+        let bytes = archive(
+            &request(vec![prompt.display().to_string()]),
+            true,
+            None,
+            &|_| false,
+        )
+        .unwrap();
         let mut entries = Vec::new();
         let mut a = tar::Archive::new(bytes.as_slice());
         for e in a.entries().unwrap() {
@@ -184,10 +303,10 @@ mod tests {
         let pos = |p: &str| entries.iter().position(|e| e.0.trim_end_matches('/') == p);
         assert!(pos("opt/ao/bin") < pos("opt/ao/bin/ao"));
 
-        let e = archive(&request(vec!["relative/x".into()]), &|_| false).unwrap_err();
+        let e = archive(&request(vec!["relative/x".into()]), true, None, &|_| false).unwrap_err();
         assert!(e.to_string().contains("not an absolute path"), "{e}");
         // What a mount provides is not copied.
-        let bytes = archive(&request(vec![]), &|p| p.starts_with("/opt/ao")).unwrap();
+        let bytes = archive(&request(vec![]), true, None, &|p| p.starts_with("/opt/ao")).unwrap();
         let mut a = tar::Archive::new(bytes.as_slice());
         let names: Vec<String> = a
             .entries()

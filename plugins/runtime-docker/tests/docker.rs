@@ -534,3 +534,122 @@ fn session_files_live_in_the_container_and_come_back_through_the_engine() {
             .unwrap();
     }
 }
+
+#[test]
+fn a_remote_engine_gets_the_workspace_and_the_session_files_through_its_api() {
+    if docker::agent_image().is_none() {
+        return;
+    }
+    // The local engine over TCP: a remote engine to the runtime, which mounts nothing then.
+    let tcp = docker::TcpEngine::start();
+    let Some(w) = World::new("ao-dkt6", "clone", json!({"host": tcp.host, "mounts": []})) else {
+        return;
+    };
+    let ws = w.workspace();
+    git(
+        &ws,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://forge.invalid/acme/app.git",
+        ],
+    );
+    let data = w.dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let status = data.join("s1.jsonl").display().to_string();
+    let script = "g='git -c safe.directory=*'; pwd; $g rev-parse --abbrev-ref HEAD; cat README .agent/hooks.json; $g remote get-url origin; echo \"dirty: $($g status --porcelain | wc -l)\"; printf '%s' '{\"session_id\":\"r-1\"}' | ao hook --state ready --stdin Stop && echo hooked; sleep 600";
+    let h =
+        w.rt.create(
+            &Ctx::detached(),
+            CreateRequest {
+                session_id: "s1".into(),
+                runtime_name: w.name(1),
+                workspace_path: ws.display().to_string(),
+                argv: vec!["sh".into(), "-c".into(), script.into()],
+                env: BTreeMap::from([
+                    ("AO_SESSION".to_string(), "s1".to_string()),
+                    ("AO_STATUS_FILE".to_string(), status.clone()),
+                    (
+                        "AO_EXE".to_string(),
+                        w.dir.path().join("bin/ao").display().to_string(),
+                    ),
+                ]),
+                files: Vec::new(),
+                scratch_dir: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(h.data["workspace"]["location"], "container");
+    assert_eq!(h.data["host"], tcp.host.as_str());
+    // Nothing of this machine is mounted.
+    let mounts = docker::inspect("container", &w.name(1))["Mounts"].clone();
+    assert!(
+        mounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["Type"] != "bind"),
+        "{mounts}"
+    );
+    let mut seen = None;
+    wait("the agent's report", 30, || {
+        let l =
+            w.rt.probe(
+                &Ctx::detached(),
+                ProbeRequest {
+                    targets: vec![IsAliveRequest {
+                        handle: h.clone(),
+                        process_names: vec![],
+                    }],
+                    capture_lines: Some(20),
+                    status_tail_bytes: Some(4096),
+                },
+            )
+            .unwrap()
+            .results
+            .remove(&h.id)
+            .unwrap();
+        let done = l.screen.as_deref().is_some_and(|s| s.contains("hooked"));
+        seen = Some(l);
+        done
+    });
+    let seen = seen.unwrap();
+    let screen = seen.screen.clone().unwrap();
+    let lines: Vec<&str> = screen.lines().map(str::trim).collect();
+    assert_eq!(
+        lines[..7],
+        [
+            "/workspace",
+            "feat/x",
+            "hello",
+            "{\"hook\": true}",
+            "https://forge.invalid/acme/app.git",
+            "dirty: 0",
+            "hooked"
+        ],
+        "{screen}"
+    );
+    let tail = seen.status_tail.expect("a status tail");
+    let r = ao_plugin_api::status_file::latest_in(
+        ao_plugin_api::status_file::Source::Tail(&tail),
+        |_| true,
+    )
+    .unwrap();
+    assert_eq!(
+        (r.state, r.session.as_deref()),
+        (
+            ao_plugin_api::slots::agent::ActivityState::Ready,
+            Some("r-1")
+        )
+    );
+    // Nothing unpushed in the volume: it goes with the session.
+    w.rt.destroy(&Ctx::detached(), HandleRequest { handle: h })
+        .unwrap();
+    assert!(docker::inspect("container", &w.name(1)).is_null());
+    assert!(
+        docker::inspect("volume", "ao-ws-ao-dkt6-s1").is_null(),
+        "{:?}",
+        w.host.logs()
+    );
+}
