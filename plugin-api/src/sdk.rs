@@ -16,6 +16,8 @@
 pub mod agent;
 pub mod answer;
 pub mod command;
+#[cfg(feature = "container")]
+pub mod container;
 pub mod delivery;
 pub mod error;
 #[doc(hidden)]

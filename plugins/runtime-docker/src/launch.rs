@@ -1,11 +1,8 @@
 //! What a session's container is: its launch script, labels, mounts, limits and hardening.
 //! Pure: built from the config and the request, checked by unit tests, sent by `lib.rs`.
 //!
-//! The container lives exactly as long as its agent. The launch script (PID 1's child, under
-//! Docker's init) seeds the workspace when asked, starts the agent in tmux on a fixed socket,
-//! waits for the pane to die, prints the final screen to the container's log and exits with the
-//! agent's status. So one list call tells every session's state, and an exited agent's last
-//! screen is in its log.
+//! The container runs the SDK's launch script ([`LAUNCH`], under Docker's init): it lives
+//! exactly as long as its agent and keeps its last screen in its log.
 
 use crate::config::{Config, WorkspaceMode};
 use ao_plugin_api::sdk::SdkError;
@@ -14,14 +11,9 @@ use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountTmpfsOptions,
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-/// The tmux server's socket inside every container.
-pub(crate) const SOCKET: &str = "/run/ao/tmux.sock";
-/// The tmux session inside every container.
-pub(crate) const TARGET: &str = "=ao:";
-/// Where the workspace is inside the container in clone mode.
-pub(crate) const CLONE_PATH: &str = "/workspace";
-/// Where the host's prepared workspace is mounted read-only to seed a clone.
-const SEED_PATH: &str = "/ao/seed";
+pub(crate) use ao_plugin_api::sdk::container::{
+    CLONE_PATH, EXIT_SEED_FAILED, EXIT_TMUX_FAILED, LAUNCH, SEED_PATH, SOCKET, TARGET,
+};
 
 /// Labels: the index of one list call per tick. `instance` keeps two `ao` configs on one engine
 /// apart; nothing secret ever goes in a label.
@@ -29,77 +21,6 @@ pub(crate) const LABEL_RUNTIME: &str = "ao.runtime";
 pub(crate) const LABEL_SESSION: &str = "ao.session";
 pub(crate) const LABEL_INSTANCE: &str = "ao.instance";
 pub(crate) const LABEL_WORKSPACE: &str = "ao.workspace";
-
-/// Exit codes of the launch script itself (the agent's own pass through).
-pub(crate) const EXIT_TMUX_FAILED: i64 = 125;
-pub(crate) const EXIT_SEED_FAILED: i64 = 124;
-
-/// The launch script: `$@` is the agent's argv, which never passes through a shell (`exec "$@"`
-/// runs it as given). Clone mode seeds `/workspace` from the host's prepared workspace once (a
-/// restore finds the volume seeded and keeps the agent's work): mounted read-only on a local
-/// engine, or, on a remote one, as a git bundle and a tar of the untracked files copied in
-/// before start ([`crate::upload::seed`]); the untracked files the host
-/// put there (the agent's hook config) are excluded in the clone, so they are neither the
-/// agent's work nor committed by it. The clone keeps the seed's branches as remote-tracking
-/// refs (under `origin`, re-pointed at the host's own origin, or `ao-seed` when there is none),
-/// so "work on no remote" means work that exists only in the volume.
-///
-/// tmux linked with libutempter (Debian's, Ubuntu's) can lose the agent's SIGCHLD as it exits
-/// (see runtime-tmux's `nudge_reaper`): the pane is then dead without an exit status and
-/// `pane-died` never fires, so every few seconds a dead pane without a status gets the server a
-/// SIGCHLD, which makes it reap the agent and fire the hook. A pipe is open on the pane
-/// ([`DRAIN_PIPE`](ao_plugin_api::sdk::tmux::DRAIN_PIPE)), so a tmux before 3.7 does not drop
-/// what the agent printed just before exiting. The final screen goes to the log without its
-/// blank lines and tmux's "Pane is dead", so the log's tail is the agent's last words.
-const LAUNCH: &str = r#"set -u
-T="tmux -S /run/ao/tmux.sock"
-if [ "${AO_SEED:-}" = 1 ] && [ ! -e /workspace/.git ]; then
-  {
-    g="git -c safe.directory=*"
-    src=/ao/seed
-    branch=$($g -C "$src" symbolic-ref --short HEAD) &&
-    head=$($g -C "$src" rev-parse HEAD) &&
-    $g clone -q --no-checkout "$src" /workspace &&
-    $g -C /workspace checkout -q -B "$branch" "$head" &&
-    if url=$($g -C "$src" remote get-url origin 2>/dev/null); then
-      $g -C /workspace remote set-url origin "$url"
-    else
-      $g -C /workspace remote rename origin ao-seed
-    fi &&
-    { $g -C "$src" ls-files -z --others | (cd "$src" && tar --null -T - -cf -) | tar -C /workspace -xf -; } &&
-    { $g -C "$src" ls-files --others | sed 's|^|/|' >> /workspace/.git/info/exclude; }
-  } >&2 || { echo "ao: could not seed the workspace from $src" >&2; exit 124; }
-elif [ "${AO_SEED:-}" = upload ] && [ ! -e /workspace/.git ]; then
-  {
-    g="git -c safe.directory=*"
-    up=/ao/upload
-    $g clone -q --no-checkout "$up/seed.bundle" /workspace &&
-    $g -C /workspace checkout -q -B "$AO_SEED_BRANCH" "$AO_SEED_HEAD" &&
-    if [ -n "${AO_SEED_ORIGIN:-}" ]; then
-      $g -C /workspace remote set-url origin "$AO_SEED_ORIGIN"
-    else
-      $g -C /workspace remote rename origin ao-seed
-    fi &&
-    tar -C /workspace -xf "$up/untracked.tar" &&
-    { tar -tf "$up/untracked.tar" | sed 's|^|/|' >> /workspace/.git/info/exclude; } &&
-    rm -rf "$up"
-  } >&2 || { echo "ao: could not seed the workspace from the uploaded bundle" >&2; exit 124; }
-fi
-cd "${AO_WORKDIR:-/workspace}" || exit 124
-$T new-session -d -s ao -x "${AO_COLS:-200}" -y "${AO_ROWS:-50}" -- /bin/sh -c 'exec "$@"' ao-agent "$@" \; set-option -w -t =ao: remain-on-exit on \; pipe-pane -t =ao: 'exec cat >/dev/null' \; set-hook -t =ao: pane-died 'run-shell "tmux -S /run/ao/tmux.sock wait-for -S ao-exited"' || exit 125
-$T wait-for ao-exited &
-waiter=$!
-srv=$($T display-message -p '#{pid}')
-while kill -0 "$waiter" 2>/dev/null; do
-  sleep 3
-  [ "$($T display-message -p -t =ao: '#{pane_dead}#{pane_dead_status}#{pane_dead_signal}' 2>/dev/null)" = 1 ] &&
-    kill -CHLD "$srv" 2>/dev/null
-done
-st=$($T display-message -p -t =ao: '#{pane_dead_status}')
-$T capture-pane -p -J -S -2000 -t =ao: | sed '/^[[:space:]]*$/d; /^Pane is dead/d'
-$T kill-server
-exit "${st:-1}"
-"#;
 
 /// Everything `create` needs to know that is not in the config.
 #[derive(Debug, Clone, PartialEq)]

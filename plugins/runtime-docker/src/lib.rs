@@ -19,10 +19,10 @@ mod config;
 mod engine;
 mod launch;
 mod probe;
-mod upload;
 
 pub use config::{Config, MountSpec, Pull, SessionFiles, WorkspaceMode};
 
+use ao_plugin_api::sdk::container;
 use ao_plugin_api::sdk::tmux::{PANE_DEAD, TmuxDoor, TmuxPane, classify, last_screen_lines};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError, answer, delivery, git::check_id};
 use ao_plugin_api::slots::runtime::{
@@ -63,7 +63,7 @@ const DELIVERY_STATUS_TAIL: u32 = 16 * 1024;
 impl TmuxDoor for DockerDoor<'_> {
     fn status_tail(&self, ctx: &Ctx) -> Option<String> {
         let file = self.status_file?;
-        let cmd = probe::status_tail_argv(file, DELIVERY_STATUS_TAIL);
+        let cmd = container::status_tail_argv(file, DELIVERY_STATUS_TAIL);
         // A file not written yet reads as empty: the hooks have said nothing.
         let out = self.engine.exec(ctx, self.container, cmd, None).ok()?;
         out.success().then_some(out.stdout)
@@ -74,16 +74,7 @@ impl TmuxDoor for DockerDoor<'_> {
         if let Some(text) = stdin {
             // tmux reads `load-buffer -` to its end; `head -c N` ends it after the announced
             // bytes whether or not the engine passes the close of stdin along.
-            cmd.extend(
-                [
-                    "sh",
-                    "-c",
-                    "n=$1; shift; head -c \"$n\" | exec \"$@\"",
-                    "ao-stdin",
-                ]
-                .map(String::from),
-            );
-            cmd.push(text.len().to_string());
+            cmd.extend(container::stdin_prefix(text.len()));
         }
         cmd.extend(["tmux", "-S", launch::SOCKET].map(String::from));
         cmd.extend(args.iter().map(|a| a.to_string()));
@@ -133,7 +124,7 @@ impl DockerRuntime {
     /// The door into a session's container, reading its status file there when it has one.
     fn door_of<'a>(&'a self, handle: &'a RuntimeHandle) -> Result<DockerDoor<'a>, SdkError> {
         let mut door = self.door(name_of(handle)?);
-        door.status_file = probe::status_file_of(handle);
+        door.status_file = container::status_file_of(handle);
         Ok(door)
     }
 
@@ -314,13 +305,13 @@ impl Runtime for DockerRuntime {
         };
         // A remote engine cannot see the workspace: it gets a bundle of it to clone.
         let seed = (self.config.workspace == WorkspaceMode::Clone && !local)
-            .then(|| upload::seed(ctx, std::path::Path::new(&req.workspace_path)))
+            .then(|| container::seed(ctx, std::path::Path::new(&req.workspace_path)))
             .transpose()?;
         if let (Some(seed), Some(env)) = (&seed, plan.body.env.as_mut()) {
             env.extend(seed.env());
         }
         let upload = (files_inside || seed.is_some())
-            .then(|| upload::archive(&req, files_inside, seed.as_ref(), &mounted))
+            .then(|| container::archive(&req, files_inside, seed.as_ref(), &mounted))
             .transpose()?;
         let name = req.runtime_name.as_str();
         // A container of this name that ended (a restore) gives way; a running one is a clash.

@@ -3,9 +3,10 @@
 
 use crate::engine::{Engine, exec_async};
 use crate::launch;
+use ao_plugin_api::sdk::container;
 use ao_plugin_api::sdk::tmux::last_screen_lines;
 use ao_plugin_api::sdk::{Ctx, SdkError};
-use ao_plugin_api::slots::runtime::{Liveness, ProbeRequest, ProbeResponse, RuntimeHandle};
+use ao_plugin_api::slots::runtime::{Liveness, ProbeRequest, ProbeResponse};
 use bollard::Docker;
 use bollard::models::{
     ContainerCreateBody, ContainerStatsResponse, ContainerSummary, ContainerSummaryStateEnum,
@@ -116,68 +117,6 @@ pub(crate) fn liveness(seen: Option<&Seen>) -> Liveness {
     }
 }
 
-/// The session's status file inside its container, when its files live there.
-pub(crate) fn status_file_of(handle: &RuntimeHandle) -> Option<&str> {
-    handle.data["statusFile"].as_str()
-}
-
-/// An exec's argv printing the last `bytes` of `file` (nothing when it is not there yet).
-pub(crate) fn status_tail_argv(file: &str, bytes: u32) -> Vec<String> {
-    [
-        "sh",
-        "-c",
-        "tail -c \"$1\" \"$2\" 2>/dev/null; exit 0",
-        "ao-status",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([bytes.to_string(), file.to_string()])
-    .collect()
-}
-
-/// Between a screen and a status tail in one exec's output.
-const STATUS_MARK: &str = "\u{1}ao-status\u{1}";
-
-/// One exec for a running session: its screen, then (when its files live inside and the host
-/// asked) its status file's end after [`STATUS_MARK`].
-fn look_argv(status: Option<(&str, u32)>) -> Vec<String> {
-    let capture = [
-        "tmux",
-        "-S",
-        launch::SOCKET,
-        "capture-pane",
-        "-p",
-        "-J",
-        "-t",
-        launch::TARGET,
-    ];
-    match status {
-        None => capture.iter().map(|s| s.to_string()).collect(),
-        Some((file, bytes)) => {
-            let script = format!(
-                "{} || exit 1; printf '\\n{STATUS_MARK}\\n'; tail -c \"$1\" \"$2\" 2>/dev/null; exit 0",
-                capture.join(" ")
-            );
-            ["sh", "-c", &script, "ao-look"]
-                .iter()
-                .map(|s| s.to_string())
-                .chain([bytes.to_string(), file.to_string()])
-                .collect()
-        }
-    }
-}
-
-/// A look's output as (screen, status tail).
-fn split_look(out: &str, asked_status: bool) -> (String, Option<String>) {
-    if !asked_status {
-        return (out.to_string(), None);
-    }
-    match out.split_once(&format!("\n{STATUS_MARK}\n")) {
-        Some((screen, tail)) => (screen.to_string(), Some(tail.to_string())),
-        None => (out.to_string(), None),
-    }
-}
-
 /// Every target's liveness from `seen` (one list call), and the screens (and status tails) the
 /// host asked for: one exec per running container, all at once; an exited one's screen is the
 /// end of its log.
@@ -204,7 +143,8 @@ pub(crate) fn probe(
         .filter_map(|t| {
             let id = &t.handle.id;
             let s = seen.get(id)?;
-            let status = tail_bytes.and_then(|b| Some((status_file_of(&t.handle)?.to_string(), b)));
+            let status = tail_bytes
+                .and_then(|b| Some((container::status_file_of(&t.handle)?.to_string(), b)));
             (s.state == "running" || s.exited()).then(|| (id.clone(), s.exited(), status))
         })
         .map(|(id, exited, status)| async move {
@@ -215,14 +155,14 @@ pub(crate) fn probe(
                 };
                 return (id, text, None);
             }
-            let argv = look_argv(status.as_ref().map(|(f, b)| (f.as_str(), *b)));
+            let argv = container::look_argv(status.as_ref().map(|(f, b)| (f.as_str(), *b)));
             let out = exec_async(docker, &id, argv, None)
                 .await
                 .ok()
                 .filter(|o| o.success());
             match out {
                 Some(o) => {
-                    let (screen, tail) = split_look(&o.stdout, status.is_some());
+                    let (screen, tail) = container::split_look(&o.stdout, status.is_some());
                     (id, Some(screen), tail)
                 }
                 None => (id, None, None),
@@ -395,22 +335,6 @@ mod tests {
         assert_eq!(tmux.detail, "tmux could not start in the container");
         let starting = liveness(Some(&seen("created", "Created")));
         assert!(starting.session_exists && starting.process_running.is_none());
-    }
-
-    #[test]
-    fn a_look_splits_into_the_screen_and_the_status_tail() {
-        let argv = look_argv(Some(("/d/app-1.jsonl", 4096)));
-        assert_eq!(argv[..2], ["sh", "-c"]);
-        assert_eq!(argv[3..], ["ao-look", "4096", "/d/app-1.jsonl"]);
-        let out = format!("screen line\n> \n\n{STATUS_MARK}\n{{\"at_ms\":1}}\n");
-        let (screen, tail) = split_look(&out, true);
-        assert_eq!(screen, "screen line\n> \n");
-        assert_eq!(tail.as_deref(), Some("{\"at_ms\":1}\n"));
-        assert_eq!(
-            split_look("just a screen", false),
-            ("just a screen".into(), None)
-        );
-        assert_eq!(look_argv(None)[0], "tmux");
     }
 
     #[test]

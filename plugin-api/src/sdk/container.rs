@@ -1,42 +1,135 @@
-//! A session's own files, copied into its container before the agent starts
-//! (`sessionFiles: container`), at the same paths as on the host: the agent plugin wrote those
-//! paths into the agent's launch and hook settings. One archive, one engine call, which works
-//! the same on a remote engine.
+//! What container runtimes (runtime-docker, runtime-k8s) share: the launch script a session's
+//! container runs, the files copied into it, and the execs that read it.
 //!
-//! The hooks run `ao hook` by the host's path of `ao`; inside, that path is [`SHIM`], a small
-//! shell script that appends the record `ao hook` would, with the hook's payload as it came
-//! (hex, cut to 2 KiB: the conversation id and the message come first) for the host to read.
-//! The status file's directory is writable by any user, as the agent may not run as root.
+//! The container lives exactly as long as its agent. [`LAUNCH`] seeds the workspace when asked,
+//! starts the agent in tmux on a fixed socket ([`SOCKET`], session [`TARGET`]), waits for the
+//! pane to die, prints the final screen to the container's log and exits with the agent's
+//! status (its own failures: [`EXIT_SEED_FAILED`], [`EXIT_TMUX_FAILED`]). So one list call tells
+//! every session's state, and an exited agent's last screen is in its log.
+//!
+//! A session whose files live in its container gets them as one archive ([`archive`]) at the
+//! same paths as on the host, because the agent plugin wrote those paths into the agent's launch
+//! and hook settings. The hooks run `ao hook` by the host's path of `ao`; inside, that path is
+//! [`SHIM`], a small shell script that appends the record `ao hook` would, with the hook's
+//! payload as it came (hex, cut to 2 KiB: the conversation id and the message come first) for
+//! the host to read. A workspace a remote engine cannot mount arrives as a [`Seed`]: a git
+//! bundle and a tar of the untracked files.
 
-use ao_plugin_api::sdk::git::Git;
-use ao_plugin_api::sdk::{Ctx, SdkError};
-use ao_plugin_api::slots::runtime::CreateRequest;
+use crate::sdk::git::Git;
+use crate::sdk::{Ctx, SdkError};
+use crate::slots::runtime::{CreateRequest, RuntimeHandle};
 use std::path::{Path, PathBuf};
+
+/// The tmux server's socket inside every container.
+pub const SOCKET: &str = "/run/ao/tmux.sock";
+/// The tmux session inside every container.
+pub const TARGET: &str = "=ao:";
+/// Where the workspace is inside the container when it is cloned there.
+pub const CLONE_PATH: &str = "/workspace";
+/// Where a local engine mounts the host's prepared workspace read-only to seed a clone.
+pub const SEED_PATH: &str = "/ao/seed";
+/// Where a [`Seed`] is copied to (`AO_SEED=upload`); the script clones from it.
+pub const UPLOAD_DIR: &str = "/ao/upload";
+/// Exit codes of the launch script itself (the agent's own pass through).
+pub const EXIT_TMUX_FAILED: i64 = 125;
+/// The workspace could not be seeded.
+pub const EXIT_SEED_FAILED: i64 = 124;
+
+/// The launch script: `$@` is the agent's argv, which never passes through a shell (`exec "$@"`
+/// runs it as given). `AO_SEED=1` seeds `/workspace` once from the host's prepared workspace
+/// mounted at [`SEED_PATH`]; `AO_SEED=upload` from a [`Seed`] in [`UPLOAD_DIR`], waiting for its
+/// `ready` marker when it is copied in after the start (a pod). A restore finds the workspace
+/// seeded and keeps the agent's work. The untracked files the host put there (the agent's hook
+/// config) are excluded in the clone, so they are neither the agent's work nor committed by it.
+/// The clone keeps the seed's branches as remote-tracking refs (under `origin`, re-pointed at
+/// the host's own origin, or `ao-seed` when there is none), so "work on no remote" means work
+/// that exists only in the workspace.
+///
+/// tmux linked with libutempter (Debian's, Ubuntu's) can lose the agent's SIGCHLD as it exits
+/// (see runtime-tmux's `nudge_reaper`): the pane is then dead without an exit status and
+/// `pane-died` never fires, so every few seconds a dead pane without a status gets the server a
+/// SIGCHLD, which makes it reap the agent and fire the hook. A pipe is open on the pane
+/// ([`DRAIN_PIPE`](crate::sdk::tmux::DRAIN_PIPE)), so a tmux before 3.7 does not drop what the
+/// agent printed just before exiting. The final screen goes to the log without its blank lines
+/// and tmux's "Pane is dead", so the log's tail is the agent's last words.
+pub const LAUNCH: &str = r#"set -u
+T="tmux -S /run/ao/tmux.sock"
+if [ "${AO_SEED:-}" = 1 ] && [ ! -e /workspace/.git ]; then
+  {
+    g="git -c safe.directory=*"
+    src=/ao/seed
+    branch=$($g -C "$src" symbolic-ref --short HEAD) &&
+    head=$($g -C "$src" rev-parse HEAD) &&
+    $g clone -q --no-checkout "$src" /workspace &&
+    $g -C /workspace checkout -q -B "$branch" "$head" &&
+    if url=$($g -C "$src" remote get-url origin 2>/dev/null); then
+      $g -C /workspace remote set-url origin "$url"
+    else
+      $g -C /workspace remote rename origin ao-seed
+    fi &&
+    { $g -C "$src" ls-files -z --others | (cd "$src" && tar --null -T - -cf -) | tar -C /workspace -xf -; } &&
+    { $g -C "$src" ls-files --others | sed 's|^|/|' >> /workspace/.git/info/exclude; }
+  } >&2 || { echo "ao: could not seed the workspace from $src" >&2; exit 124; }
+elif [ "${AO_SEED:-}" = upload ] && [ ! -e /workspace/.git ]; then
+  up=/ao/upload
+  # Copied in after the start (an exec into the running pod): wait for it, a while.
+  n=0
+  until [ -e "$up/ready" ]; do
+    n=$((n + 1)); [ "$n" -gt 1500 ] && { echo "ao: the workspace never arrived in $up" >&2; exit 124; }
+    sleep 0.2
+  done
+  {
+    g="git -c safe.directory=*"
+    $g clone -q --no-checkout "$up/seed.bundle" /workspace &&
+    $g -C /workspace checkout -q -B "$AO_SEED_BRANCH" "$AO_SEED_HEAD" &&
+    if [ -n "${AO_SEED_ORIGIN:-}" ]; then
+      $g -C /workspace remote set-url origin "$AO_SEED_ORIGIN"
+    else
+      $g -C /workspace remote rename origin ao-seed
+    fi &&
+    tar -C /workspace -xf "$up/untracked.tar" &&
+    { tar -tf "$up/untracked.tar" | sed 's|^|/|' >> /workspace/.git/info/exclude; } &&
+    { rm -f "$up/seed.bundle" "$up/untracked.tar" 2>/dev/null; true; }
+  } >&2 || { echo "ao: could not seed the workspace from the uploaded bundle" >&2; exit 124; }
+fi
+cd "${AO_WORKDIR:-/workspace}" || exit 124
+$T new-session -d -s ao -x "${AO_COLS:-200}" -y "${AO_ROWS:-50}" -- /bin/sh -c 'exec "$@"' ao-agent "$@" \; set-option -w -t =ao: remain-on-exit on \; pipe-pane -t =ao: 'exec cat >/dev/null' \; set-hook -t =ao: pane-died 'run-shell "tmux -S /run/ao/tmux.sock wait-for -S ao-exited"' || exit 125
+$T wait-for ao-exited &
+waiter=$!
+srv=$($T display-message -p '#{pid}')
+while kill -0 "$waiter" 2>/dev/null; do
+  sleep 3
+  [ "$($T display-message -p -t =ao: '#{pane_dead}#{pane_dead_status}#{pane_dead_signal}' 2>/dev/null)" = 1 ] &&
+    kill -CHLD "$srv" 2>/dev/null
+done
+st=$($T display-message -p -t =ao: '#{pane_dead_status}')
+$T capture-pane -p -J -S -2000 -t =ao: | sed '/^[[:space:]]*$/d; /^Pane is dead/d'
+$T kill-server
+exit "${st:-1}"
+"#;
 
 /// The largest file copied in: prompts and helper files are small; anything bigger is a
 /// mistake better refused than shipped to every container.
 const MAX_FILE: u64 = 4 << 20;
 /// The most a seed (bundle and untracked files) may weigh.
 const MAX_SEED: u64 = 1 << 30;
-/// Where a seed is copied to; the launch script clones from it and removes it.
-const SEED_DIR: &str = "ao/upload";
 
 /// The host's prepared workspace as a remote engine gets it (clone mode): a git bundle of its
 /// repository's refs and a tar of its untracked files (the agent's hook settings), with what the
 /// launch script checks out.
-pub(crate) struct Seed {
+pub struct Seed {
     bundle: Vec<u8>,
     untracked: Vec<u8>,
     /// The branch and commit checked out.
-    pub(crate) branch: String,
-    pub(crate) head: String,
+    pub branch: String,
+    pub head: String,
     /// The repository's `origin`, which the clone pushes to.
-    pub(crate) origin: Option<String>,
+    pub origin: Option<String>,
 }
 
 impl Seed {
     /// What the launch script reads (`AO_SEED=upload` is set by the plan).
-    pub(crate) fn env(&self) -> Vec<String> {
+    pub fn env(&self) -> Vec<String> {
         let mut env = vec![
             format!("AO_SEED_BRANCH={}", self.branch),
             format!("AO_SEED_HEAD={}", self.head),
@@ -49,7 +142,7 @@ impl Seed {
 }
 
 /// Packs `workspace` for a remote engine.
-pub(crate) fn seed(ctx: &Ctx, workspace: &Path) -> Result<Seed, SdkError> {
+pub fn seed(ctx: &Ctx, workspace: &Path) -> Result<Seed, SdkError> {
     let git = Git::new(workspace);
     let branch = git
         .run(ctx, &["symbolic-ref", "--short", "HEAD"])
@@ -110,7 +203,7 @@ pub(crate) fn seed(ctx: &Ctx, workspace: &Path) -> Result<Seed, SdkError> {
 }
 
 /// `ao` inside a container: `ao hook` only.
-pub(crate) const SHIM: &str = r#"#!/bin/sh
+pub const SHIM: &str = r#"#!/bin/sh
 # ao inside an ao session's container: only `ao hook` (what the agent's hooks run). It appends
 # one status record, the hook's payload hex-encoded, and never fails the agent.
 [ "${1:-}" = hook ] || { echo "ao: only 'ao hook' runs inside this container" >&2; exit 0; }
@@ -144,7 +237,7 @@ exit 0
 /// The tar archive (extracted at `/`) of what the session needs inside: the status file's
 /// directory, the shim at `AO_EXE`'s path, and `req.files`. Paths `mounted` says a configured
 /// mount provides are left to it (the engine refuses to write under a read-only mount).
-pub(crate) fn archive(
+pub fn archive(
     req: &CreateRequest,
     files_inside: bool,
     seed: Option<&Seed>,
@@ -154,13 +247,27 @@ pub(crate) fn archive(
     let mut dirs: Vec<(PathBuf, u32)> = Vec::new();
     let mut files: Vec<(PathBuf, Vec<u8>, u32)> = Vec::new();
     if let Some(seed) = seed {
-        let dir = Path::new("/").join(SEED_DIR);
+        let dir = Path::new(UPLOAD_DIR);
         files.push((dir.join("seed.bundle"), seed.bundle.clone(), 0o644));
         files.push((dir.join("untracked.tar"), seed.untracked.clone(), 0o644));
     }
-    if !files_inside {
-        return pack(tar, &dirs, &files);
+    if files_inside {
+        session_files(req, mounted, &mut dirs, &mut files)?;
     }
+    // Last, so a script reading the archive as it arrives sees everything once it sees this.
+    if seed.is_some() {
+        files.push((Path::new(UPLOAD_DIR).join("ready"), Vec::new(), 0o644));
+    }
+    pack(tar, &dirs, &files)
+}
+
+/// The session's own files: its status directory, the shim at `AO_EXE`'s path, `req.files`.
+fn session_files(
+    req: &CreateRequest,
+    mounted: &dyn Fn(&Path) -> bool,
+    dirs: &mut Vec<(PathBuf, u32)>,
+    files: &mut Vec<(PathBuf, Vec<u8>, u32)>,
+) -> Result<(), SdkError> {
     if let Some(dir) = req
         .env
         .get("AO_STATUS_FILE")
@@ -191,7 +298,7 @@ pub(crate) fn archive(
         let data = std::fs::read(path).map_err(|e| SdkError::NotFound(format!("{f}: {e}")))?;
         files.push((path.into(), data, 0o644));
     }
-    pack(tar, &dirs, &files)
+    Ok(())
 }
 
 /// `dirs` (each with its mode) then `files`, each file's directory first.
@@ -250,9 +357,88 @@ fn relative(p: &Path) -> &Path {
     p.strip_prefix("/").unwrap_or(p)
 }
 
+/// The session's status file inside its container, when its files live there.
+pub fn status_file_of(handle: &RuntimeHandle) -> Option<&str> {
+    handle.data["statusFile"].as_str()
+}
+
+/// An exec's argv printing the last `bytes` of `file` (nothing when it is not there yet).
+pub fn status_tail_argv(file: &str, bytes: u32) -> Vec<String> {
+    [
+        "sh",
+        "-c",
+        "tail -c \"$1\" \"$2\" 2>/dev/null; exit 0",
+        "ao-status",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([bytes.to_string(), file.to_string()])
+    .collect()
+}
+
+/// Between a screen and a status tail in one exec's output.
+const STATUS_MARK: &str = "\u{1}ao-status\u{1}";
+
+/// One exec for a running session: its screen, then (when its files live inside and the host
+/// asked) its status file's end after [`STATUS_MARK`].
+pub fn look_argv(status: Option<(&str, u32)>) -> Vec<String> {
+    let capture = [
+        "tmux",
+        "-S",
+        SOCKET,
+        "capture-pane",
+        "-p",
+        "-J",
+        "-t",
+        TARGET,
+    ];
+    match status {
+        None => capture.iter().map(|s| s.to_string()).collect(),
+        Some((file, bytes)) => {
+            let script = format!(
+                "{} || exit 1; printf '\\n{STATUS_MARK}\\n'; tail -c \"$1\" \"$2\" 2>/dev/null; exit 0",
+                capture.join(" ")
+            );
+            ["sh", "-c", &script, "ao-look"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain([bytes.to_string(), file.to_string()])
+                .collect()
+        }
+    }
+}
+
+/// A look's output as (screen, status tail).
+pub fn split_look(out: &str, asked_status: bool) -> (String, Option<String>) {
+    if !asked_status {
+        return (out.to_string(), None);
+    }
+    match out.split_once(&format!("\n{STATUS_MARK}\n")) {
+        Some((screen, tail)) => (screen.to_string(), Some(tail.to_string())),
+        None => (out.to_string(), None),
+    }
+}
+
+/// The argv prefix that gives a command exactly `len` bytes of stdin and then its end: over an
+/// engine that does not pass the close of stdin along (an exec WebSocket on `v4`), `head -c`
+/// ends the input after the announced bytes.
+pub fn stdin_prefix(len: usize) -> Vec<String> {
+    let mut argv: Vec<String> = [
+        "sh",
+        "-c",
+        "n=$1; shift; head -c \"$n\" | exec \"$@\"",
+        "ao-stdin",
+    ]
+    .map(String::from)
+    .to_vec();
+    argv.push(len.to_string());
+    argv
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status_file;
     use std::collections::BTreeMap;
     use std::io::Read;
 
@@ -269,6 +455,22 @@ mod tests {
             scratch_dir: None,
             files,
         }
+    }
+
+    #[test]
+    fn a_look_splits_into_the_screen_and_the_status_tail() {
+        let argv = look_argv(Some(("/d/app-1.jsonl", 4096)));
+        assert_eq!(argv[..2], ["sh", "-c"]);
+        assert_eq!(argv[3..], ["ao-look", "4096", "/d/app-1.jsonl"]);
+        let out = format!("screen line\n> \n\n{STATUS_MARK}\n{{\"at_ms\":1}}\n");
+        let (screen, tail) = split_look(&out, true);
+        assert_eq!(screen, "screen line\n> \n");
+        assert_eq!(tail.as_deref(), Some("{\"at_ms\":1}\n"));
+        assert_eq!(
+            split_look("just a screen", false),
+            ("just a screen".into(), None)
+        );
+        assert_eq!(look_argv(None)[0], "tmux");
     }
 
     #[test]
@@ -354,11 +556,7 @@ mod tests {
             &payload,
         );
         let tail = std::fs::read_to_string(&status).unwrap();
-        let r = ao_plugin_api::status_file::latest_in(
-            ao_plugin_api::status_file::Source::Tail(&tail),
-            |_| true,
-        )
-        .unwrap();
+        let r = status_file::latest_in(status_file::Source::Tail(&tail), |_| true).unwrap();
         assert_eq!(r.event.as_deref(), Some("Notification"));
         assert_eq!(r.session.as_deref(), Some("0b4c"));
         assert_eq!(r.detail.as_deref(), Some(r#"it's "done"; $(rm -rf /)"#));
@@ -378,11 +576,7 @@ mod tests {
         run(&["report", "working"], "");
         let tail = std::fs::read_to_string(&status).unwrap();
         assert_eq!(tail.lines().count(), 2, "{tail}");
-        let r = ao_plugin_api::status_file::latest_in(
-            ao_plugin_api::status_file::Source::Tail(&tail),
-            |_| true,
-        )
-        .unwrap();
+        let r = status_file::latest_in(status_file::Source::Tail(&tail), |_| true).unwrap();
         assert_eq!(r.session.as_deref(), Some("t1"));
     }
 }
