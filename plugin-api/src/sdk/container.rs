@@ -419,6 +419,35 @@ pub fn split_look(out: &str, asked_status: bool) -> (String, Option<String>) {
     }
 }
 
+/// A shell script that reports the work in [`CLONE_PATH`] that exists nowhere else: uncommitted
+/// changes and commits on no remote-tracking branch (`ao-unpushed <changes> <commits>`), or
+/// nothing without a repository. Read with [`parse_unpushed`].
+pub const UNPUSHED_CHECK: &str = r#"cd /workspace 2>/dev/null && [ -e .git ] || exit 0
+g="git -c safe.directory=*"
+c=$($g status --porcelain | wc -l) && u=$($g log --branches --not --remotes --oneline | wc -l) && echo "ao-unpushed $c $u""#;
+
+/// What [`UNPUSHED_CHECK`] printed: `None` when nothing would be lost; otherwise what would be
+/// (or that the check could not tell, when it said something else).
+pub fn parse_unpushed(text: &str) -> Option<String> {
+    let Some(line) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ao-unpushed "))
+    else {
+        // No repository in the volume: nothing to keep.
+        return (!text.trim().is_empty()).then(|| format!("the check said: {}", text.trim()));
+    };
+    let mut n = line
+        .split_whitespace()
+        .map(|w| w.parse::<u64>().unwrap_or(1));
+    let (changes, commits) = (n.next().unwrap_or(1), n.next().unwrap_or(1));
+    match (changes, commits) {
+        (0, 0) => None,
+        _ => Some(format!(
+            "{changes} uncommitted changes, {commits} commits on no remote"
+        )),
+    }
+}
+
 /// The argv prefix that gives a command exactly `len` bytes of stdin and then its end: over an
 /// engine that does not pass the close of stdin along (an exec WebSocket on `v4`), `head -c`
 /// ends the input after the announced bytes.
@@ -473,6 +502,16 @@ mod tests {
         assert_eq!(look_argv(None)[0], "tmux");
     }
 
+    #[test]
+    fn unpushed_work_is_read_from_the_check() {
+        assert_eq!(parse_unpushed("ao-unpushed 0 0\n"), None);
+        assert_eq!(parse_unpushed(""), None);
+        assert_eq!(
+            parse_unpushed("ao-unpushed 2 1\n").as_deref(),
+            Some("2 uncommitted changes, 1 commits on no remote")
+        );
+        assert!(parse_unpushed("fatal: boom").is_some());
+    }
     #[test]
     fn the_archive_holds_the_status_dir_the_shim_and_the_files() {
         let dir = tempfile::tempdir().unwrap();

@@ -206,9 +206,6 @@ pub(crate) fn unpushed(
     image: &str,
     volume: &str,
 ) -> Result<Option<String>, SdkError> {
-    const CHECK: &str = r#"cd /workspace 2>/dev/null && [ -e .git ] || exit 0
-g="git -c safe.directory=*"
-c=$($g status --porcelain | wc -l) && u=$($g log --branches --not --remotes --oneline | wc -l) && echo "ao-unpushed $c $u""#;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -217,7 +214,11 @@ c=$($g status --porcelain | wc -l) && u=$($g log --branches --not --remotes --on
     let docker = engine.docker();
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
-        cmd: Some(vec!["/bin/sh".into(), "-c".into(), CHECK.into()]),
+        cmd: Some(vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            container::UNPUSHED_CHECK.into(),
+        ]),
         entrypoint: Some(vec![]),
         labels: Some(HashMap::from([(
             launch::LABEL_RUNTIME.to_string(),
@@ -259,27 +260,7 @@ c=$($g status --porcelain | wc -l) && u=$($g log --branches --not --remotes --on
         Ok(Err(e)) => return Ok(Some(format!("it could not be checked: {e}"))),
         Err(e) => return Ok(Some(format!("it could not be checked: {e}"))),
     };
-    Ok(parse_unpushed(&text))
-}
-
-fn parse_unpushed(text: &str) -> Option<String> {
-    let Some(line) = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("ao-unpushed "))
-    else {
-        // No repository in the volume: nothing to keep.
-        return (!text.trim().is_empty()).then(|| format!("the check said: {}", text.trim()));
-    };
-    let mut n = line
-        .split_whitespace()
-        .map(|w| w.parse::<u64>().unwrap_or(1));
-    let (changes, commits) = (n.next().unwrap_or(1), n.next().unwrap_or(1));
-    match (changes, commits) {
-        (0, 0) => None,
-        _ => Some(format!(
-            "{changes} uncommitted changes, {commits} commits on no remote"
-        )),
-    }
+    Ok(container::parse_unpushed(&text))
 }
 
 /// Memory in use (without the page cache the kernel can drop), MB.
@@ -335,16 +316,5 @@ mod tests {
         assert_eq!(tmux.detail, "tmux could not start in the container");
         let starting = liveness(Some(&seen("created", "Created")));
         assert!(starting.session_exists && starting.process_running.is_none());
-    }
-
-    #[test]
-    fn unpushed_work_is_read_from_the_check() {
-        assert_eq!(parse_unpushed("ao-unpushed 0 0\n"), None);
-        assert_eq!(parse_unpushed(""), None);
-        assert_eq!(
-            parse_unpushed("ao-unpushed 2 1\n").as_deref(),
-            Some("2 uncommitted changes, 1 commits on no remote")
-        );
-        assert!(parse_unpushed("fatal: boom").is_some());
     }
 }
