@@ -235,8 +235,10 @@ exit 0
 "#;
 
 /// The tar archive (extracted at `/`) of what the session needs inside: the status file's
-/// directory, the shim at `AO_EXE`'s path, and `req.files`. Paths `mounted` says a configured
-/// mount provides are left to it (the engine refuses to write under a read-only mount).
+/// directory, the shim at `AO_EXE`'s path, and `req.files`. Paths `mounted` says a mount
+/// provides are left to it: a file there is not copied (the engine refuses to write under a
+/// read-only mount), a directory there gets no entry (its mode is the mount's, which a non-root
+/// extraction may not change).
 pub fn archive(
     req: &CreateRequest,
     files_inside: bool,
@@ -258,7 +260,9 @@ pub fn archive(
     if seed.is_some() {
         files.push((Path::new(UPLOAD_DIR).join("ready"), Vec::new(), 0o644));
     }
-    pack(tar, &dirs, &files)
+    // A directory a mount provides exists already, with the mount's owner and mode.
+    dirs.retain(|(d, _)| !mounted(d));
+    pack(tar, &dirs, &files, mounted)
 }
 
 /// The session's own files: its status directory, the shim at `AO_EXE`'s path, `req.files`.
@@ -306,11 +310,13 @@ fn pack(
     mut tar: tar::Builder<Vec<u8>>,
     dirs: &[(PathBuf, u32)],
     files: &[(PathBuf, Vec<u8>, u32)],
+    mounted: &dyn Fn(&Path) -> bool,
 ) -> Result<Vec<u8>, SdkError> {
     let mut dirs = dirs.to_vec();
     for (path, _, _) in files {
         if let Some(parent) = path.parent()
             && !dirs.iter().any(|(d, _)| d == parent)
+            && !mounted(parent)
         {
             dirs.push((parent.to_path_buf(), 0o755));
         }

@@ -101,21 +101,82 @@ fn run(state: &State, key: &Key) {
             return;
         }
     }
-    // Volumes.
+    // Volumes: an emptyDir is a directory on the node, writable by any user as the kubelet
+    // makes it (0777); `medium: Memory` a tmpfs; a hostPath the node's own path.
     let mut volumes: Vec<(String, Option<String>)> = Vec::new();
     for v in spec["volumes"].as_array().cloned().unwrap_or_default() {
         let name = v["name"].as_str().unwrap_or_default().to_string();
         if v["emptyDir"]["medium"] == "Memory" {
             volumes.push((name, None));
         } else if v.get("emptyDir").is_some() {
-            let vol = format!("{}-{name}", docker_name(&pod, "vol"));
-            let _ = docker(&["volume".into(), "create".into(), vol.clone()]);
+            let dir = std::env::temp_dir().join(format!("{}-{name}", docker_name(&pod, "vol")));
+            let _ = std::fs::create_dir_all(&dir);
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777));
             state
                 .docker_names
                 .lock()
                 .unwrap()
-                .push(("volume".into(), vol.clone()));
-            volumes.push((name, Some(vol)));
+                .push(("dir".into(), dir.display().to_string()));
+            volumes.push((name, Some(dir.display().to_string())));
+        } else if let Some(path) = v["hostPath"]["path"].as_str() {
+            volumes.push((name, Some(path.to_string())));
+        } else if let Some(sname) = v["secret"]["secretName"].as_str() {
+            // The Secret's keys as files (its `items`, or every key), with their modes.
+            let dir = std::env::temp_dir().join(format!("{}-{name}", docker_name(&pod, "vol")));
+            let _ = std::fs::create_dir_all(&dir);
+            state
+                .docker_names
+                .lock()
+                .unwrap()
+                .push(("dir".into(), dir.display().to_string()));
+            let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+            let Some(secret) = state
+                .secrets
+                .lock()
+                .unwrap()
+                .get(&(ns.to_string(), sname.to_string()))
+                .cloned()
+            else {
+                waiting(
+                    state,
+                    key,
+                    &main_name,
+                    "CreateContainerConfigError",
+                    &format!("secret {sname:?} not found"),
+                );
+                return;
+            };
+            let default_mode = v["secret"]["defaultMode"].as_u64().unwrap_or(0o644) as u32;
+            let items: Vec<(String, String, u32)> = match v["secret"]["items"].as_array() {
+                Some(items) => items
+                    .iter()
+                    .map(|i| {
+                        (
+                            i["key"].as_str().unwrap_or_default().to_string(),
+                            i["path"].as_str().unwrap_or_default().to_string(),
+                            i["mode"].as_u64().map(|m| m as u32).unwrap_or(default_mode),
+                        )
+                    })
+                    .collect(),
+                None => secret["data"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| (k.clone(), k.clone(), default_mode))
+                    .collect(),
+            };
+            for (k, path, mode) in items {
+                let data = secret["data"][&k]
+                    .as_str()
+                    .and_then(unbase64)
+                    .unwrap_or_default();
+                let file = dir.join(&path);
+                let _ = std::fs::write(&file, data);
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode));
+            }
+            volumes.push((name, Some(dir.display().to_string())));
         }
     }
     let started = Instant::now();
@@ -392,8 +453,13 @@ fn run_args(
     for m in c["volumeMounts"].as_array().into_iter().flatten() {
         let vname = m["name"].as_str().unwrap_or_default();
         let path = m["mountPath"].as_str().unwrap_or_default();
+        let ro = if m["readOnly"] == true { ":ro" } else { "" };
+        let sub = m["subPath"]
+            .as_str()
+            .map(|s| format!("/{s}"))
+            .unwrap_or_default();
         match volumes.iter().find(|(n, _)| n == vname) {
-            Some((_, Some(vol))) => a.extend(["-v".into(), format!("{vol}:{path}")]),
+            Some((_, Some(dir))) => a.extend(["-v".into(), format!("{dir}{sub}:{path}{ro}")]),
             Some((_, None)) => a.extend(["--tmpfs".into(), format!("{path}:mode=1777")]),
             None => {
                 return Err((

@@ -9,7 +9,8 @@
 //!
 //! Not modelled: scheduling, image pulls (images must be on the engine), admission (Pod
 //! Security), watches. Pods share the host's network (a test's other simulators listen on
-//! 127.0.0.1), and an `emptyDir` is a Docker volume (`medium: Memory` a tmpfs per container).
+//! 127.0.0.1); an `emptyDir` is a directory of this machine (0777, as a kubelet makes it;
+//! `medium: Memory`: a tmpfs per container), and a `hostPath` this machine's path.
 
 mod api;
 mod exec;
@@ -120,6 +121,10 @@ impl Drop for KubeSim {
         for (kind, name) in names {
             let args: Vec<&str> = match kind.as_str() {
                 "container" => vec!["rm", "-f", &name],
+                "dir" => {
+                    let _ = std::fs::remove_dir_all(&name);
+                    continue;
+                }
                 _ => vec!["volume", "rm", "-f", &name],
             };
             let _ = std::process::Command::new("docker")

@@ -1,0 +1,215 @@
+//! A pod's state as liveness, from the one LIST of a tick; the screens (and status tails) of
+//! running pods by exec, a few at a time; an ended pod's last screen from its log.
+
+use crate::K8sRuntime;
+use ao_plugin_api::sdk::container;
+use ao_plugin_api::sdk::tmux::last_screen_lines;
+use ao_plugin_api::sdk::{Ctx, SdkError};
+use ao_plugin_api::slots::runtime::{Liveness, ProbeRequest, ProbeResponse};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// Execs in flight at once: each is a WebSocket through the API server to the kubelet.
+const PARALLEL: usize = 8;
+
+/// Waiting reasons after which a container will not start by itself.
+const STUCK: [&str; 6] = [
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "ErrImageNeverPull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+];
+
+/// One pod to look into: its name, whether it ended (its log then), and where its status file
+/// is with how much of it to read.
+struct Look {
+    id: String,
+    ended: bool,
+    status: Option<(String, u32)>,
+}
+
+/// What the pod's status says.
+pub(crate) fn liveness(pod: Option<&Value>) -> Liveness {
+    let gone = |detail: &str| Liveness {
+        alive: false,
+        session_exists: false,
+        process_running: None,
+        detail: detail.into(),
+        screen: None,
+        status_tail: None,
+    };
+    let Some(p) = pod else {
+        return gone("pod not found");
+    };
+    let st = &p["status"];
+    let c = &st["containerStatuses"][0];
+    let (alive, running, detail) = if p["metadata"]["deletionTimestamp"].is_string() {
+        (false, Some(false), "the pod is being deleted".to_string())
+    } else {
+        match st["phase"].as_str().unwrap_or("") {
+            "Running" => (true, Some(true), "running".to_string()),
+            "Pending" => {
+                let w = &c["state"]["waiting"];
+                match w["reason"].as_str() {
+                    Some(r) if STUCK.contains(&r) => (
+                        false,
+                        Some(false),
+                        format!(
+                            "the pod cannot start: {r}: {}",
+                            w["message"].as_str().unwrap_or("")
+                        ),
+                    ),
+                    Some(r) => (true, None, format!("starting ({r})")),
+                    None => (true, None, "starting".to_string()),
+                }
+            }
+            phase @ ("Succeeded" | "Failed") => {
+                let t = &c["state"]["terminated"];
+                let detail = match (t["exitCode"].as_i64(), st["reason"].as_str()) {
+                    (_, Some("DeadlineExceeded")) => {
+                        "the pod reached its hard lifetime (activeDeadlineSeconds)".to_string()
+                    }
+                    (Some(container::EXIT_SEED_FAILED), _) => {
+                        "the workspace could not be seeded in the pod".to_string()
+                    }
+                    (Some(container::EXIT_TMUX_FAILED), _) => {
+                        "tmux could not start in the pod".into()
+                    }
+                    (Some(code), _) => format!("the agent exited with status {code}"),
+                    (None, Some(r)) => format!("the pod {}: {r}", phase.to_lowercase()),
+                    (None, None) => format!("the pod {}", phase.to_lowercase()),
+                };
+                (false, Some(false), detail)
+            }
+            other => (
+                false,
+                None,
+                format!(
+                    "the pod's state is {other}: {}",
+                    st["reason"].as_str().unwrap_or("unknown")
+                ),
+            ),
+        }
+    };
+    Liveness {
+        alive,
+        session_exists: true,
+        process_running: running,
+        detail,
+        screen: None,
+        status_tail: None,
+    }
+}
+
+pub(crate) fn probe(
+    rt: &K8sRuntime,
+    ctx: &Ctx,
+    pods: &HashMap<String, Value>,
+    req: ProbeRequest,
+) -> Result<ProbeResponse, SdkError> {
+    let mut results: BTreeMap<String, Liveness> = req
+        .targets
+        .iter()
+        .map(|t| (t.handle.id.clone(), liveness(pods.get(&t.handle.id))))
+        .collect();
+    let lines = req.capture_lines.map(|l| l.clamp(1, 500));
+    let tail_bytes = req.status_tail_bytes.map(|b| b.clamp(1, 1 << 20));
+    if lines.is_none() && tail_bytes.is_none() {
+        return Ok(ProbeResponse { results });
+    }
+    let work: Vec<Look> = req
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let pod = pods.get(&t.handle.id)?;
+            let phase = pod["status"]["phase"].as_str().unwrap_or("");
+            let status = tail_bytes
+                .and_then(|b| Some((container::status_file_of(&t.handle)?.to_string(), b)));
+            let id = t.handle.id.clone();
+            match phase {
+                "Running" => Some(Look {
+                    id,
+                    ended: false,
+                    status,
+                }),
+                "Succeeded" | "Failed" => Some(Look {
+                    id,
+                    ended: true,
+                    status: None,
+                }),
+                _ => None,
+            }
+        })
+        .collect();
+    for chunk in work.chunks(PARALLEL) {
+        ctx.check()?;
+        let seen: Vec<(String, Option<String>, Option<String>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|Look { id, ended, status }| {
+                    s.spawn(move || {
+                        if *ended {
+                            let screen = lines.and_then(|n| rt.log_tail(id, n).ok());
+                            return (id.clone(), screen, None);
+                        }
+                        let argv =
+                            container::look_argv(status.as_ref().map(|(f, b)| (f.as_str(), *b)));
+                        match rt.exec(id, &argv, None) {
+                            Ok(o) if o.success() => {
+                                let (screen, tail) =
+                                    container::split_look(&o.stdout, status.is_some());
+                                (id.clone(), Some(screen), tail)
+                            }
+                            _ => (id.clone(), None, None),
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        for (id, screen, tail) in seen {
+            if let Some(l) = results.get_mut(&id) {
+                l.screen = lines.and_then(|n| Some(last_screen_lines(&screen?, n)));
+                l.status_tail = tail;
+            }
+        }
+    }
+    Ok(ProbeResponse { results })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pod_states_map_to_liveness() {
+        let running = json!({"status": {"phase": "Running"}});
+        assert!(liveness(Some(&running)).alive);
+        let stuck = json!({"status": {"phase": "Pending", "containerStatuses": [{"state": {"waiting": {"reason": "ErrImageNeverPull", "message": "no image"}}}]}});
+        let l = liveness(Some(&stuck));
+        assert_eq!((l.alive, l.process_running), (false, Some(false)));
+        assert!(
+            l.detail.contains("ErrImageNeverPull: no image"),
+            "{}",
+            l.detail
+        );
+        let starting = json!({"status": {"phase": "Pending"}});
+        assert_eq!(liveness(Some(&starting)).process_running, None);
+        let exited = json!({"status": {"phase": "Failed", "containerStatuses": [{"state": {"terminated": {"exitCode": 2}}}]}});
+        assert_eq!(
+            liveness(Some(&exited)).detail,
+            "the agent exited with status 2"
+        );
+        let deadline = json!({"status": {"phase": "Failed", "reason": "DeadlineExceeded"}});
+        assert!(
+            liveness(Some(&deadline))
+                .detail
+                .contains("activeDeadlineSeconds")
+        );
+        let l = liveness(None);
+        assert!(!l.session_exists);
+    }
+}
