@@ -21,6 +21,8 @@ pub struct Setup {
     _dir: tempfile::TempDir,
     pub config: PathBuf,
     pub socket: PathBuf,
+    /// The Kubernetes simulator the sessions' pods run on, when the setup asked for k8s.
+    pub kube: Option<ao_testkit::kube::KubeSim>,
 }
 
 pub fn commit_cmd(msg: &str) -> Value {
@@ -44,6 +46,10 @@ pub struct Opts {
     /// share the host's network (the forge simulator listens on 127.0.0.1) and see the test's
     /// directory, the forge's repositories and the built binaries at their own paths.
     pub docker: Option<(String, &'static str)>,
+    /// Run the sessions as pods on testkit's Kubernetes simulator (pods are containers of this
+    /// agent image): the test's directory, the forge's repositories and the built binaries are
+    /// hostPath volumes at their own paths; the agent runs as uid 1000.
+    pub k8s: Option<String>,
     /// With `docker`: the runtime's `sessionFiles` (`container`: status files, hooks and the
     /// session's files live in the container, as on a remote engine).
     pub session_files: Option<&'static str>,
@@ -84,6 +90,7 @@ pub fn setup_with(opts: Opts) -> Setup {
     let sb = Sandbox::new().with_libs(&[
         RUNTIME_TMUX,
         RUNTIME_DOCKER,
+        RUNTIME_K8S,
         WORKTREE,
         GITHUB,
         SCRIPTED,
@@ -186,6 +193,47 @@ pub fn setup_with(opts: Opts) -> Setup {
             rc["mounts"][0] = json!({"source": ao_testkit::bin_path("ao-scripted-agent")});
         }
     }
+    let mut kube = None;
+    if let Some(image) = &opts.k8s {
+        let sim = ao_testkit::kube::KubeSim::start("kube-token");
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig, sim.kubeconfig("agents")).unwrap();
+        let repos = bare.parent().unwrap().to_path_buf();
+        // The agent pushes as uid 1000 into repositories this test made as root.
+        let chmod = std::process::Command::new("chmod")
+            .args(["-R", "a+rwX"])
+            .arg(&repos)
+            .status()
+            .unwrap();
+        assert!(chmod.success());
+        let host_path = |name: &str, path: &std::path::Path, ro: bool| {
+            let p = path.display().to_string();
+            (
+                json!({"name": name, "hostPath": {"path": p}}),
+                json!({"name": name, "mountPath": p, "readOnly": ro}),
+            )
+        };
+        let (v1, m1) = host_path("bin", &target_dir(), true);
+        let (v2, m2) = host_path("test", dir.path(), true);
+        let (v3, m3) = host_path("repos", &repos, false);
+        let project = &mut config["projects"]["app"];
+        project["runtime"] = json!("k8s");
+        project["runtimeConfig"] = json!({
+            "kubeconfig": kubeconfig,
+            "image": image,
+            "imagePullPolicy": "Never",
+            "limits": {"memory": "512Mi"},
+            "volumes": [v1, v2, v3],
+            "volumeMounts": [m1, m2, m3],
+            "startTimeoutMs": 60000,
+        });
+        // Repositories owned by another user: git asks to be told they are safe, in a global
+        // config (git drops config from the environment for the receiving side of a push).
+        let gitconfig = dir.path().join("gitconfig");
+        std::fs::write(&gitconfig, "[safe]\n\tdirectory = *\n").unwrap();
+        project["env"] = json!({"GIT_CONFIG_GLOBAL": gitconfig});
+        kube = Some(sim);
+    }
     for (k, v) in opts
         .extra
         .clone()
@@ -205,6 +253,7 @@ pub fn setup_with(opts: Opts) -> Setup {
         _dir: dir,
         config: file,
         socket,
+        kube,
     }
 }
 

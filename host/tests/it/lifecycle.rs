@@ -72,6 +72,28 @@ fn the_lifecycle_runs_by_itself_with_session_files_in_the_containers() {
     assert!(host_status.is_empty(), "{host_status:?}");
 }
 
+/// The same on Kubernetes: each session a pod on testkit's simulator (its pods are containers),
+/// the workspace cloned in the pod from a bundle, everything read and typed through the API.
+#[test]
+fn the_lifecycle_runs_by_itself_in_kubernetes_pods() {
+    let Some(image) = ao_testkit::docker::agent_image() else {
+        return;
+    };
+    let s = setup_with(Opts {
+        k8s: Some(image),
+        rules: Some(thinking_rules()),
+        ..Opts::default()
+    });
+    runs_by_itself(&s, false);
+    // Every manifest ao sent is valid for the oldest and newest supported Kubernetes.
+    let kube = s.kube.as_ref().unwrap();
+    for (path, body) in kube.bodies() {
+        if let Some(checked) = ao_testkit::kube::validate(&body) {
+            checked.unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+    }
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];

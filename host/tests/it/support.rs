@@ -29,6 +29,7 @@ pub fn lib(crate_name: &str) -> PathBuf {
 pub const WEBHOOK: &str = "ao_plugin_notifier_webhook";
 pub const RUNTIME_TMUX: &str = "ao_plugin_runtime_tmux";
 pub const RUNTIME_DOCKER: &str = "ao_plugin_runtime_docker";
+pub const RUNTIME_K8S: &str = "ao_plugin_runtime_k8s";
 pub const WORKTREE: &str = "ao_plugin_workspace_worktree";
 pub const GITHUB: &str = "ao_plugin_github";
 pub const SCRIPTED: &str = "ao_plugin_agent_scripted";
