@@ -195,7 +195,7 @@ pub fn setup_with(opts: Opts) -> Setup {
     }
     let mut kube = None;
     if let Some(image) = &opts.k8s {
-        let sim = ao_testkit::kube::KubeSim::start("kube-token");
+        let sim = ao_testkit::kube::KubeSim::start_tls("kube-token");
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(&kubeconfig, sim.kubeconfig("agents")).unwrap();
         let repos = bare.parent().unwrap().to_path_buf();

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 pub struct Api {
     pub(crate) target: Target,
     agent: ureq::Agent,
+    /// The exec WebSocket's TLS settings (`None`: plain `http://`).
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     timeout: Duration,
     /// An exec plugin's token and when it expires.
     exec_token: Mutex<Option<(String, Option<SystemTime>)>>,
@@ -58,9 +60,11 @@ impl Api {
             .timeout_global(Some(timeout))
             .build()
             .into();
+        let tls = crate::tls::config(&target)?;
         Ok(Self {
             target,
             agent,
+            tls,
             timeout,
             exec_token: Mutex::new(None),
         })

@@ -2,13 +2,13 @@
 //! subprotocols): every message binary, its first byte the channel — 0 stdin, 1 stdout,
 //! 2 stderr, 3 the final `Status`. `v5.channel.k8s.io` is asked for first, since only it can
 //! close stdin (`[255, 0]`); on `v4.channel.k8s.io` a command never sees the end of its input,
-//! so callers that pass stdin end it themselves (`head -c N`).
+//! so callers that pass stdin end it themselves (`head -c N`). Over TLS to an `https://` server
+//! ([`crate::tls`]).
 
 use crate::api::Api;
 use ao_plugin_api::sdk::SdkError;
 use serde_json::Value;
 use std::io::ErrorKind;
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 use tungstenite::Message;
 use tungstenite::client::IntoClientRequest;
@@ -56,11 +56,13 @@ pub fn exec(
     timeout: Duration,
 ) -> Result<ExecOutput, SdkError> {
     let server = &api.target.server;
-    let ws_base = if let Some(rest) = server.strip_prefix("http://") {
-        format!("ws://{rest}")
+    let (ws_base, default_port) = if let Some(rest) = server.strip_prefix("http://") {
+        (format!("ws://{rest}"), 80)
+    } else if let Some(rest) = server.strip_prefix("https://") {
+        (format!("wss://{rest}"), 443)
     } else {
-        return Err(SdkError::Unsupported(format!(
-            "exec over TLS ({server}) is not implemented yet in runtime-k8s"
+        return Err(SdkError::InvalidConfig(format!(
+            "the API server `{server}` is neither http:// nor https://"
         )));
     };
     let mut query = format!("container={}&stdout=true&stderr=true", enc(container));
@@ -94,21 +96,30 @@ pub fn exec(
                 .map_err(|_| SdkError::InvalidConfig("the token is not a header value".into()))?,
         );
     }
-    let host = ws_base
-        .trim_start_matches("ws://")
+    let authority = ws_base
+        .split_once("://")
+        .map(|(_, r)| r)
+        .unwrap_or_default()
         .split('/')
         .next()
         .unwrap_or_default()
         .to_string();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse::<u16>() {
+            Ok(port) => (h.to_string(), port),
+            Err(_) => (authority.clone(), default_port),
+        },
+        _ => (authority.clone(), default_port),
+    };
     let started = Instant::now();
-    let tcp = TcpStream::connect(&host).map_err(|e| {
+    let conn = crate::tls::connect(&host, port, api.tls.as_ref()).map_err(|e| {
         SdkError::Unavailable(format!(
-            "{shown}: cannot reach the API server at {host}: {e}"
+            "{shown}: cannot reach the API server at {authority}: {e}"
         ))
     })?;
-    tcp.set_read_timeout(Some(timeout)).ok();
-    tcp.set_write_timeout(Some(timeout)).ok();
-    let (mut ws, res) = tungstenite::client(req, tcp).map_err(|e| match e {
+    conn.tcp().set_read_timeout(Some(timeout)).ok();
+    conn.tcp().set_write_timeout(Some(timeout)).ok();
+    let (mut ws, res) = tungstenite::client(req, conn).map_err(|e| match e {
         tungstenite::HandshakeError::Failure(tungstenite::Error::Http(r)) => {
             let body = r
                 .body()

@@ -20,6 +20,7 @@ pub mod exec;
 pub mod kubeconfig;
 pub mod manifest;
 mod probe;
+pub mod tls;
 
 pub use config::Config;
 

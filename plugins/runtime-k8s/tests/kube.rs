@@ -98,3 +98,98 @@ fn the_client_creates_lists_execs_into_and_deletes_pods() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn over_tls_the_kubeconfigs_ca_is_trusted_and_no_other() {
+    let Some(image) = ao_testkit::docker::agent_image() else {
+        return;
+    };
+    let sim = KubeSim::start_tls("tok-2");
+    assert!(sim.url().starts_with("https://127.0.0.1:"));
+    let a = api(&sim, None);
+    assert_eq!(a.get("/version").unwrap()["major"], "1");
+    let pods = "/api/v1/namespaces/agents/pods";
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "t1"},
+        "spec": {"restartPolicy": "Never", "containers": [{
+            "name": "agent", "image": image, "imagePullPolicy": "Never",
+            "command": ["sh", "-c", "sleep 600"],
+        }]},
+    });
+    a.post(pods, &pod).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while a.get(&format!("{pods}/t1")).unwrap()["status"]["phase"] != "Running" {
+        assert!(Instant::now() < deadline, "t1 never ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Exec over wss, stdin closed by v5.
+    let argv = vec!["cat".to_string()];
+    let out = exec(
+        &a,
+        "t1",
+        "agent",
+        &argv,
+        Some(b"over tls"),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!((out.stdout.as_str(), out.exit_code), ("over tls", Some(0)));
+
+    // Without the CA, the server's certificate is refused, by REST and by exec alike.
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = sim
+        .kubeconfig("agents")
+        .lines()
+        .filter(|l| !l.contains("certificate-authority-data"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let path = dir.path().join("config");
+    std::fs::write(&path, &text).unwrap();
+    let untrusting = Api::new(
+        kubeconfig::load(&path, None).unwrap(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let e = untrusting.get("/version").unwrap_err().to_string();
+    assert!(
+        e.contains("certificate") || e.contains("UnknownIssuer"),
+        "{e}"
+    );
+    let e = exec(
+        &untrusting,
+        "t1",
+        "agent",
+        &argv,
+        None,
+        Duration::from_secs(10),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("certificate") || e.contains("UnknownIssuer"),
+        "{e}"
+    );
+    // insecure-skip-tls-verify, as kubectl, takes any certificate.
+    let insecure = text.replace(
+        "    server:",
+        "    insecure-skip-tls-verify: true\n    server:",
+    );
+    std::fs::write(&path, insecure).unwrap();
+    let skipping = Api::new(
+        kubeconfig::load(&path, None).unwrap(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(skipping.get("/version").unwrap()["major"], "1");
+    let out = exec(
+        &skipping,
+        "t1",
+        "agent",
+        &argv,
+        Some(b"x"),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(out.stdout, "x");
+}

@@ -31,7 +31,7 @@ fn bin_dir() -> PathBuf {
 
 impl World {
     fn new(image: &str) -> Self {
-        let sim = KubeSim::start("k8s-token");
+        let sim = KubeSim::start_tls("k8s-token");
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(&kubeconfig, sim.kubeconfig("agents")).unwrap();

@@ -16,6 +16,7 @@ mod api;
 mod exec;
 mod kubelet;
 pub mod selector;
+mod tls;
 
 use crate::serve::Background;
 use serde_json::{Value, json};
@@ -31,6 +32,8 @@ pub const VERSION: (&str, &str) = ("1", "33");
 pub struct KubeSim {
     server: Background,
     state: Arc<State>,
+    /// With TLS: the front that terminates it, and the CA that signed its certificate.
+    tls: Option<tls::Front>,
 }
 
 /// Everything the API holds.
@@ -84,12 +87,40 @@ impl KubeSim {
         });
         let server = Background::start(api::router(state.clone()), 0, 2, "kube-sim")
             .expect("start the Kubernetes simulator");
-        Self { server, state }
+        Self {
+            server,
+            state,
+            tls: None,
+        }
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// The same behind TLS, as every real API server is: `https://127.0.0.1:<port>` with a
+    /// certificate for 127.0.0.1 signed by a CA of its own ([`KubeSim::ca_pem`]), made with the
+    /// `openssl` CLI.
+    pub fn start_tls(token: &str) -> Self {
+        let mut sim = Self::start(token);
+        let port: u16 = sim
+            .server
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the server's port");
+        sim.tls = Some(tls::Front::start(port));
+        sim
+    }
+
+    /// The CA of a TLS simulator (PEM).
+    pub fn ca_pem(&self) -> Option<&[u8]> {
+        self.tls.as_ref().map(|t| t.ca_pem.as_slice())
+    }
+
+    /// `http://127.0.0.1:<port>`, or `https://…` for a TLS simulator.
     pub fn url(&self) -> &str {
-        &self.server.url
+        match &self.tls {
+            Some(t) => &t.url,
+            None => &self.server.url,
+        }
     }
 
     /// The POST bodies the client sent, with their paths, in order.
@@ -104,8 +135,18 @@ impl KubeSim {
 
     /// A kubeconfig for this server, its one context named `sim`, namespace `namespace`.
     pub fn kubeconfig(&self, namespace: &str) -> String {
+        let ca = self
+            .ca_pem()
+            .map(|pem| {
+                use base64::Engine;
+                format!(
+                    "    certificate-authority-data: {}\n",
+                    base64::engine::general_purpose::STANDARD.encode(pem)
+                )
+            })
+            .unwrap_or_default();
         format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: sim\nclusters:\n- name: sim\n  cluster:\n    server: {}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim\n    namespace: {namespace}\nusers:\n- name: sim\n  user:\n    token: {}\n",
+            "apiVersion: v1\nkind: Config\ncurrent-context: sim\nclusters:\n- name: sim\n  cluster:\n    server: {}\n{ca}contexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim\n    namespace: {namespace}\nusers:\n- name: sim\n  user:\n    token: {}\n",
             self.url(),
             self.state.token
         )
