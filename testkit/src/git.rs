@@ -29,6 +29,26 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
 }
 
+/// A session's workspace as a container runtime gets it: at `dir`, a repository with `README`
+/// ("hello") committed on `main`, checked out on a new `feat/x`, and `untracked` (path, text)
+/// files the way an agent plugin leaves its hook settings.
+pub fn session_workspace(dir: &Path, untracked: &[(&str, &str)]) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("the workspace dir");
+    git(dir, &["init", "-q", "-b", "main"]);
+    std::fs::write(dir.join("README"), "hello\n").expect("README");
+    git(dir, &["add", "README"]);
+    git(dir, &["commit", "-qm", "init"]);
+    git(dir, &["checkout", "-q", "-b", "feat/x"]);
+    for (path, text) in untracked {
+        let file = dir.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).expect("a parent dir");
+        }
+        std::fs::write(file, text).expect("an untracked file");
+    }
+    dir.to_path_buf()
+}
+
 /// Runs git in `dir` without user config (as `identity` when it commits); `Err` is one line
 /// naming the command. For code that must not panic (the simulator's actors, the demo).
 pub fn try_git(dir: &Path, args: &[&str], identity: Option<(&str, &str)>) -> Result<(), String> {

@@ -339,6 +339,29 @@ pub fn find_program(program: &str, path: Option<&str>) -> Option<PathBuf> {
         .find(|p| executable(p))
 }
 
+/// Checks a launch before any runtime starts it: an argv with a program, environment names every
+/// runtime can pass, and no NUL byte anywhere (C strings end there).
+pub fn check_launch(
+    argv: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+) -> Result<(), SdkError> {
+    if argv.is_empty() {
+        return Err(SdkError::InvalidParams(
+            "the launch command is empty".into(),
+        ));
+    }
+    for k in env.keys() {
+        check_env_name(k)
+            .map_err(|e| SdkError::InvalidParams(format!("invalid environment variable: {e}")))?;
+    }
+    if argv.iter().chain(env.values()).any(|s| s.contains('\0')) {
+        return Err(SdkError::InvalidParams(
+            "the launch command or its environment contains a NUL byte".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks an environment variable name: letters, digits and `_`, not starting with a digit,
 /// the names every runtime can pass as they are (tmux `-e`, a shell's `export`, a container's
 /// env). The config and each runtime check with this one rule.

@@ -35,6 +35,16 @@ pub const EXIT_TMUX_FAILED: i64 = 125;
 /// The workspace could not be seeded.
 pub const EXIT_SEED_FAILED: i64 = 124;
 
+/// The config part of a runtime name `{hash}-{session}`: what tells two `ao` configs' sessions
+/// apart on one engine or cluster (a label of every container or pod).
+pub fn instance_of(runtime_name: &str, session_id: &str) -> String {
+    runtime_name
+        .strip_suffix(session_id)
+        .and_then(|h| h.strip_suffix('-'))
+        .unwrap_or(runtime_name)
+        .to_string()
+}
+
 /// The launch script: `$@` is the agent's argv, which never passes through a shell (`exec "$@"`
 /// runs it as given). `AO_SEED=1` seeds `/workspace` once from the host's prepared workspace
 /// mounted at [`SEED_PATH`]; `AO_SEED=upload` from a [`Seed`] in [`UPLOAD_DIR`], waiting for its

@@ -306,6 +306,42 @@ pub struct Metrics {
     pub cpu_percent: Option<f64>,
 }
 
+impl Liveness {
+    /// A session the runtime does not have, with why.
+    pub fn gone(detail: impl Into<String>) -> Self {
+        Self {
+            alive: false,
+            session_exists: false,
+            process_running: None,
+            detail: detail.into(),
+            screen: None,
+            status_tail: None,
+        }
+    }
+}
+
+/// `is_alive` for a runtime whose `probe` is its batch call: one target, through it; a session
+/// the answer leaves out is [`Liveness::gone`].
+pub fn is_alive_by_probe<R: Runtime>(
+    rt: &R,
+    ctx: &Ctx,
+    req: IsAliveRequest,
+) -> Result<Liveness, SdkError> {
+    let mut out = rt.probe(
+        ctx,
+        ProbeRequest {
+            targets: vec![req],
+            capture_lines: None,
+            status_tail_bytes: None,
+        },
+    )?;
+    Ok(out
+        .results
+        .pop_first()
+        .map(|(_, l)| l)
+        .unwrap_or_else(|| Liveness::gone("not in the runtime's answer")))
+}
+
 /// A runtime plugin. Required methods first; optional ones have default bodies and must be named
 /// in [`Runtime::IMPLEMENTS`] when overridden.
 pub trait Runtime: Sized + Send + Sync + 'static {

@@ -11,6 +11,7 @@ use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountTmpfsOptions,
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use ao_plugin_api::sdk::container;
 pub(crate) use ao_plugin_api::sdk::container::{
     CLONE_PATH, EXIT_SEED_FAILED, EXIT_TMUX_FAILED, LAUNCH, SEED_PATH, SOCKET, TARGET,
 };
@@ -37,18 +38,9 @@ pub(crate) fn volume_name(runtime_name: &str) -> String {
     format!("ao-ws-{runtime_name}")
 }
 
-/// The config hash part of a runtime name `{hash}-{session}`.
-pub(crate) fn instance_of(runtime_name: &str, session_id: &str) -> String {
-    runtime_name
-        .strip_suffix(session_id)
-        .and_then(|h| h.strip_suffix('-'))
-        .unwrap_or(runtime_name)
-        .to_string()
-}
-
 /// The container for `req`. `host_env` reads ao's own environment (for `passEnv`); `local`
 /// says whether the engine can see this machine's files; `files_inside`, whether the session's
-/// own files are copied in ([`crate::upload`]) rather than mounted.
+/// own files are copied in ([`ao_plugin_api::sdk::container::archive`]) rather than mounted.
 pub(crate) fn plan(
     config: &Config,
     req: &CreateRequest,
@@ -56,25 +48,7 @@ pub(crate) fn plan(
     files_inside: bool,
     host_env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, SdkError> {
-    if req.argv.is_empty() {
-        return Err(SdkError::InvalidParams(
-            "the launch command is empty".into(),
-        ));
-    }
-    for k in req.env.keys() {
-        ao_plugin_api::sdk::command::check_env_name(k)
-            .map_err(|e| SdkError::InvalidParams(format!("invalid environment variable: {e}")))?;
-    }
-    if req
-        .argv
-        .iter()
-        .chain(req.env.values())
-        .any(|s| s.contains('\0'))
-    {
-        return Err(SdkError::InvalidParams(
-            "the launch command or its environment contains a NUL byte".into(),
-        ));
-    }
+    ao_plugin_api::sdk::command::check_launch(&req.argv, &req.env)?;
     let mode = config.workspace;
     if mode == WorkspaceMode::Mount && !local {
         return Err(SdkError::InvalidConfig(
@@ -214,7 +188,7 @@ pub(crate) fn plan(
         (LABEL_SESSION.to_string(), req.session_id.clone()),
         (
             LABEL_INSTANCE.to_string(),
-            instance_of(&req.runtime_name, &req.session_id),
+            container::instance_of(&req.runtime_name, &req.session_id),
         ),
         (
             LABEL_WORKSPACE.to_string(),

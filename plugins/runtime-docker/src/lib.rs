@@ -478,19 +478,7 @@ impl Runtime for DockerRuntime {
     }
 
     fn is_alive(&self, ctx: &Ctx, req: IsAliveRequest) -> Result<Liveness, SdkError> {
-        let mut out = self.probe(
-            ctx,
-            ProbeRequest {
-                targets: vec![req],
-                capture_lines: None,
-                status_tail_bytes: None,
-            },
-        )?;
-        Ok(out
-            .results
-            .pop_first()
-            .map(|(_, l)| l)
-            .unwrap_or_else(|| probe::liveness(None)))
+        runtime::is_alive_by_probe(self, ctx, req)
     }
 
     fn probe(&self, ctx: &Ctx, req: ProbeRequest) -> Result<ProbeResponse, SdkError> {

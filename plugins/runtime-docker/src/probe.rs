@@ -76,14 +76,7 @@ impl Seen {
 /// The host's view of one session from the list.
 pub(crate) fn liveness(seen: Option<&Seen>) -> Liveness {
     let Some(s) = seen else {
-        return Liveness {
-            alive: false,
-            session_exists: false,
-            process_running: None,
-            detail: "container not found".into(),
-            screen: None,
-            status_tail: None,
-        };
+        return Liveness::gone("container not found");
     };
     let (alive, running, detail) = match s.state.as_str() {
         "running" => (true, Some(true), String::new()),

@@ -82,27 +82,10 @@ impl World {
 
     /// A workspace: a git repository with one commit and an untracked file (a hook config).
     fn workspace(&self) -> PathBuf {
-        let ws = self.dir.path().join("ws");
-        std::fs::create_dir_all(&ws).unwrap();
-        git(&ws, &["init", "-q", "-b", "main"]);
-        std::fs::write(ws.join("README"), "hello\n").unwrap();
-        git(&ws, &["add", "README"]);
-        git(
-            &ws,
-            &[
-                "-c",
-                "user.name=T",
-                "-c",
-                "user.email=t@example.invalid",
-                "commit",
-                "-qm",
-                "init",
-            ],
-        );
-        git(&ws, &["checkout", "-q", "-b", "feat/x"]);
-        std::fs::create_dir_all(ws.join(".agent")).unwrap();
-        std::fs::write(ws.join(".agent/hooks.json"), "{\"hook\": true}\n").unwrap();
-        ws
+        ao_testkit::git::session_workspace(
+            &self.dir.path().join("ws"),
+            &[(".agent/hooks.json", "{\"hook\": true}\n")],
+        )
     }
 
     /// Starts the scripted agent (hooks into `status`, messages logged to `log`).

@@ -42,15 +42,6 @@ pub struct Plan {
     pub mounts: Vec<String>,
 }
 
-/// The config hash part of a runtime name `{hash}-{session}`.
-pub fn instance_of(runtime_name: &str, session_id: &str) -> String {
-    runtime_name
-        .strip_suffix(session_id)
-        .and_then(|h| h.strip_suffix('-'))
-        .unwrap_or(runtime_name)
-        .to_string()
-}
-
 /// The pod and Secret for `req` in `namespace`; `seed_env` is what the seed adds
 /// (`AO_SEED_BRANCH=…`).
 pub fn plan(
@@ -65,16 +56,8 @@ pub fn plan(
             "`{name}` cannot name a pod (lowercase letters, digits and '-', at most 63): rename the project or session"
         )));
     }
-    if req.argv.is_empty() {
-        return Err(SdkError::InvalidParams(
-            "the launch command is empty".into(),
-        ));
-    }
-    for k in req.env.keys() {
-        ao_plugin_api::sdk::command::check_env_name(k)
-            .map_err(|e| SdkError::InvalidParams(format!("invalid environment variable: {e}")))?;
-    }
-    let instance = instance_of(&req.runtime_name, &req.session_id);
+    ao_plugin_api::sdk::command::check_launch(&req.argv, &req.env)?;
+    let instance = container::instance_of(&req.runtime_name, &req.session_id);
     let labels = json!({
         LABEL_MANAGED: "ao",
         LABEL_INSTANCE: instance,

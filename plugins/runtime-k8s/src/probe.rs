@@ -32,16 +32,8 @@ struct Look {
 
 /// What the pod's status says.
 pub(crate) fn liveness(pod: Option<&Value>) -> Liveness {
-    let gone = |detail: &str| Liveness {
-        alive: false,
-        session_exists: false,
-        process_running: None,
-        detail: detail.into(),
-        screen: None,
-        status_tail: None,
-    };
     let Some(p) = pod else {
-        return gone("pod not found");
+        return Liveness::gone("pod not found");
     };
     let st = &p["status"];
     let c = &st["containerStatuses"][0];

@@ -12,7 +12,6 @@ use ao_plugin_api::slots::runtime::{
     SendMessageRequest,
 };
 use ao_plugin_runtime_k8s::{Config, K8sRuntime};
-use ao_testkit::git::git;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -68,23 +67,7 @@ fn scenario(kubeconfig: &str, image: &str, namespace: &str, context: Option<Stri
     let config: Config = serde_json::from_value(config).unwrap();
     let rt = K8sRuntime::new(config, &TestHost::new().handle()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    std::fs::create_dir_all(&ws).unwrap();
-    git(&ws, &["init", "-q", "-b", "main"]);
-    std::fs::write(ws.join("README"), "hello\n").unwrap();
-    git(&ws, &["add", "README"]);
-    git(
-        &ws,
-        &[
-            "-c",
-            "user.name=T",
-            "-c",
-            "user.email=t@x",
-            "commit",
-            "-qm",
-            "init",
-        ],
-    );
+    let ws = ao_testkit::git::session_workspace(&dir.path().join("ws"), &[]);
     let status = dir.path().join("data/status/real-1.jsonl");
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

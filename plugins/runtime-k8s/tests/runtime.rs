@@ -57,24 +57,10 @@ impl World {
 
     /// A workspace: a repository with a commit on `feat/x`, an origin, and an untracked file.
     fn workspace(&self) -> PathBuf {
-        let ws = self.dir.path().join("ws");
-        std::fs::create_dir_all(&ws).unwrap();
-        git(&ws, &["init", "-q", "-b", "main"]);
-        std::fs::write(ws.join("README"), "hello\n").unwrap();
-        git(&ws, &["add", "README"]);
-        git(
-            &ws,
-            &[
-                "-c",
-                "user.name=T",
-                "-c",
-                "user.email=t@x",
-                "commit",
-                "-qm",
-                "init",
-            ],
+        let ws = ao_testkit::git::session_workspace(
+            &self.dir.path().join("ws"),
+            &[(".hooks.json", "{\"hook\": true}\n")],
         );
-        git(&ws, &["checkout", "-q", "-b", "feat/x"]);
         git(
             &ws,
             &[
@@ -84,7 +70,6 @@ impl World {
                 "https://forge.invalid/acme/app.git",
             ],
         );
-        std::fs::write(ws.join(".hooks.json"), "{\"hook\": true}\n").unwrap();
         ws
     }
 

@@ -46,20 +46,7 @@ pub(crate) fn plan(
     scratch: &Path,
     drain: bool,
 ) -> Result<Launch, SdkError> {
-    if argv.is_empty() {
-        return Err(SdkError::InvalidParams(
-            "the launch command is empty".into(),
-        ));
-    }
-    for k in env.keys() {
-        command::check_env_name(k)
-            .map_err(|e| SdkError::InvalidParams(format!("invalid environment variable: {e}")))?;
-    }
-    if argv.iter().chain(env.values()).any(|s| s.contains('\0')) {
-        return Err(SdkError::InvalidParams(
-            "the launch command or its environment contains a NUL byte".into(),
-        ));
-    }
+    command::check_launch(argv, env)?;
     let mut words: Vec<String> = vec![
         "new-session".into(),
         "-d".into(),

@@ -151,14 +151,7 @@ impl TmuxRuntime {
         procs: Option<&ProcessTable>,
     ) -> Liveness {
         let Some(panes) = panes else {
-            return Liveness {
-                alive: false,
-                session_exists: false,
-                process_running: None,
-                detail: "tmux session not found".into(),
-                screen: None,
-                status_tail: None,
-            };
+            return Liveness::gone("tmux session not found");
         };
         let live: Vec<&Pane> = panes.iter().filter(|p| !p.dead).collect();
         if live.is_empty() {
@@ -365,22 +358,7 @@ impl Runtime for TmuxRuntime {
     }
 
     fn is_alive(&self, ctx: &Ctx, req: IsAliveRequest) -> Result<Liveness, SdkError> {
-        let mut out = self.probe(
-            ctx,
-            ProbeRequest {
-                targets: vec![req],
-                capture_lines: None,
-                status_tail_bytes: None,
-            },
-        )?;
-        Ok(out.results.pop_first().map(|(_, l)| l).unwrap_or(Liveness {
-            alive: false,
-            session_exists: false,
-            process_running: None,
-            detail: String::new(),
-            screen: None,
-            status_tail: None,
-        }))
+        runtime::is_alive_by_probe(self, ctx, req)
     }
 
     fn probe(&self, ctx: &Ctx, req: ProbeRequest) -> Result<ProbeResponse, SdkError> {
