@@ -68,7 +68,11 @@ impl TmuxDoor for PodDoor<'_> {
             .exec(self.pod, &argv, stdin.map(str::as_bytes))
             .map_err(|e| match e {
                 SdkError::NotFound(_) => SdkError::NotFound(format!("pod `{}` is gone", self.pod)),
-                SdkError::Unavailable(m) if m.contains("not running") => {
+                // The agent ended with its pod: the simulator says "pod not running", a real
+                // API server "cannot exec into a container in a completed pod".
+                SdkError::Unavailable(m)
+                    if m.contains("not running") || m.contains("completed pod") =>
+                {
                     SdkError::NotFound(format!("{}: {PANE_DEAD}", self.pod))
                 }
                 other => other,

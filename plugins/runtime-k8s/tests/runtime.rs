@@ -242,3 +242,45 @@ fn a_pod_that_cannot_start_fails_the_create_and_leaves_nothing() {
         w.sim.pod("agents", "abc123-s2").is_none()
     });
 }
+
+#[test]
+fn an_agent_that_ends_ends_its_pod_with_its_status_and_last_words() {
+    let Some(image) = ao_testkit::docker::agent_image() else {
+        return;
+    };
+    let w = World::new(&image);
+    let argv = ["sh", "-c", "echo 'error: no credentials'; sleep 1; exit 3"]
+        .map(String::from)
+        .to_vec();
+    let h = w.create("s3", argv).unwrap();
+    let mut l = w.probe(&h);
+    wait("the pod to end", 30, || {
+        l = w.probe(&h);
+        l.process_running == Some(false)
+    });
+    assert_eq!(l.detail, "the agent exited with status 3");
+    assert!(
+        l.screen
+            .as_deref()
+            .is_some_and(|s| s.contains("error: no credentials")),
+        "{l:?}"
+    );
+    // Nothing is typed into an ended session, and the error says why.
+    let e =
+        w.rt.send_message(
+            &Ctx::detached(),
+            SendMessageRequest {
+                handle: h.clone(),
+                text: "hello?".into(),
+                delivery: DeliveryOptions::default(),
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&e, SdkError::NotFound(m) if m.contains("nothing was typed")),
+        "{e}"
+    );
+    w.rt.destroy(&Ctx::detached(), HandleRequest { handle: h.clone() })
+        .unwrap();
+    wait("the pod to go", 30, || w.sim.pod("agents", &h.id).is_none());
+}
