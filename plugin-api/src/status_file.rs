@@ -19,6 +19,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// How much of the end of the file readers look at.
 const TAIL: u64 = 64 * 1024;
 
+/// How much of a status file's end a runtime brings back from inside a session (the probe's
+/// `status_tail_bytes`, delivery's evidence): the newest records, several of the longest kind
+/// (a shell hook's 2 KiB payload is a 4 KiB line).
+pub const REMOTE_TAIL: u32 = 16 * 1024;
+
 /// One line of a status file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusRecord {

@@ -14,8 +14,6 @@ use std::time::{Duration, Instant};
 
 /// Lines of the screen each look brings: the CLI's last words are at the bottom.
 const SCREEN_LINES: u32 = 60;
-/// Bytes of the status file's end each look brings, for a session that keeps its files.
-const STATUS_TAIL_BYTES: u32 = 16 * 1024;
 /// Between looks.
 const EVERY: Duration = Duration::from_millis(200);
 /// How long an ended session's exit status is waited for.
@@ -103,7 +101,7 @@ async fn look(s: &Launched<'_>) -> Option<Liveness> {
                 process_names: s.process_names.to_vec(),
             }],
             capture_lines: Some(SCREEN_LINES),
-            status_tail_bytes: Some(STATUS_TAIL_BYTES),
+            status_tail_bytes: Some(ao_plugin_api::status_file::REMOTE_TAIL),
         })
         .await
         .inspect_err(|e| tracing::debug!("{}: launch probe: {e}", s.session_id))

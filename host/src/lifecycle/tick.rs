@@ -27,9 +27,6 @@ use std::collections::{BTreeMap, HashMap};
 
 /// Sessions checked at once.
 const CONCURRENCY: usize = 8;
-/// Bytes of a status file's end a probe brings back for a session that keeps its files in its
-/// runtime: the newest records, as readers of the host's file look at.
-const STATUS_TAIL_BYTES: u32 = 16 * 1024;
 /// Lines of each screen the probe brings back: enough for a dialog with its context.
 const SCREEN_LINES: u32 = 40;
 
@@ -197,7 +194,7 @@ async fn probe(
                 rt.probe(&ProbeRequest {
                     targets,
                     capture_lines: Some(SCREEN_LINES),
-                    status_tail_bytes: Some(STATUS_TAIL_BYTES),
+                    status_tail_bytes: Some(ao_plugin_api::status_file::REMOTE_TAIL),
                 })
                 .await
             }

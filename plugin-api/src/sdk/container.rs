@@ -35,6 +35,22 @@ pub const EXIT_TMUX_FAILED: i64 = 125;
 /// The workspace could not be seeded.
 pub const EXIT_SEED_FAILED: i64 = 124;
 
+/// What every container runtime's config must say: an image, and a terminal big enough for an
+/// agent's screen.
+pub fn check_image_and_terminal(image: &str, width: u16, height: u16) -> Result<(), SdkError> {
+    if image.trim().is_empty() {
+        return Err(SdkError::InvalidConfig(
+            "runtimeConfig.image is empty: name the agent image".into(),
+        ));
+    }
+    if width < 20 || height < 5 {
+        return Err(SdkError::InvalidConfig(
+            "width must be at least 20 and height at least 5".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The config part of a runtime name `{hash}-{session}`: what tells two `ao` configs' sessions
 /// apart on one engine or cluster (a label of every container or pod).
 pub fn instance_of(runtime_name: &str, session_id: &str) -> String {

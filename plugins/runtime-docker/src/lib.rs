@@ -57,13 +57,10 @@ struct DockerDoor<'a> {
     status_file: Option<&'a str>,
 }
 
-/// The bytes of the status file's end delivery reads for its evidence.
-const DELIVERY_STATUS_TAIL: u32 = 16 * 1024;
-
 impl TmuxDoor for DockerDoor<'_> {
     fn status_tail(&self, ctx: &Ctx) -> Option<String> {
         let file = self.status_file?;
-        let cmd = container::status_tail_argv(file, DELIVERY_STATUS_TAIL);
+        let cmd = container::status_tail_argv(file, ao_plugin_api::status_file::REMOTE_TAIL);
         // A file not written yet reads as empty: the hooks have said nothing.
         let out = self.engine.exec(ctx, self.container, cmd, None).ok()?;
         out.success().then_some(out.stdout)

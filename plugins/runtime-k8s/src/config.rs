@@ -131,12 +131,11 @@ impl Config {
     /// Checks what serde cannot.
     pub fn validate(&self) -> Result<(), SdkError> {
         let bad = |m: String| Err(SdkError::InvalidConfig(m));
-        if self.image.trim().is_empty() {
-            return bad("runtimeConfig.image is empty: name the agent image".into());
-        }
-        if self.width < 20 || self.height < 5 {
-            return bad("width must be at least 20 and height at least 5".into());
-        }
+        ao_plugin_api::sdk::container::check_image_and_terminal(
+            &self.image,
+            self.width,
+            self.height,
+        )?;
         if self.run_as_user == 0 {
             return bad(
                 "runtimeConfig.runAsUser 0 is root: sessions run as a non-root user".into(),

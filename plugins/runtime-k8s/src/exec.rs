@@ -29,6 +29,16 @@ impl ExecOutput {
     pub fn success(&self) -> bool {
         self.exit_code == Some(0)
     }
+
+    /// The first line it printed, stderr first: what went wrong, for an error.
+    pub fn first_error_line(&self) -> &str {
+        self.stderr
+            .lines()
+            .chain(self.stdout.lines())
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("no output")
+    }
 }
 
 const V5: &str = "v5.channel.k8s.io";

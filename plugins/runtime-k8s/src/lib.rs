@@ -51,9 +51,6 @@ struct PodDoor<'a> {
     status_file: Option<&'a str>,
 }
 
-/// The bytes of the status file's end delivery reads for its evidence.
-const DELIVERY_STATUS_TAIL: u32 = 16 * 1024;
-
 impl TmuxDoor for PodDoor<'_> {
     fn run(&self, ctx: &Ctx, args: &[&str], stdin: Option<&str>) -> Result<String, SdkError> {
         ctx.check()?;
@@ -80,14 +77,7 @@ impl TmuxDoor for PodDoor<'_> {
         if out.success() {
             Ok(out.stdout)
         } else {
-            let first = out
-                .stderr
-                .lines()
-                .chain(out.stdout.lines())
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .unwrap_or("no output");
-            Err(classify(&args.join(" "), first))
+            Err(classify(&args.join(" "), out.first_error_line()))
         }
     }
 
@@ -97,7 +87,7 @@ impl TmuxDoor for PodDoor<'_> {
             .rt
             .exec(
                 self.pod,
-                &container::status_tail_argv(file, DELIVERY_STATUS_TAIL),
+                &container::status_tail_argv(file, ao_plugin_api::status_file::REMOTE_TAIL),
                 None,
             )
             .ok()?;
@@ -322,7 +312,7 @@ impl Runtime for K8sRuntime {
                 } else {
                     Err(SdkError::Unavailable(format!(
                         "copying the workspace into pod {name} failed: {}",
-                        out.stderr.lines().next().unwrap_or("no output")
+                        out.first_error_line()
                     )))
                 }
             });
