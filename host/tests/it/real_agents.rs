@@ -71,6 +71,17 @@ pub struct World {
     pub config: PathBuf,
     pub socket: PathBuf,
     pub env: Vec<(String, String)>,
+    /// Sessions run in Docker containers (`runtime: docker`) rather than in the host's tmux.
+    docker: bool,
+}
+
+/// Where a world's sessions run.
+pub enum Runtime {
+    /// The host's tmux, on the world's own socket.
+    Tmux,
+    /// Docker containers of `image` on the local engine, with these `runtimeConfig` keys added
+    /// (the CLI's install dir, its config dir…); the CLI's environment goes in by `passEnv`.
+    Docker { image: String, extra: Value },
 }
 
 impl World {
@@ -83,7 +94,20 @@ impl World {
         env: impl Fn(&ModelSim) -> Vec<(String, String)>,
         seed: impl Fn(&Path, &ModelSim),
     ) -> World {
-        let sb = Sandbox::new().with_libs(&[RUNTIME_TMUX, WORKTREE, WEBHOOK, agent_lib]);
+        Self::on(Runtime::Tmux, agent, agent_lib, agent_config, env, seed)
+    }
+
+    /// [`World::new`] with its sessions on `runtime`.
+    pub fn on(
+        runtime: Runtime,
+        agent: &str,
+        agent_lib: &str,
+        agent_config: Value,
+        env: impl Fn(&ModelSim) -> Vec<(String, String)>,
+        seed: impl Fn(&Path, &ModelSim),
+    ) -> World {
+        let sb =
+            Sandbox::new().with_libs(&[RUNTIME_TMUX, RUNTIME_DOCKER, WORKTREE, WEBHOOK, agent_lib]);
         let sim = ModelSim::start();
         let inbox = Receiver::start();
         let dir = tempfile::tempdir().unwrap();
@@ -101,10 +125,34 @@ impl World {
                 "runtimeConfig": {"socket": socket},
             }}
         });
+        let env = env(&sim);
+        let mut config = config;
+        let docker = matches!(runtime, Runtime::Docker { .. });
+        if let Runtime::Docker { image, extra } = runtime {
+            // Host networking reaches the simulators on 127.0.0.1; the worktree is mounted at
+            // its own path, so the agent's records name the paths the host knows.
+            let mut rc = json!({
+                "image": image,
+                "workspace": "mount",
+                "network": "host",
+                "memory": "1g",
+                "passEnv": env.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+                "mounts": [],
+            });
+            for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+                match (k.as_str(), v) {
+                    ("mounts", Value::Array(more)) => {
+                        rc["mounts"].as_array_mut().unwrap().extend(more)
+                    }
+                    (_, v) => rc[k] = v,
+                }
+            }
+            config["projects"]["app"]["runtime"] = json!("docker");
+            config["projects"]["app"]["runtimeConfig"] = rc;
+        }
         let file = dir.path().join("agent-orchestrator.yaml");
         std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
         seed(sb.home.path(), &sim);
-        let env = env(&sim);
         let w = World {
             sb,
             sim,
@@ -113,6 +161,7 @@ impl World {
             config: file,
             socket,
             env,
+            docker,
         };
         succeed(w.ao().args(["start", "--no-orchestrator"]));
         w
@@ -183,16 +232,30 @@ impl World {
         }
     }
 
-    /// The session's tmux pane as it looks now.
+    /// The session's runtime name (its tmux session or its container).
+    pub fn runtime_name(&self, id: &str) -> String {
+        self.session(id)["runtimeHandle"]["id"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    /// The session's tmux pane as it looks now (inside its container, on docker).
     pub fn screen(&self, id: &str) -> String {
-        let s = self.session(id);
-        let name = s["runtimeHandle"]["id"].as_str().unwrap_or("").to_owned();
-        let out = std::process::Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(["capture-pane", "-p", "-t", &format!("={name}:")])
-            .output()
-            .unwrap();
+        let name = self.runtime_name(id);
+        let out = if self.docker {
+            std::process::Command::new("docker")
+                .args(["exec", &name, "tmux", "-S", "/run/ao/tmux.sock"])
+                .args(["capture-pane", "-p", "-t", "=ao:"])
+                .output()
+        } else {
+            std::process::Command::new("tmux")
+                .arg("-S")
+                .arg(&self.socket)
+                .args(["capture-pane", "-p", "-t", &format!("={name}:")])
+                .output()
+        }
+        .unwrap();
         String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
     }
 
@@ -239,7 +302,20 @@ impl World {
 
 impl Drop for World {
     fn drop(&mut self) {
+        let names: Vec<String> = self
+            .sessions()
+            .iter()
+            .filter_map(|s| s["runtimeHandle"]["id"].as_str().map(str::to_owned))
+            .collect();
         let _ = self.ao().args(["stop", "--kill-sessions"]).output();
+        if self.docker {
+            // A case that failed half-way leaves no container behind.
+            for name in names {
+                let _ = std::process::Command::new("docker")
+                    .args(["rm", "-f", &name])
+                    .output();
+            }
+        }
         let _ = std::process::Command::new("tmux")
             .arg("-S")
             .arg(&self.socket)
@@ -412,12 +488,19 @@ impl World {
         self.wait_status(id, "idle", "", 30).map(drop)
     }
 
-    /// The agent's processes killed → `killed`.
+    /// The agent's processes killed → `killed` (on docker: its container killed).
     pub fn killed(&self, id: &str) -> Result<(), String> {
-        let pane = self.session(id)["runtimeHandle"]["id"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
+        let pane = self.runtime_name(id);
+        if self.docker {
+            let out = std::process::Command::new("docker")
+                .args(["kill", &pane])
+                .output()
+                .unwrap();
+            check(out.status.success(), || {
+                String::from_utf8_lossy(&out.stderr).into_owned()
+            })?;
+            return self.wait_status(id, "killed", "", 15).map(drop);
+        }
         let out = std::process::Command::new("tmux")
             .arg("-S")
             .arg(&self.socket)
@@ -455,7 +538,18 @@ impl World {
             })
         });
         check(remembered, || {
-            "the resumed conversation lost its history".into()
+            let last = self
+                .sim
+                .model_calls()
+                .iter()
+                .rev()
+                .find(|r| {
+                    r.prompt
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with("After restore."))
+                })
+                .map(|r| r.body.to_string());
+            format!("the resumed conversation lost its history; its request: {last:?}")
         })
     }
 
@@ -472,7 +566,7 @@ impl World {
 
 /// The cases of one agent, timed; printed as matrix rows (and appended to `$AO_MATRIX_OUT`).
 pub struct Matrix {
-    agent: String,
+    pub agent: String,
     rows: Vec<(String, Result<Duration, String>)>,
 }
 

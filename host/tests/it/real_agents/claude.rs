@@ -292,3 +292,107 @@ fn claude_code() {
     m.case("delivery right after spawn", || w.right_after_spawn(30));
     m.finish();
 }
+
+/// Claude Code in a Docker container (`runtime: docker`, the worktree mounted at its own path,
+/// the CLI's install and config directories mounted from the host): its hooks reach the
+/// session's status file, delivery and dialog answers go over the engine's exec into the tmux
+/// inside, tokens come from its transcript, a killed container is seen, and a restore in a new
+/// container continues the conversation.
+#[test]
+fn claude_code_in_docker() {
+    let Some(cli) = cli("claude-code", "node_modules/.bin/claude") else {
+        return;
+    };
+    let Some(image) = ao_testkit::docker::agent_image() else {
+        return;
+    };
+    // The executable is a symlink into its install dir, which goes in whole.
+    let install = cli.bin.ancestors().nth(3).unwrap().to_path_buf();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().to_path_buf();
+    std::fs::write(
+        config.join(".claude.json"),
+        r#"{"hasCompletedOnboarding": true}"#,
+    )
+    .unwrap();
+    let w = World::on(
+        Runtime::Docker {
+            image,
+            extra: json!({"mounts": [
+                {"source": install},
+                {"source": config, "readOnly": false},
+            ]}),
+        },
+        "claude-code",
+        CLAUDE_CODE,
+        json!({"binary": cli.bin, "permissions": "default", "configDir": config}),
+        |sim| {
+            let mut e = env(sim);
+            e.push(("CLAUDE_CONFIG_DIR".into(), config.display().to_string()));
+            e
+        },
+        |_, _| {},
+    );
+    let mut m = Matrix::new(&cli);
+    m.agent.push_str(" in docker");
+    let mut id = String::new();
+    m.case(
+        "spawn: a container, at its prompt without a trust dialog, working",
+        || {
+            id = w.spawn("Say hello.\n@sim delay 3000\n@sim reply Hello there.");
+            w.wait_status(&id, "working", "", 40)?;
+            let name = w.runtime_name(&id);
+            let running = std::process::Command::new("docker")
+                .args(["inspect", "-f", "{{.State.Running}}", &name])
+                .output()
+                .unwrap();
+            check(
+                String::from_utf8_lossy(&running.stdout).trim() == "true",
+                || format!("container {name} is not running"),
+            )?;
+            let screen = w.screen(&id);
+            check(!screen.contains("trust this folder"), || {
+                format!("trust dialog shown:\n{screen}")
+            })
+        },
+    );
+    m.case(
+        "turn finished (its hook, from inside) → idle, and the human hears once",
+        || w.idle_and_told(&id, 30),
+    );
+    m.case("tokens and cost equal the model's usage", || {
+        let conv = w.session(&id)["agentSessionId"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        w.tokens_are(&id, usage(&w, &conv))
+    });
+    m.case("permission dialog → needs_input with the command", || {
+        w.asks(
+            &id,
+            "Run it.\n@sim bash echo hi > perm.txt\n@sim reply Ran it.",
+            "echo hi > perm.txt",
+            10,
+        )
+    });
+    m.case(
+        "ao send at the dialog: refused (exit 3), dialog and model untouched",
+        || w.refused_at_dialog(&id, "Do you want to proceed?", "perm.txt"),
+    );
+    m.case("ao answer 1 over exec: the command runs", || {
+        w.answered(&id, "1", "perm.txt")
+    });
+    m.case(
+        "20 messages to an idle agent: 20 acknowledged and received",
+        || w.twenty_messages(&id),
+    );
+    // Once the last reply is in the transcript: a turn cut short is Claude's to lose.
+    m.case("an idle agent's container killed → killed", || {
+        w.wait_status(&id, "idle", "", 30)?;
+        w.killed(&id)
+    });
+    m.case("restore: a new container resumes the conversation", || {
+        w.restore_remembers(&id)
+    });
+    m.finish();
+}
