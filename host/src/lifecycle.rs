@@ -12,6 +12,7 @@ pub mod derive;
 pub mod episodes;
 pub mod events;
 pub mod messages;
+pub mod mirror;
 pub mod notify;
 pub mod react;
 pub mod tick;

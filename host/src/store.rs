@@ -79,6 +79,12 @@ impl ProjectStore {
         self.root.join("status")
     }
 
+    /// `mirror/`: per session, the host's copy of the agent records a session keeps inside
+    /// its container or pod (`mirror/<session>/<path inside>`).
+    pub fn mirror_dir(&self) -> PathBuf {
+        self.root.join("mirror")
+    }
+
     /// `events.jsonl`.
     pub fn events_file(&self) -> PathBuf {
         self.root.join("events.jsonl")

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// The slot protocol version this crate defines. Semver, additive only within a major: new
 /// methods and new `#[serde(default)]` fields bump the minor.
-pub const PROTOCOL_VERSION: &str = "1.2.0";
+pub const PROTOCOL_VERSION: &str = "1.3.0";
 
 /// The seven pluggable slots. The lifecycle engine is the eighth, and not pluggable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

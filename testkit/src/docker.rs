@@ -45,6 +45,45 @@ pub fn agent_image() -> Option<String> {
     .clone()
 }
 
+/// `base` with `files` (absolute path, content) added, built offline by the engine's builder
+/// and tagged by what went in, so a second call reuses it: an agent image a user would bake
+/// (the CLI's first-run state in its home).
+pub fn derived_image(base: &str, files: &[(&str, &str)]) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(base);
+    for (path, content) in files {
+        hash.update(format!("\0{path}\0{content}"));
+    }
+    // Its own repository: the base's script clears old tags of the base's.
+    let tag = format!("ao-test-derived:{}", &hex_of(&hash.finalize())[..12]);
+    if !inspect("image", &tag).is_null() {
+        return tag;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut dockerfile = format!("FROM {base}\n");
+    for (i, (path, content)) in files.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("f{i}")), content).unwrap();
+        dockerfile.push_str(&format!("COPY f{i} {path}\n"));
+    }
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    let out = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", &tag])
+        .arg(dir.path())
+        .output()
+        .expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker build {tag}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tag
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `docker inspect` of one object, as JSON (`Null` when it does not exist).
 pub fn inspect(kind: &str, name: &str) -> serde_json::Value {
     let out = std::process::Command::new("docker")

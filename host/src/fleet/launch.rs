@@ -99,9 +99,11 @@ async fn look(s: &Launched<'_>) -> Option<Liveness> {
             targets: vec![IsAliveRequest {
                 handle: s.handle.clone(),
                 process_names: s.process_names.to_vec(),
+                mirror: None,
             }],
             capture_lines: Some(SCREEN_LINES),
             status_tail_bytes: Some(ao_plugin_api::status_file::REMOTE_TAIL),
+            mirror_bytes: None,
         })
         .await
         .inspect_err(|e| tracing::debug!("{}: launch probe: {e}", s.session_id))
@@ -122,6 +124,8 @@ async fn activity(
         workspace_path: s.workspace.to_string(),
         status_file: Some(fleet.status_file(&p.id, s.session_id).display().to_string()),
         status_tail: l.status_tail.clone(),
+        // Nothing is brought over before the agent is up.
+        inside: None,
         agent_session_id: s.agent_session_id.clone(),
         screen: l.screen.clone(),
         screen_at_ms: l.screen.as_ref().map(|_| now),

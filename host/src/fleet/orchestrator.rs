@@ -149,9 +149,9 @@ async fn runtime_alive(fleet: &Fleet, p: &Project, s: &Session) -> bool {
         targets: vec![IsAliveRequest {
             handle: h.clone(),
             process_names: s.process_names.clone(),
+            mirror: None,
         }],
-        capture_lines: None,
-        status_tail_bytes: None,
+        ..ProbeRequest::default()
     };
     match rt.probe(&req).await {
         Ok(r) => r.results.get(&h.id).is_some_and(|l| l.alive),

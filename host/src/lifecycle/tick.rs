@@ -11,11 +11,11 @@ use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::derive::{Facts, Thresholds, derive};
 use crate::lifecycle::events::{Event, EventKind, transition_events};
 use crate::lifecycle::react::ReactionCtx;
-use crate::lifecycle::{notify, record};
+use crate::lifecycle::{mirror, notify, record};
 use crate::store::session::{ActivityFact, PrFact, Role, RuntimeFact, Session, Status};
 use crate::store::sessions::Listed;
 use ao_plugin_api::slots::agent::{
-    ActivityRequest, ActivitySource, ActivityState, SessionInfo, SessionInfoRequest,
+    ActivityRequest, ActivitySource, ActivityState, Inside, SessionInfo, SessionInfoRequest,
 };
 use ao_plugin_api::slots::runtime::{IsAliveRequest, Liveness, ProbeRequest, RuntimeHandle};
 use ao_plugin_api::slots::scm::{
@@ -54,11 +54,17 @@ struct Brief {
     process_names: Vec<String>,
     pr: Option<String>,
     branch: Option<String>,
+    agent: Option<String>,
+    agent_session_id: Option<String>,
+    created_at: u64,
 }
 
 impl Brief {
     fn of(s: Session) -> Self {
         Self {
+            agent: s.agent,
+            agent_session_id: s.agent_session_id,
+            created_at: s.created_at,
             merged: s.status == Status::Merged,
             id: s.id,
             role: s.role,
@@ -179,15 +185,26 @@ async fn probe(
     }
     let mut out = HashMap::new();
     for (name, group) in by_runtime {
-        let targets = group
-            .iter()
-            .filter_map(|s| {
-                Some(IsAliveRequest {
-                    handle: s.handle.clone()?,
-                    process_names: s.process_names.clone(),
-                })
-            })
-            .collect();
+        let mut targets = Vec::with_capacity(group.len());
+        for s in &group {
+            let Some(handle) = s.handle.clone() else {
+                continue;
+            };
+            // The agent's records inside a container or pod come with its screen.
+            let of = mirror::Of {
+                id: &s.id,
+                handle: Some(&handle),
+                agent: s.agent.as_deref(),
+                agent_session_id: s.agent_session_id.as_deref(),
+                created_at: s.created_at,
+            };
+            let mirror = mirror::request(fleet, p, of).await;
+            targets.push(IsAliveRequest {
+                handle,
+                process_names: s.process_names.clone(),
+                mirror,
+            });
+        }
         // Every live screen too, in bulk: dialogs and API errors reach no hook.
         let answer = match fleet.runtime(p, &name).await {
             Ok(rt) => {
@@ -195,6 +212,7 @@ async fn probe(
                     targets,
                     capture_lines: Some(SCREEN_LINES),
                     status_tail_bytes: Some(ao_plugin_api::status_file::REMOTE_TAIL),
+                    mirror_bytes: Some(mirror::CHUNK),
                 })
                 .await
             }
@@ -302,6 +320,17 @@ async fn check(
     }
     let screen = liveness.as_mut().and_then(|l| l.screen.take());
     let status_tail = liveness.as_mut().and_then(|l| l.status_tail.take());
+    let files = liveness
+        .as_mut()
+        .map(|l| std::mem::take(&mut l.files))
+        .unwrap_or_default();
+    let copy = mirror::root(fleet, &p.id, id);
+    if !files.is_empty()
+        && let Err(e) = mirror::apply(&copy, &files)
+    {
+        tracing::warn!("{id}: keeping the agent's records from inside: {e}");
+    }
+    let inside = mirror::inside(s.runtime_handle.as_ref(), &copy);
     let runtime_fact = liveness.map(|l| {
         let hash = screen.as_deref().map(screen_hash);
         let before = s.runtime_fact.as_ref();
@@ -328,6 +357,7 @@ async fn check(
     let seen = Seen {
         screen,
         status_tail: status_tail.as_deref(),
+        inside: inside.clone(),
     };
     let mut activity = activity(fleet, p, s, runtime_fact.as_ref(), seen, now).await;
     // The same thing seen on screen again is the same fact: it keeps the time it was first
@@ -348,7 +378,7 @@ async fn check(
         _ => false,
     };
     let info = if moved || s.info_due {
-        session_info(fleet, p, s, status_tail.as_deref()).await
+        session_info(fleet, p, s, status_tail.as_deref(), inside).await
     } else {
         None
     };
@@ -451,6 +481,8 @@ struct Seen<'a> {
     screen: Option<String>,
     /// The status file's end, for a session whose files live in its runtime.
     status_tail: Option<&'a str>,
+    /// Where such a session keeps its files, and the host's copy of its agent's records.
+    inside: Option<Inside>,
 }
 
 /// The agent's activity, from its plugin: hooks, transcript and this tick's screen (which
@@ -466,6 +498,7 @@ async fn activity(
     let Seen {
         screen,
         status_tail,
+        inside,
     } = seen;
     let agent = fleet
         .agent(p, s.agent.as_deref().unwrap_or(&p.agent))
@@ -476,6 +509,7 @@ async fn activity(
         workspace_path: s.workspace.clone().unwrap_or_default(),
         status_file: Some(fleet.status_file(&p.id, &s.id).display().to_string()),
         status_tail: status_tail.map(str::to_owned),
+        inside,
         agent_session_id: s.agent_session_id.clone(),
         screen_at_ms: screen.as_ref().map(|_| now),
         screen,
@@ -500,6 +534,7 @@ async fn session_info(
     p: &Project,
     s: &Session,
     status_tail: Option<&str>,
+    inside: Option<Inside>,
 ) -> Option<SessionInfo> {
     let agent = fleet
         .agent(p, s.agent.as_deref().unwrap_or(&p.agent))
@@ -512,6 +547,7 @@ async fn session_info(
             agent_session_id: s.agent_session_id.clone(),
             status_file: Some(fleet.status_file(&p.id, &s.id).display().to_string()),
             status_tail: status_tail.map(str::to_owned),
+            inside,
             created_at_ms: Some(s.created_at),
         })
         .await

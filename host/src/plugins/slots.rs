@@ -73,6 +73,8 @@ client!(
         setup_workspace_hooks(agent::SetupHooksRequest) -> agent::SetupHooksResponse = agent::SETUP_WORKSPACE_HOOKS;
         /// How its screen reads.
         screen_rules(serde_json::Value) -> agent::ScreenRules = agent::SCREEN_RULES;
+        /// The files inside a session that hold its records.
+        session_files(agent::SessionFilesRequest) -> Vec<String> = agent::SESSION_FILES;
     }
 );
 

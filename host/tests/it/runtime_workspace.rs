@@ -150,9 +150,11 @@ async fn ten_sessions_spawn_in_parallel_take_a_message_each_and_leave_git_clean(
     let probe = f
         .runtime
         .probe(&runtime::ProbeRequest {
+            mirror_bytes: None,
             targets: made
                 .iter()
                 .map(|(h, _)| runtime::IsAliveRequest {
+                    mirror: None,
                     handle: h.clone(),
                     process_names: vec!["ao-scripted-agent".into()],
                 })

@@ -273,6 +273,50 @@ pub fn home() -> Option<std::path::PathBuf> {
         .map(std::path::PathBuf::from)
 }
 
+/// Where an agent's own directory (its config dir, where it keeps transcripts) and its
+/// workspace are, for a session on the host or one that keeps its own files (protocol 1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    /// The directory as it is read here: the host's, or the host's copy of the session's.
+    pub dir: std::path::PathBuf,
+    /// The directory as the agent sees it.
+    pub dir_inside: std::path::PathBuf,
+    /// The workspace as the agent sees it (its records name this path).
+    pub workspace: String,
+}
+
+/// The [`View`] of a session: on the host, `on_host` (the adapter's configured directory, its
+/// environment variable, else under the user's home); inside a session, `configured` when the
+/// user set it (they mounted or baked it there), else `under_home` below the session's home.
+pub fn view(
+    inside: Option<&crate::slots::agent::Inside>,
+    configured: Option<&str>,
+    on_host: Option<std::path::PathBuf>,
+    under_home: &str,
+    workspace: &str,
+) -> Option<View> {
+    match inside {
+        None => {
+            let dir = on_host?;
+            Some(View {
+                dir_inside: dir.clone(),
+                dir,
+                workspace: workspace.to_owned(),
+            })
+        }
+        Some(i) => {
+            let dir_inside = configured
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| std::path::Path::new(&i.home).join(under_home));
+            Some(View {
+                dir: i.local(&dir_inside),
+                dir_inside,
+                workspace: i.workspace.clone(),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

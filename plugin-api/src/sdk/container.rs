@@ -20,6 +20,9 @@ use crate::sdk::{Ctx, SdkError};
 use crate::slots::runtime::{CreateRequest, RuntimeHandle};
 use std::path::{Path, PathBuf};
 
+mod look;
+pub use look::{Look, Looked, home_argv, look_argv, mirror_bytes, split_look};
+
 /// The tmux server's socket inside every container.
 pub const SOCKET: &str = "/run/ao/tmux.sock";
 /// The tmux session inside every container.
@@ -408,49 +411,6 @@ pub fn status_tail_argv(file: &str, bytes: u32) -> Vec<String> {
     .collect()
 }
 
-/// Between a screen and a status tail in one exec's output.
-const STATUS_MARK: &str = "\u{1}ao-status\u{1}";
-
-/// One exec for a running session: its screen, then (when its files live inside and the host
-/// asked) its status file's end after [`STATUS_MARK`].
-pub fn look_argv(status: Option<(&str, u32)>) -> Vec<String> {
-    let capture = [
-        "tmux",
-        "-S",
-        SOCKET,
-        "capture-pane",
-        "-p",
-        "-J",
-        "-t",
-        TARGET,
-    ];
-    match status {
-        None => capture.iter().map(|s| s.to_string()).collect(),
-        Some((file, bytes)) => {
-            let script = format!(
-                "{} || exit 1; printf '\\n{STATUS_MARK}\\n'; tail -c \"$1\" \"$2\" 2>/dev/null; exit 0",
-                capture.join(" ")
-            );
-            ["sh", "-c", &script, "ao-look"]
-                .iter()
-                .map(|s| s.to_string())
-                .chain([bytes.to_string(), file.to_string()])
-                .collect()
-        }
-    }
-}
-
-/// A look's output as (screen, status tail).
-pub fn split_look(out: &str, asked_status: bool) -> (String, Option<String>) {
-    if !asked_status {
-        return (out.to_string(), None);
-    }
-    match out.split_once(&format!("\n{STATUS_MARK}\n")) {
-        Some((screen, tail)) => (screen.to_string(), Some(tail.to_string())),
-        None => (out.to_string(), None),
-    }
-}
-
 /// A shell script that reports the work in [`CLONE_PATH`] that exists nowhere else: uncommitted
 /// changes and commits on no remote-tracking branch (`ao-unpushed <changes> <commits>`), or
 /// nothing without a repository. Read with [`parse_unpushed`].
@@ -516,22 +476,6 @@ mod tests {
             scratch_dir: None,
             files,
         }
-    }
-
-    #[test]
-    fn a_look_splits_into_the_screen_and_the_status_tail() {
-        let argv = look_argv(Some(("/d/app-1.jsonl", 4096)));
-        assert_eq!(argv[..2], ["sh", "-c"]);
-        assert_eq!(argv[3..], ["ao-look", "4096", "/d/app-1.jsonl"]);
-        let out = format!("screen line\n> \n\n{STATUS_MARK}\n{{\"at_ms\":1}}\n");
-        let (screen, tail) = split_look(&out, true);
-        assert_eq!(screen, "screen line\n> \n");
-        assert_eq!(tail.as_deref(), Some("{\"at_ms\":1}\n"));
-        assert_eq!(
-            split_look("just a screen", false),
-            ("just a screen".into(), None)
-        );
-        assert_eq!(look_argv(None)[0], "tmux");
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub const SESSION_INFO: &str = "session_info";
 pub const RESTORE_COMMAND: &str = "restore_command";
 /// [`SetupHooksRequest`] → [`SetupHooksResponse`] (optional).
 pub const SETUP_WORKSPACE_HOOKS: &str = "setup_workspace_hooks";
+/// [`SessionFilesRequest`] → `Vec<String>` (optional, protocol 1.3): the files or directories
+/// inside a session that keeps its own files (a container, a pod) which the agent's records are
+/// read from (its transcripts); the host brings them over and passes [`Inside::root`].
+pub const SESSION_FILES: &str = "session_files";
 /// `{}` → [`ScreenRules`] (optional): how this agent's screen shows dialogs, work, errors and
 /// its input line, so a runtime's delivery can refuse to type into a dialog.
 pub const SCREEN_RULES: &str = "screen_rules";
@@ -224,6 +228,45 @@ pub struct Dialog {
     pub selected: Option<u32>,
 }
 
+/// Where a session that keeps its own files (a container, a pod) has them (protocol 1.3): the
+/// paths the agent sees inside, and where the host keeps its copy of what
+/// [`SESSION_FILES`] named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inside {
+    /// The workspace's path inside the session.
+    pub workspace: String,
+    /// The agent's home directory inside the session.
+    pub home: String,
+    /// The host's copy: the session's `/a/b` is `{root}/a/b` (what was brought over so far).
+    pub root: String,
+}
+
+impl Inside {
+    /// Where the host holds the session's `path` (absolute inside the session).
+    pub fn local(&self, path: &std::path::Path) -> std::path::PathBuf {
+        let rel = path.strip_prefix("/").unwrap_or(path);
+        std::path::Path::new(&self.root).join(rel)
+    }
+}
+
+/// Ask which of a session's files hold the agent's records (protocol 1.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionFilesRequest {
+    /// The ao session id.
+    pub session_id: String,
+    /// Where the session keeps its files.
+    pub inside: Inside,
+    /// The agent's session id, when known.
+    #[serde(default)]
+    pub agent_session_id: Option<String>,
+    /// The end of the status file (hooks record the conversation id there).
+    #[serde(default)]
+    pub status_tail: Option<String>,
+    /// When the ao session was created.
+    #[serde(default)]
+    pub created_at_ms: Option<u64>,
+}
+
 /// Ask what the agent is doing now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivityRequest {
@@ -238,6 +281,10 @@ pub struct ActivityRequest {
     /// when given, it is read instead of `status_file`, which is not on this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_tail: Option<String>,
+    /// The session keeps its own files (protocol 1.3): the agent's records are read from the
+    /// host's copy, at the paths inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inside: Option<Inside>,
     /// The agent's own session id, when known.
     #[serde(default)]
     pub agent_session_id: Option<String>,
@@ -311,6 +358,9 @@ pub struct SessionInfoRequest {
     /// [`ActivityRequest::status_tail`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_tail: Option<String>,
+    /// See [`ActivityRequest::inside`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inside: Option<Inside>,
     /// When the ao session was created (bounds transcript discovery).
     #[serde(default)]
     pub created_at_ms: Option<u64>,
@@ -440,6 +490,15 @@ pub trait Agent: Sized + Send + Sync + 'static {
     fn screen_rules(&self, _ctx: &Ctx, _req: serde_json::Value) -> Result<ScreenRules, SdkError> {
         Err(super::unsupported(SCREEN_RULES))
     }
+    /// The files inside a session that keeps its own, which hold the agent's records
+    /// (optional, protocol 1.3): paths of files, or of directories whose files are followed.
+    fn session_files(
+        &self,
+        _ctx: &Ctx,
+        _req: SessionFilesRequest,
+    ) -> Result<Vec<String>, SdkError> {
+        Err(super::unsupported(SESSION_FILES))
+    }
     /// Stops background work.
     fn shutdown(&self) {}
 }
@@ -452,7 +511,7 @@ crate::__slot_adapter! {
     ],
     optional: [
         RESTORE_COMMAND => restore_command, SETUP_WORKSPACE_HOOKS => setup_workspace_hooks,
-        SCREEN_RULES => screen_rules,
+        SCREEN_RULES => screen_rules, SESSION_FILES => session_files,
     ],
 }
 

@@ -47,6 +47,18 @@ pub struct RuntimeHandle {
     pub data: serde_json::Value,
 }
 
+impl RuntimeHandle {
+    /// The workspace and home directory inside a session that keeps its own files (protocol
+    /// 1.3): a runtime whose sessions do not see the host's disk as theirs records them in
+    /// `data.workspace.path` and `data.home`, and the host then follows the agent's records
+    /// inside ([`Mirror`]).
+    pub fn inside(&self) -> Option<(&str, &str)> {
+        let home = self.data.get("home")?.as_str()?;
+        let workspace = self.data.get("workspace")?.get("path")?.as_str()?;
+        (home.starts_with('/') && workspace.starts_with('/')).then_some((workspace, home))
+    }
+}
+
 /// Start a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateRequest {
@@ -189,10 +201,44 @@ pub struct IsAliveRequest {
     /// Names of the agent's process (`claude`, `codex`); empty means "any process".
     #[serde(default)]
     pub process_names: Vec<String>,
+    /// Files inside the session to bring to the host (protocol 1.3): its agent's transcripts,
+    /// for a session that keeps its own files. A runtime whose sessions use the host's disk
+    /// ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<Mirror>,
+}
+
+/// Which of a session's files the host follows, and how much of each it holds already: the
+/// runtime sends what was appended since (protocol 1.3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Mirror {
+    /// Absolute paths inside the session: files, or directories whose files (a few levels
+    /// down) are followed.
+    pub roots: Vec<String>,
+    /// Bytes the host holds of each file, by path; a file not named is read from its start.
+    #[serde(default)]
+    pub have: BTreeMap<String, u64>,
+    /// Only files changed at or after this time (ms since the epoch): a session's own.
+    #[serde(default)]
+    pub since_ms: Option<u64>,
+}
+
+/// Bytes of a followed file, read inside the session (protocol 1.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileChunk {
+    /// Its absolute path inside the session.
+    pub path: String,
+    /// Its size when it was read.
+    pub size: u64,
+    /// Where `data` starts: the host's bytes up to there are kept; 0 with a host copy that is
+    /// longer means the file was replaced, and the copy starts again.
+    pub offset: u64,
+    /// The bytes, base64 (standard alphabet); at most the probe's `mirror_bytes`.
+    pub data_b64: String,
 }
 
 /// The runtime's view of one session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Liveness {
     /// Session exists and (when asked) the agent process runs.
     pub alive: bool,
@@ -212,10 +258,14 @@ pub struct Liveness {
     /// means the host's file is the one to read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_tail: Option<String>,
+    /// What the target's [`Mirror`] asked for and the runtime read (protocol 1.3): new bytes of
+    /// each file that grew.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileChunk>,
 }
 
 /// Probe many sessions at once (one tick).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProbeRequest {
     /// The sessions to check.
     pub targets: Vec<IsAliveRequest>,
@@ -228,6 +278,10 @@ pub struct ProbeRequest {
     /// files inside the runtime (protocol 1.2), into [`Liveness::status_tail`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_tail_bytes: Option<u32>,
+    /// The most bytes of one followed file a probe returns (protocol 1.3; default 256 KiB): a
+    /// long transcript arrives over several ticks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_bytes: Option<u32>,
 }
 
 /// Results keyed by `RuntimeHandle::id`.
@@ -316,6 +370,7 @@ impl Liveness {
             detail: detail.into(),
             screen: None,
             status_tail: None,
+            files: Vec::new(),
         }
     }
 }
@@ -333,6 +388,7 @@ pub fn is_alive_by_probe<R: Runtime>(
             targets: vec![req],
             capture_lines: None,
             status_tail_bytes: None,
+            mirror_bytes: None,
         },
     )?;
     Ok(out

@@ -20,9 +20,9 @@ use ao_plugin_api::sdk::git::Git;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::agent::{
     self as slot, Activity, ActivityRequest, ActivityState, Agent, DetectActivityRequest,
-    DetectedActivity, DialogRule, LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery,
-    RestoreRequest, ScreenRules, SessionInfo, SessionInfoRequest, SetupHooksRequest,
-    SetupHooksResponse,
+    DetectedActivity, DialogRule, Inside, LaunchRequest, LaunchSpec, PermissionMode,
+    PromptDelivery, RestoreRequest, ScreenRules, SessionFilesRequest, SessionInfo,
+    SessionInfoRequest, SetupHooksRequest, SetupHooksResponse,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -154,12 +154,21 @@ impl Aider {
     }
 }
 
+/// The chat history of a workspace here, or the host's copy of the one in a container.
+fn history_file(workspace: &str, inside: Option<&Inside>) -> std::path::PathBuf {
+    match inside {
+        Some(i) => i.local(&Path::new(&i.workspace).join(history::FILE)),
+        None => Path::new(workspace).join(history::FILE),
+    }
+}
+
 impl Agent for Aider {
     type Config = Config;
     const IMPLEMENTS: &'static [&'static str] = &[
         slot::RESTORE_COMMAND,
         slot::SETUP_WORKSPACE_HOOKS,
         slot::SCREEN_RULES,
+        slot::SESSION_FILES,
     ];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
@@ -174,7 +183,8 @@ impl Agent for Aider {
     }
 
     fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
-        let signal = history::activity_signal(&Path::new(&req.workspace_path).join(history::FILE));
+        let signal =
+            history::activity_signal(&history_file(&req.workspace_path, req.inside.as_ref()));
         // Aider's notification fires, and its prompt comes back, at every return to the
         // prompt: after a turn that failed too (seen: seconds after litellm gave up on a 529).
         // The history says how the turn ended, and a new turn writes the user's line there
@@ -200,6 +210,12 @@ impl Agent for Aider {
         Ok(rules())
     }
 
+    /// In a container: the chat history in the workspace there.
+    fn session_files(&self, _ctx: &Ctx, req: SessionFilesRequest) -> Result<Vec<String>, SdkError> {
+        let file = Path::new(&req.inside.workspace).join(history::FILE);
+        Ok(vec![file.display().to_string()])
+    }
+
     fn detect_activity(
         &self,
         _ctx: &Ctx,
@@ -211,7 +227,7 @@ impl Agent for Aider {
     }
 
     fn session_info(&self, _ctx: &Ctx, req: SessionInfoRequest) -> Result<SessionInfo, SdkError> {
-        let path = Path::new(&req.workspace_path).join(history::FILE);
+        let path = history_file(&req.workspace_path, req.inside.as_ref());
         if !path.is_file() {
             return Ok(SessionInfo::default());
         }

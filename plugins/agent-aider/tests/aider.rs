@@ -31,6 +31,7 @@ fn write_history(ws: &Path, parts: &[&str]) {
 
 fn req(ws: &Path, now: u64) -> ActivityRequest {
     ActivityRequest {
+        inside: None,
         session_id: "app-3".into(),
         workspace_path: ws.display().to_string(),
         status_tail: None,
@@ -153,6 +154,7 @@ fn session_info_and_cost_from_the_history() {
         .session_info(
             &Ctx::detached(),
             SessionInfoRequest {
+                inside: None,
                 session_id: "app-3".into(),
                 workspace_path: dir.path().display().to_string(),
                 agent_session_id: None,

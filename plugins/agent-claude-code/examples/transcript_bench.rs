@@ -65,6 +65,7 @@ fn main() {
     )
     .unwrap();
     let req = ActivityRequest {
+        inside: None,
         session_id: "app-1".into(),
         workspace_path: ws.display().to_string(),
         status_tail: None,
@@ -89,6 +90,7 @@ fn main() {
     }
     let rss_tail = peak_rss_kib();
     let info = SessionInfoRequest {
+        inside: None,
         session_id: "app-1".into(),
         workspace_path: ws.display().to_string(),
         agent_session_id: Some(ID.into()),

@@ -24,8 +24,8 @@ use ao_plugin_api::sdk::agent::{self, pricing::Price, pricing::PriceTable};
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::agent::{
     self as slot, Activity, ActivityRequest, Agent, DetectActivityRequest, DetectedActivity,
-    LaunchRequest, LaunchSpec, RestoreRequest, ScreenRules, SessionInfo, SessionInfoRequest,
-    SetupHooksRequest, SetupHooksResponse,
+    Inside, LaunchRequest, LaunchSpec, RestoreRequest, ScreenRules, SessionFilesRequest,
+    SessionInfo, SessionInfoRequest, SetupHooksRequest, SetupHooksResponse,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -74,8 +74,25 @@ impl ClaudeCode {
             .or_else(|| agent::home().map(|h| h.join(".claude")))
     }
 
-    fn transcript(&self, workspace: &str, id: Option<&str>) -> Option<PathBuf> {
-        transcript::locate(&self.config_dir()?, workspace, id)
+    /// Claude's config dir and the workspace, for a session here or one in a container.
+    fn view(&self, workspace: &str, inside: Option<&Inside>) -> Option<agent::View> {
+        agent::view(
+            inside,
+            self.config.config_dir.as_deref(),
+            self.config_dir(),
+            ".claude",
+            workspace,
+        )
+    }
+
+    fn transcript(
+        &self,
+        workspace: &str,
+        inside: Option<&Inside>,
+        id: Option<&str>,
+    ) -> Option<PathBuf> {
+        let v = self.view(workspace, inside)?;
+        transcript::locate(&v.dir, &v.workspace, id)
     }
 }
 
@@ -85,6 +102,7 @@ impl Agent for ClaudeCode {
         slot::RESTORE_COMMAND,
         slot::SETUP_WORKSPACE_HOOKS,
         slot::SCREEN_RULES,
+        slot::SESSION_FILES,
     ];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
@@ -102,7 +120,7 @@ impl Agent for ClaudeCode {
     fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
         let id = agent::conversation_id_in(req.agent_session_id.as_deref(), req.status());
         let signal = self
-            .transcript(&req.workspace_path, id.as_deref())
+            .transcript(&req.workspace_path, req.inside.as_ref(), id.as_deref())
             .and_then(|t| transcript::activity_signal(&t));
         Ok(agent::activity(&req, signal, screen::classify))
     }
@@ -119,7 +137,8 @@ impl Agent for ClaudeCode {
 
     fn session_info(&self, _ctx: &Ctx, req: SessionInfoRequest) -> Result<SessionInfo, SdkError> {
         let id = agent::conversation_id_in(req.agent_session_id.as_deref(), req.status());
-        let Some(path) = self.transcript(&req.workspace_path, id.as_deref()) else {
+        let Some(path) = self.transcript(&req.workspace_path, req.inside.as_ref(), id.as_deref())
+        else {
             return Ok(SessionInfo {
                 agent_session_id: id,
                 ..SessionInfo::default()
@@ -135,7 +154,7 @@ impl Agent for ClaudeCode {
         req: RestoreRequest,
     ) -> Result<Option<LaunchSpec>, SdkError> {
         let id = req.agent_session_id.clone().or_else(|| {
-            self.transcript(&req.launch.workspace_path, None)
+            self.transcript(&req.launch.workspace_path, None, None)
                 .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         });
         match id {
@@ -146,6 +165,18 @@ impl Agent for ClaudeCode {
 
     fn screen_rules(&self, _ctx: &Ctx, _req: serde_json::Value) -> Result<ScreenRules, SdkError> {
         Ok(screen::rules())
+    }
+
+    /// In a container: the workspace's transcript directory under Claude's config dir there.
+    fn session_files(&self, _ctx: &Ctx, req: SessionFilesRequest) -> Result<Vec<String>, SdkError> {
+        let v = self
+            .view("", Some(&req.inside))
+            .ok_or_else(|| SdkError::Unavailable("no config directory".into()))?;
+        let dir = v
+            .dir_inside
+            .join("projects")
+            .join(transcript::slug(&v.workspace));
+        Ok(vec![dir.display().to_string()])
     }
 
     fn setup_workspace_hooks(

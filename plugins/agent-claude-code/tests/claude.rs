@@ -83,6 +83,7 @@ impl World {
 
     fn req(&self, now: u64) -> ActivityRequest {
         ActivityRequest {
+            inside: None,
             session_id: "app-1".into(),
             workspace_path: self.workspace(),
             status_tail: None,
@@ -199,6 +200,7 @@ fn session_info_reads_task_summary_model_and_cost() {
     let w = World::new();
     let path = w.transcript(7, &[]);
     let req = SessionInfoRequest {
+        inside: None,
         session_id: "app-1".into(),
         workspace_path: w.workspace(),
         agent_session_id: Some(ID.into()),

@@ -20,8 +20,8 @@ use ao_plugin_api::sdk::git::Git;
 use ao_plugin_api::sdk::{Ctx, HostHandle, SdkError};
 use ao_plugin_api::slots::agent::{
     self as slot, Activity, ActivityRequest, Agent, DetectActivityRequest, DetectedActivity,
-    LaunchRequest, LaunchSpec, RestoreRequest, ScreenRules, SessionInfo, SessionInfoRequest,
-    SetupHooksRequest, SetupHooksResponse,
+    Inside, LaunchRequest, LaunchSpec, RestoreRequest, ScreenRules, SessionFilesRequest,
+    SessionInfo, SessionInfoRequest, SetupHooksRequest, SetupHooksResponse,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -74,17 +74,37 @@ impl Codex {
     /// The session's rollout: by its known thread id, else the newest started in the
     /// workspace since the session began. Never by the status file's newest thread: the TUI's
     /// hidden title turn runs as a thread of its own and its notify records that id too.
-    fn rollout(&self, workspace: &str, id: Option<&str>, since_ms: Option<u64>) -> Option<PathBuf> {
+    /// Codex's home and the workspace, for a session here or one in a container.
+    fn view(&self, workspace: &str, inside: Option<&Inside>) -> Option<agent::View> {
+        agent::view(
+            inside,
+            self.config.codex_home.as_deref(),
+            self.home(),
+            ".codex",
+            workspace,
+        )
+    }
+
+    fn rollout(
+        &self,
+        workspace: &str,
+        inside: Option<&Inside>,
+        id: Option<&str>,
+        since_ms: Option<u64>,
+    ) -> Option<PathBuf> {
+        let v = self.view(workspace, inside)?;
         let id = id.map(str::to_owned);
+        // By home and workspace: every container's workspace is `/workspace`.
+        let key = format!("{}\n{}", v.dir.display(), v.workspace);
         let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = found
-            .get(workspace)
+            .get(&key)
             .filter(|p| p.is_file() && id.as_deref().is_none_or(|id| rollout::file_has_id(p, id)))
         {
             return Some(p.clone());
         }
-        let path = rollout::locate(&self.home()?, workspace, id.as_deref(), since_ms)?;
-        found.insert(workspace.to_owned(), path.clone());
+        let path = rollout::locate(&v.dir, &v.workspace, id.as_deref(), since_ms)?;
+        found.insert(key, path.clone());
         Some(path)
     }
 }
@@ -95,6 +115,7 @@ impl Agent for Codex {
         slot::RESTORE_COMMAND,
         slot::SETUP_WORKSPACE_HOOKS,
         slot::SCREEN_RULES,
+        slot::SESSION_FILES,
     ];
 
     fn new(config: Config, _host: &HostHandle) -> Result<Self, SdkError> {
@@ -112,6 +133,7 @@ impl Agent for Codex {
     fn activity(&self, _ctx: &Ctx, req: ActivityRequest) -> Result<Option<Activity>, SdkError> {
         let rollout = self.rollout(
             &req.workspace_path,
+            req.inside.as_ref(),
             req.agent_session_id.as_deref(),
             req.created_at_ms,
         );
@@ -131,6 +153,14 @@ impl Agent for Codex {
         Ok(screen::rules())
     }
 
+    /// In a container: the rollouts under Codex's home there (the session's own, by time).
+    fn session_files(&self, _ctx: &Ctx, req: SessionFilesRequest) -> Result<Vec<String>, SdkError> {
+        let v = self
+            .view("", Some(&req.inside))
+            .ok_or_else(|| SdkError::Unavailable("no Codex home".into()))?;
+        Ok(vec![v.dir_inside.join("sessions").display().to_string()])
+    }
+
     fn detect_activity(
         &self,
         _ctx: &Ctx,
@@ -144,6 +174,7 @@ impl Agent for Codex {
     fn session_info(&self, _ctx: &Ctx, req: SessionInfoRequest) -> Result<SessionInfo, SdkError> {
         let Some(path) = self.rollout(
             &req.workspace_path,
+            req.inside.as_ref(),
             req.agent_session_id.as_deref(),
             req.created_at_ms,
         ) else {
@@ -162,7 +193,7 @@ impl Agent for Codex {
         req: RestoreRequest,
     ) -> Result<Option<LaunchSpec>, SdkError> {
         let id = req.agent_session_id.clone().or_else(|| {
-            let p = self.rollout(&req.launch.workspace_path, None, None)?;
+            let p = self.rollout(&req.launch.workspace_path, None, None, None)?;
             rollout::session_info(&p, &self.prices)
                 .ok()?
                 .agent_session_id

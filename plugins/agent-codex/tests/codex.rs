@@ -84,6 +84,7 @@ impl World {
 
     fn req(&self, now: u64) -> ActivityRequest {
         ActivityRequest {
+            inside: None,
             session_id: "app-2".into(),
             workspace_path: self.workspace(),
             status_tail: None,
@@ -195,6 +196,7 @@ fn session_info_from_head_and_tail() {
         .session_info(
             &Ctx::detached(),
             SessionInfoRequest {
+                inside: None,
                 session_id: "app-2".into(),
                 workspace_path: w.workspace(),
                 agent_session_id: None,

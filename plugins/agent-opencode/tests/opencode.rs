@@ -157,6 +157,7 @@ await step(() => ev("session.idle", {{ sessionID: "ses_6f1c" }}));
         a.activity(
             &Ctx::detached(),
             ActivityRequest {
+                inside: None,
                 session_id: "app-4".into(),
                 workspace_path: ws.display().to_string(),
                 status_tail: None,
@@ -227,6 +228,7 @@ fn session_info_from_opencode_export() {
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let a = agent(Some(fake.display().to_string()));
     let req = SessionInfoRequest {
+        inside: None,
         session_id: "app-4".into(),
         workspace_path: dir.path().display().to_string(),
         agent_session_id: Some("ses_6f1c2d3e4FfAbC".into()),

@@ -102,6 +102,7 @@ fn main() {
     let targets: Vec<IsAliveRequest> = handles
         .iter()
         .map(|(h, _)| IsAliveRequest {
+            mirror: None,
             handle: h.clone(),
             process_names: vec![],
         })
@@ -117,6 +118,7 @@ fn main() {
                 .probe(
                     &ctx,
                     ProbeRequest {
+                        mirror_bytes: None,
                         targets: targets.clone(),
                         status_tail_bytes: None,
                         capture_lines: lines,

@@ -383,6 +383,14 @@ impl Runtime for DockerRuntime {
             }
             return Err(e);
         }
+        // The agent keeps its records under its home inside: the host follows them there.
+        let home = self
+            .engine
+            .exec(ctx, name, container::home_argv(), None)
+            .ok()
+            .filter(|o| o.success())
+            .map(|o| o.stdout.trim().to_string())
+            .filter(|h| h.starts_with('/'));
         Ok(RuntimeHandle {
             id: req.runtime_name.clone(),
             runtime: "docker".into(),
@@ -394,6 +402,7 @@ impl Runtime for DockerRuntime {
                     "hostPath": req.workspace_path,
                 },
                 "volume": plan.volume,
+                "home": home,
                 "statusFile": files_inside.then(|| req.env.get("AO_STATUS_FILE")).flatten(),
                 "createdAtMs": ao_plugin_api::status_file::now_ms(),
             }),

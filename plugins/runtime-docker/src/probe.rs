@@ -4,7 +4,6 @@
 use crate::engine::{Engine, exec_async};
 use crate::launch;
 use ao_plugin_api::sdk::container;
-use ao_plugin_api::sdk::tmux::last_screen_lines;
 use ao_plugin_api::sdk::{Ctx, SdkError};
 use ao_plugin_api::slots::runtime::{Liveness, ProbeRequest, ProbeResponse};
 use bollard::Docker;
@@ -105,8 +104,7 @@ pub(crate) fn liveness(seen: Option<&Seen>) -> Liveness {
         session_exists: !matches!(s.state.as_str(), "removing"),
         process_running: running,
         detail,
-        screen: None,
-        status_tail: None,
+        ..Liveness::default()
     }
 }
 
@@ -126,7 +124,9 @@ pub(crate) fn probe(
         .collect();
     let lines = req.capture_lines.map(|l| l.clamp(1, 500));
     let tail_bytes = req.status_tail_bytes.map(|b| b.clamp(1, 1 << 20));
-    if lines.is_none() && tail_bytes.is_none() {
+    let mirror_bytes = container::mirror_bytes(req.mirror_bytes);
+    let mirrors = req.targets.iter().any(|t| t.mirror.is_some());
+    if lines.is_none() && tail_bytes.is_none() && !mirrors {
         return Ok(ProbeResponse { results });
     }
     let docker = engine.docker();
@@ -134,38 +134,37 @@ pub(crate) fn probe(
         .targets
         .iter()
         .filter_map(|t| {
-            let id = &t.handle.id;
-            let s = seen.get(id)?;
-            let status = tail_bytes
-                .and_then(|b| Some((container::status_file_of(&t.handle)?.to_string(), b)));
-            (s.state == "running" || s.exited()).then(|| (id.clone(), s.exited(), status))
+            let s = seen.get(&t.handle.id)?;
+            (s.state == "running" || s.exited()).then_some((t, s.exited()))
         })
-        .map(|(id, exited, status)| async move {
+        .map(|(t, exited)| async move {
+            let id = t.handle.id.clone();
             if exited {
                 let text = match lines {
                     Some(n) => logs(docker, &id, n).await.ok(),
                     None => None,
                 };
-                return (id, text, None);
+                let captured = text.is_some();
+                let looked = container::Looked {
+                    screen: text.unwrap_or_default(),
+                    ..Default::default()
+                };
+                return (id, looked, captured);
             }
-            let argv = container::look_argv(status.as_ref().map(|(f, b)| (f.as_str(), *b)));
-            let out = exec_async(docker, &id, argv, None)
+            let look = container::Look::of(t, tail_bytes, mirror_bytes);
+            let out = exec_async(docker, &id, look.argv(), None)
                 .await
                 .ok()
                 .filter(|o| o.success());
             match out {
-                Some(o) => {
-                    let (screen, tail) = container::split_look(&o.stdout, status.is_some());
-                    (id, Some(screen), tail)
-                }
-                None => (id, None, None),
+                Some(o) => (id, look.split(&o.stdout), true),
+                None => (id, container::Looked::default(), false),
             }
         })
         .collect();
-    for (id, screen, tail) in engine.all(ctx, "capture screens", futs)? {
+    for (id, looked, seen) in engine.all(ctx, "capture screens", futs)? {
         if let Some(l) = results.get_mut(&id) {
-            l.screen = lines.and_then(|n| Some(last_screen_lines(&screen?, n)));
-            l.status_tail = tail;
+            looked.fill(l, lines, seen);
         }
     }
     Ok(ProbeResponse { results })

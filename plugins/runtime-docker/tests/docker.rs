@@ -139,7 +139,9 @@ impl World {
             .probe(
                 &Ctx::detached(),
                 ProbeRequest {
+                    mirror_bytes: None,
                     targets: vec![IsAliveRequest {
+                        mirror: None,
                         handle: h.clone(),
                         process_names: vec![],
                     }],
@@ -446,7 +448,9 @@ fn session_files_live_in_the_container_and_come_back_through_the_engine() {
             w.rt.probe(
                 &Ctx::detached(),
                 ProbeRequest {
+                    mirror_bytes: None,
                     targets: vec![IsAliveRequest {
+                        mirror: None,
                         handle: h.clone(),
                         process_names: vec![],
                     }],
@@ -581,7 +585,9 @@ fn a_remote_engine_gets_the_workspace_and_the_session_files_through_its_api() {
             w.rt.probe(
                 &Ctx::detached(),
                 ProbeRequest {
+                    mirror_bytes: None,
                     targets: vec![IsAliveRequest {
+                        mirror: None,
                         handle: h.clone(),
                         process_names: vec![],
                     }],

@@ -321,6 +321,13 @@ impl Runtime for K8sRuntime {
             let _ = self.remove(&name);
             return Err(e);
         }
+        // The agent keeps its records under its home inside: the host follows them there.
+        let home = self
+            .exec(&name, &container::home_argv(), None)
+            .ok()
+            .filter(|o| o.success())
+            .map(|o| o.stdout.trim().to_string())
+            .filter(|h| h.starts_with('/'));
         Ok(RuntimeHandle {
             id: name,
             runtime: "k8s".into(),
@@ -333,6 +340,7 @@ impl Runtime for K8sRuntime {
                     "path": container::CLONE_PATH,
                     "hostPath": req.workspace_path,
                 },
+                "home": home,
                 "statusFile": req.env.get("AO_STATUS_FILE"),
                 "createdAtMs": ao_plugin_api::status_file::now_ms(),
             }),

@@ -1,11 +1,10 @@
-//! A pod's state as liveness, from the one LIST of a tick; the screens (and status tails) of
+//! A pod's state as liveness, from the one LIST of a tick; the screens (status tails, agent records) of
 //! running pods by exec, a few at a time; an ended pod's last screen from its log.
 
 use crate::K8sRuntime;
 use ao_plugin_api::sdk::container;
-use ao_plugin_api::sdk::tmux::last_screen_lines;
 use ao_plugin_api::sdk::{Ctx, SdkError};
-use ao_plugin_api::slots::runtime::{Liveness, ProbeRequest, ProbeResponse};
+use ao_plugin_api::slots::runtime::{IsAliveRequest, Liveness, ProbeRequest, ProbeResponse};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -24,12 +23,6 @@ const STUCK: [&str; 6] = [
 
 /// One pod to look into: its name, whether it ended (its log then), and where its status file
 /// is with how much of it to read.
-struct Look {
-    id: String,
-    ended: bool,
-    status: Option<(String, u32)>,
-}
-
 /// What the pod's status says.
 pub(crate) fn liveness(pod: Option<&Value>) -> Liveness {
     let Some(p) = pod else {
@@ -90,8 +83,7 @@ pub(crate) fn liveness(pod: Option<&Value>) -> Liveness {
         session_exists: true,
         process_running: running,
         detail,
-        screen: None,
-        status_tail: None,
+        ..Liveness::default()
     }
 }
 
@@ -108,63 +100,56 @@ pub(crate) fn probe(
         .collect();
     let lines = req.capture_lines.map(|l| l.clamp(1, 500));
     let tail_bytes = req.status_tail_bytes.map(|b| b.clamp(1, 1 << 20));
-    if lines.is_none() && tail_bytes.is_none() {
+    let mirror_bytes = container::mirror_bytes(req.mirror_bytes);
+    let mirrors = req.targets.iter().any(|t| t.mirror.is_some());
+    if lines.is_none() && tail_bytes.is_none() && !mirrors {
         return Ok(ProbeResponse { results });
     }
-    let work: Vec<Look> = req
+    let work: Vec<(&IsAliveRequest, bool)> = req
         .targets
         .iter()
         .filter_map(|t| {
             let pod = pods.get(&t.handle.id)?;
-            let phase = pod["status"]["phase"].as_str().unwrap_or("");
-            let status = tail_bytes
-                .and_then(|b| Some((container::status_file_of(&t.handle)?.to_string(), b)));
-            let id = t.handle.id.clone();
-            match phase {
-                "Running" => Some(Look {
-                    id,
-                    ended: false,
-                    status,
-                }),
-                "Succeeded" | "Failed" => Some(Look {
-                    id,
-                    ended: true,
-                    status: None,
-                }),
+            match pod["status"]["phase"].as_str().unwrap_or("") {
+                "Running" => Some((t, false)),
+                "Succeeded" | "Failed" => Some((t, true)),
                 _ => None,
             }
         })
         .collect();
     for chunk in work.chunks(PARALLEL) {
         ctx.check()?;
-        let seen: Vec<(String, Option<String>, Option<String>)> = std::thread::scope(|s| {
+        let seen: Vec<(String, container::Looked, bool)> = std::thread::scope(|s| {
             let handles: Vec<_> = chunk
                 .iter()
-                .map(|Look { id, ended, status }| {
+                .map(|&(t, ended)| {
                     s.spawn(move || {
-                        if *ended {
-                            let screen = lines.and_then(|n| rt.log_tail(id, n).ok());
-                            return (id.clone(), screen, None);
+                        let id = t.handle.id.clone();
+                        if ended {
+                            let text = lines.and_then(|n| rt.log_tail(&id, n).ok());
+                            let captured = text.is_some();
+                            let looked = container::Looked {
+                                screen: text.unwrap_or_default(),
+                                ..Default::default()
+                            };
+                            return (id, looked, captured);
                         }
-                        let argv =
-                            container::look_argv(status.as_ref().map(|(f, b)| (f.as_str(), *b)));
-                        match rt.exec(id, &argv, None) {
+                        let look = container::Look::of(t, tail_bytes, mirror_bytes);
+                        match rt.exec(&id, &look.argv(), None) {
                             Ok(o) if o.success() => {
-                                let (screen, tail) =
-                                    container::split_look(&o.stdout, status.is_some());
-                                (id.clone(), Some(screen), tail)
+                                let looked = look.split(&o.stdout);
+                                (id, looked, true)
                             }
-                            _ => (id.clone(), None, None),
+                            _ => (id, container::Looked::default(), false),
                         }
                     })
                 })
                 .collect();
             handles.into_iter().filter_map(|h| h.join().ok()).collect()
         });
-        for (id, screen, tail) in seen {
+        for (id, looked, captured) in seen {
             if let Some(l) = results.get_mut(&id) {
-                l.screen = lines.and_then(|n| Some(last_screen_lines(&screen?, n)));
-                l.status_tail = tail;
+                looked.fill(l, lines, captured);
             }
         }
     }

@@ -99,7 +99,9 @@ fn scenario(kubeconfig: &str, image: &str, namespace: &str, context: Option<Stri
         rt.probe(
             &Ctx::detached(),
             ProbeRequest {
+                mirror_bytes: None,
                 targets: vec![IsAliveRequest {
+                    mirror: None,
                     handle: h.clone(),
                     process_names: vec![],
                 }],

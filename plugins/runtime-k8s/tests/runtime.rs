@@ -113,7 +113,9 @@ impl World {
             .probe(
                 &Ctx::detached(),
                 ProbeRequest {
+                    mirror_bytes: None,
                     targets: vec![IsAliveRequest {
+                        mirror: None,
                         handle: h.clone(),
                         process_names: vec![],
                     }],

@@ -226,6 +226,7 @@ impl Runtime for ProcessRuntime {
             let pid = req.handle.data.get("pid").and_then(|v| v.as_u64());
             let alive = pid.is_some_and(pid_alive);
             return Ok(Liveness {
+                files: Vec::new(),
                 alive,
                 session_exists: alive,
                 process_running: Some(alive),
@@ -236,6 +237,7 @@ impl Runtime for ProcessRuntime {
         };
         if let Some(how) = session.exit_status() {
             return Ok(Liveness {
+                files: Vec::new(),
                 alive: false,
                 session_exists: true,
                 process_running: Some(false),
@@ -246,6 +248,7 @@ impl Runtime for ProcessRuntime {
         }
         if req.process_names.is_empty() {
             return Ok(Liveness {
+                files: Vec::new(),
                 alive: true,
                 session_exists: true,
                 process_running: None,
@@ -257,6 +260,7 @@ impl Runtime for ProcessRuntime {
         let table = ProcessTable::snapshot(Some(ctx))?;
         let found = table.find_agent(session.pid, &req.process_names);
         Ok(Liveness {
+            files: Vec::new(),
             alive: found.is_some(),
             session_exists: true,
             process_running: Some(found.is_some()),

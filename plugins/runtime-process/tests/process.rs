@@ -184,6 +184,7 @@ fn liveness_exit_and_destroy() {
         w.rt.is_alive(
             &Ctx::detached(),
             IsAliveRequest {
+                mirror: None,
                 handle: h.clone(),
                 process_names: names.iter().map(|s| s.to_string()).collect(),
             },
@@ -214,6 +215,7 @@ fn liveness_exit_and_destroy() {
         w.rt.is_alive(
             &Ctx::detached(),
             IsAliveRequest {
+                mirror: None,
                 handle: h.clone(),
                 process_names: vec![],
             },

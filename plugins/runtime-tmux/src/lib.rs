@@ -158,6 +158,7 @@ impl TmuxRuntime {
             let status = panes.iter().find_map(|p| p.dead_status);
             let signal = panes.iter().find_map(|p| p.dead_signal);
             return Liveness {
+                files: Vec::new(),
                 alive: false,
                 session_exists: true,
                 process_running: Some(false),
@@ -172,6 +173,7 @@ impl TmuxRuntime {
         }
         match procs {
             None => Liveness {
+                files: Vec::new(),
                 alive: true,
                 session_exists: true,
                 process_running: None,
@@ -182,6 +184,7 @@ impl TmuxRuntime {
             Some(table) => {
                 let found = live.iter().find_map(|p| table.find_agent(p.pid, names));
                 Liveness {
+                    files: Vec::new(),
                     alive: found.is_some(),
                     session_exists: true,
                     process_running: Some(found.is_some()),

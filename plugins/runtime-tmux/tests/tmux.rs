@@ -225,6 +225,7 @@ fn liveness_tells_a_dead_agent_from_a_gone_session() {
         w.rt.is_alive(
             &Ctx::detached(),
             IsAliveRequest {
+                mirror: None,
                 handle: h.clone(),
                 process_names: names,
             },
@@ -328,12 +329,15 @@ fn names_are_exact_never_prefixes() {
         w.rt.probe(
             &Ctx::detached(),
             ProbeRequest {
+                mirror_bytes: None,
                 targets: vec![
                     IsAliveRequest {
+                        mirror: None,
                         handle: one,
                         process_names: vec![],
                     },
                     IsAliveRequest {
+                        mirror: None,
                         handle: ten,
                         process_names: vec!["sleep".into()],
                     },
@@ -370,6 +374,7 @@ fn probe_captures_every_screen_in_a_batch() {
             )
             .unwrap();
         targets.push(IsAliveRequest {
+            mirror: None,
             handle: h,
             process_names: vec![],
         });
@@ -379,6 +384,7 @@ fn probe_captures_every_screen_in_a_batch() {
         ..targets[0].handle.clone()
     };
     targets.push(IsAliveRequest {
+        mirror: None,
         handle: gone,
         process_names: vec![],
     });
@@ -398,6 +404,7 @@ fn probe_captures_every_screen_in_a_batch() {
         w.rt.probe(
             &Ctx::detached(),
             ProbeRequest {
+                mirror_bytes: None,
                 targets,
                 status_tail_bytes: None,
                 capture_lines: Some(1),

@@ -396,3 +396,79 @@ fn claude_code_in_docker() {
     });
     m.finish();
 }
+
+/// Claude Code in a container that keeps everything inside (`workspace: clone`,
+/// `sessionFiles: container`), the way a remote engine runs it: the workspace cloned into a
+/// volume, hooks through the shell shim, the status file read over exec, and the transcript —
+/// under the container's own home — brought to the host a tick at a time, so tokens and cost
+/// are known as for a local session. The image carries Claude's first-run state, as a user's
+/// agent image would.
+#[test]
+fn claude_code_in_docker_with_its_files_inside() {
+    let Some(cli) = cli("claude-code", "node_modules/.bin/claude") else {
+        return;
+    };
+    let Some(base) = ao_testkit::docker::agent_image() else {
+        return;
+    };
+    let image = ao_testkit::docker::derived_image(
+        &base,
+        &[(
+            "/root/.claude.json",
+            r#"{"hasCompletedOnboarding": true, "projects": {"/workspace": {"hasTrustDialogAccepted": true}}}"#,
+        )],
+    );
+    let install = cli.bin.ancestors().nth(3).unwrap().to_path_buf();
+    let w = World::on(
+        Runtime::Docker {
+            image,
+            extra: json!({
+                "workspace": "clone",
+                "sessionFiles": "container",
+                "mounts": [{"source": install}],
+            }),
+        },
+        "claude-code",
+        CLAUDE_CODE,
+        json!({"binary": cli.bin, "permissions": "default"}),
+        env,
+        |_, _| {},
+    );
+    let mut m = Matrix::new(&cli);
+    m.agent.push_str(" in docker, files inside");
+    let mut id = String::new();
+    m.case("spawn: cloned inside, at its prompt, working", || {
+        id = w.spawn("Say hello.\n@sim delay 3000\n@sim reply Hello there.");
+        w.wait_status(&id, "working", "", 40)?;
+        let screen = w.screen(&id);
+        check(!screen.contains("trust this folder"), || {
+            format!("trust dialog shown:\n{screen}")
+        })
+    });
+    m.case(
+        "turn finished (its hook through the shim) → idle, and the human hears once",
+        || w.idle_and_told(&id, 30),
+    );
+    m.case(
+        "tokens and cost from the transcript inside equal the model's usage",
+        || {
+            let conv = w.session(&id)["agentSessionId"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            w.tokens_are(&id, usage(&w, &conv))
+        },
+    );
+    m.case("three messages acknowledged over exec; tokens follow", || {
+        for i in 1..=3 {
+            w.sent(&id, &format!("Message {i} of 3.\n@sim reply ok {i}"))?;
+            w.wait_status(&id, "idle", "", 30)?;
+        }
+        let conv = w.session(&id)["agentSessionId"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        w.tokens_are(&id, usage(&w, &conv))
+    });
+    m.finish();
+}

@@ -1,0 +1,202 @@
+//! The host's copy of the files a session keeps inside its runtime (a container, a pod) that
+//! its agent's records are read from (protocol 1.3). The agent plugin names them
+//! (`session_files`), the tick's probe brings what they gained since the last tick in the same
+//! exec as the screen, they are appended here, and the agent plugin reads them through
+//! `Inside::root` as it reads a local session's files. Each byte crosses once.
+
+use crate::config::Project;
+use crate::fleet::Fleet;
+use ao_plugin_api::slots::agent::{Inside, SessionFilesRequest};
+use ao_plugin_api::slots::runtime::{FileChunk, Mirror, RuntimeHandle};
+use base64::Engine as _;
+use std::collections::BTreeMap;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Component, Path, PathBuf};
+
+/// The most bytes of one file a tick brings over: a long transcript arrives over a few ticks.
+pub const CHUNK: u32 = 256 << 10;
+
+/// The host's copy of `session`'s files.
+pub fn root(fleet: &Fleet, project: &str, session: &str) -> PathBuf {
+    fleet.store(project).mirror_dir().join(session)
+}
+
+/// Where the session keeps its files, when its runtime says it keeps them inside.
+pub fn inside(handle: Option<&RuntimeHandle>, root: &Path) -> Option<Inside> {
+    let (workspace, home) = handle?.inside()?;
+    Some(Inside {
+        workspace: workspace.to_owned(),
+        home: home.to_owned(),
+        root: root.display().to_string(),
+    })
+}
+
+/// What [`request`] needs of a session.
+pub struct Of<'a> {
+    pub id: &'a str,
+    pub handle: Option<&'a RuntimeHandle>,
+    pub agent: Option<&'a str>,
+    pub agent_session_id: Option<&'a str>,
+    pub created_at: u64,
+}
+
+/// What the tick's probe asks the runtime to bring of `s`: `None` for a session on the host's
+/// disk, or whose agent names no files.
+pub async fn request(fleet: &Fleet, p: &Project, s: Of<'_>) -> Option<Mirror> {
+    let root = root(fleet, &p.id, s.id);
+    let inside = inside(s.handle, &root)?;
+    let agent = fleet.agent(p, s.agent.unwrap_or(&p.agent)).await.ok()?;
+    if !agent.implements(ao_plugin_api::slots::agent::SESSION_FILES) {
+        return None;
+    }
+    let roots = agent
+        .session_files(&SessionFilesRequest {
+            session_id: s.id.to_owned(),
+            inside,
+            agent_session_id: s.agent_session_id.map(str::to_owned),
+            status_tail: None,
+            created_at_ms: Some(s.created_at),
+        })
+        .await
+        .inspect_err(|e| tracing::debug!("{}: session_files: {e}", s.id))
+        .ok()?;
+    let roots: Vec<String> = roots.into_iter().filter(|r| inner(r).is_some()).collect();
+    if roots.is_empty() {
+        return None;
+    }
+    Some(Mirror {
+        have: have(&root),
+        roots,
+        since_ms: Some(s.created_at),
+    })
+}
+
+/// `path` inside the session as a relative path under the copy's root; `None` for anything
+/// but a plain absolute path (a `..` would write outside the copy).
+fn inner(path: &str) -> Option<PathBuf> {
+    let p = Path::new(path);
+    if !p.is_absolute() || path.contains('\0') {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::RootDir => {}
+            Component::Normal(n) => out.push(n),
+            _ => return None,
+        }
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
+/// The bytes held of each file, by its path inside the session.
+pub fn have(root: &Path) -> BTreeMap<String, u64> {
+    fn walk(dir: &Path, root: &Path, depth: u32, out: &mut BTreeMap<String, u64>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let Ok(meta) = e.metadata() else { continue };
+            let path = e.path();
+            if meta.is_dir() && depth < 16 {
+                walk(&path, root, depth + 1, out);
+            } else if meta.is_file()
+                && let Ok(rel) = path.strip_prefix(root)
+            {
+                out.insert(format!("/{}", rel.display()), meta.len());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, 0, &mut out);
+    out
+}
+
+/// Appends what the probe brought. A chunk that does not start where the copy ends (a file
+/// replaced inside, or a copy that changed since the request) rewrites from its offset; one
+/// that would leave a gap, or names a path outside, is skipped. The bytes written.
+pub fn apply(root: &Path, chunks: &[FileChunk]) -> std::io::Result<u64> {
+    let mut written = 0;
+    for c in chunks {
+        let Some(rel) = inner(&c.path) else {
+            tracing::warn!("mirror: refused the path {:?}", c.path);
+            continue;
+        };
+        let Ok(data) = base64::engine::general_purpose::STANDARD.decode(&c.data_b64) else {
+            tracing::warn!("mirror: {} came garbled", c.path);
+            continue;
+        };
+        let local = root.join(rel);
+        if let Some(dir) = local.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&local)?;
+        let len = f.metadata()?.len();
+        if c.offset > len {
+            continue;
+        }
+        if c.offset < len {
+            f.set_len(c.offset)?;
+        }
+        f.seek(SeekFrom::Start(c.offset))?;
+        f.write_all(&data)?;
+        written += data.len() as u64;
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(path: &str, offset: u64, data: &[u8]) -> FileChunk {
+        FileChunk {
+            path: path.into(),
+            size: offset + data.len() as u64,
+            offset,
+            data_b64: base64::engine::general_purpose::STANDARD.encode(data),
+        }
+    }
+
+    #[test]
+    fn chunks_append_rewrite_a_replaced_file_and_never_leave_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("app-1");
+        let n = apply(
+            &root,
+            &[
+                chunk("/root/.claude/p/a.jsonl", 0, b"one\n"),
+                chunk("/ws/.aider.chat.history.md", 0, b"# hi\n"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(n, 9);
+        apply(&root, &[chunk("/root/.claude/p/a.jsonl", 4, b"two\n")]).unwrap();
+        let a = root.join("root/.claude/p/a.jsonl");
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "one\ntwo\n");
+        assert_eq!(
+            have(&root),
+            BTreeMap::from([
+                ("/root/.claude/p/a.jsonl".to_string(), 8),
+                ("/ws/.aider.chat.history.md".to_string(), 5),
+            ])
+        );
+        // Replaced inside: from the start again.
+        apply(&root, &[chunk("/root/.claude/p/a.jsonl", 0, b"new\n")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new\n");
+        // A gap is not filled with guesses; a path out of the root is not written.
+        apply(&root, &[chunk("/root/.claude/p/a.jsonl", 100, b"x")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new\n");
+        apply(
+            &root,
+            &[chunk("/root/../../escape", 0, b"x"), chunk("rel", 0, b"x")],
+        )
+        .unwrap();
+        assert!(!dir.path().join("escape").exists());
+        assert!(!root.join("rel").exists());
+    }
+}
