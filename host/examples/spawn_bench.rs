@@ -82,6 +82,7 @@ fn main() {
                 .unwrap();
             let handle = tmux
                 .create(&runtime::CreateRequest {
+                    copies: Vec::new(),
                     session_id: session.clone(),
                     runtime_name: format!("bench-{session}"),
                     workspace_path: ws.path.clone(),

@@ -173,6 +173,7 @@ pub(crate) fn build(n: usize, data: &Path, extra: Value) -> Bench {
             let id = format!("app-{}", i + 1);
             let handle = tmux
                 .create(&CreateRequest {
+                    copies: Vec::new(),
                     session_id: id.clone(),
                     runtime_name: format!("bench-{id}"),
                     workspace_path: checkout.display().to_string(),

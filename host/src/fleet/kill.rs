@@ -3,7 +3,7 @@
 
 use crate::Error;
 use crate::fleet::launch::{Launched, wait_until_up};
-use crate::fleet::spawn::{launch_request, start_runtime};
+use crate::fleet::spawn::{Start, launch_request, start_runtime};
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::events::{Event, EventKind};
 use crate::store::session::{Role, Session, Status};
@@ -160,7 +160,19 @@ pub async fn restore(fleet: &Fleet, s: &Session) -> Result<Session, Error> {
         None => agent.launch(&launch).await?,
     };
     let started_at = now_ms();
-    let handle = start_runtime(fleet, p, &runtime, &agent_name, &s.id, &path, &spec).await?;
+    // The agent's records from the old container or pod, for its resume in a new one.
+    let copies = crate::lifecycle::mirror::copies(
+        &crate::lifecycle::mirror::root(fleet, &p.id, &s.id),
+        s.runtime_handle.as_ref(),
+    );
+    let start = Start {
+        agent: &agent_name,
+        id: &s.id,
+        workspace: &path,
+        spec: &spec,
+        copies,
+    };
+    let handle = start_runtime(fleet, p, &runtime, start).await?;
     // A restore that cannot start its agent leaves the session as it was, with the reason.
     let up = Launched {
         agent_name: &agent_name,

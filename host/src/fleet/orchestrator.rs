@@ -6,7 +6,7 @@
 use crate::Error;
 use crate::config::Project;
 use crate::fleet::launch::{Launched, wait_until_up};
-use crate::fleet::spawn::{launch_request, reaction_lines, rules, start_runtime};
+use crate::fleet::spawn::{Start, launch_request, reaction_lines, rules, start_runtime};
 use crate::fleet::{Fleet, now_ms};
 use crate::lifecycle::events::{Event, EventKind};
 use crate::prompt::{self, PromptInput};
@@ -90,8 +90,15 @@ pub async fn start(fleet: &Fleet, project: &str) -> Result<Started, Error> {
         s.summary = Some("orchestrator".into());
         store.write_session(&s)?;
         let started = async {
-            let handle =
-                start_runtime(fleet, &p, &runtime, &p.agent, &id, &checkout, &spec).await?;
+            crate::lifecycle::mirror::forget(&crate::lifecycle::mirror::root(fleet, &p.id, &id));
+            let start = Start {
+                agent: &p.agent,
+                id: &id,
+                workspace: &checkout,
+                spec: &spec,
+                copies: Vec::new(),
+            };
+            let handle = start_runtime(fleet, &p, &runtime, start).await?;
             let up = Launched {
                 agent_name: &p.agent,
                 agent: &agent,

@@ -17,7 +17,7 @@ use crate::store::session::{Role, Session};
 use ao_plugin_api::slots::agent::{
     LaunchRequest, LaunchSpec, PermissionMode, PromptDelivery, SetupHooksRequest,
 };
-use ao_plugin_api::slots::runtime::{CreateRequest, RuntimeHandle};
+use ao_plugin_api::slots::runtime::{CreateRequest, FileCopy, RuntimeHandle};
 use ao_plugin_api::slots::tracker::{Issue, IssueRequest, ProjectRef};
 use ao_plugin_api::slots::workspace::{self, PostCreate};
 use std::collections::BTreeMap;
@@ -250,7 +250,15 @@ async fn run(
         runtime: p.runtime.clone(),
         name: runtime_name(fleet, &id),
     })?;
-    let handle = start_runtime(fleet, p, &runtime, &agent_name, &id, &ws.path, &spec).await?;
+    crate::lifecycle::mirror::forget(&crate::lifecycle::mirror::root(fleet, &p.id, &id));
+    let start = Start {
+        agent: &agent_name,
+        id: &id,
+        workspace: &ws.path,
+        spec: &spec,
+        copies: Vec::new(),
+    };
+    let handle = start_runtime(fleet, p, &runtime, start).await?;
     tx.record(Step::Runtime {
         handle: handle.clone(),
     })?;
@@ -341,21 +349,36 @@ pub(crate) fn launch_request(
 }
 
 /// Starts `agent`'s runtime session for `spec` in `workspace` (a spawn or a restore).
+/// What [`start_runtime`] starts: the agent `agent` of session `id` in `workspace`, as `spec`
+/// says, with `copies` put inside (a restore's records).
+pub(crate) struct Start<'a> {
+    pub agent: &'a str,
+    pub id: &'a str,
+    pub workspace: &'a str,
+    pub spec: &'a LaunchSpec,
+    pub copies: Vec<FileCopy>,
+}
+
 pub(crate) async fn start_runtime(
     fleet: &Fleet,
     p: &Project,
     runtime: &RuntimeClient,
-    agent: &str,
-    id: &str,
-    workspace: &str,
-    spec: &LaunchSpec,
+    start: Start<'_>,
 ) -> Result<RuntimeHandle, Error> {
+    let Start {
+        agent,
+        id,
+        workspace,
+        spec,
+        copies,
+    } = start;
     let status_file = fleet.status_file(&p.id, id);
     let mut env = spec.env.clone();
     // The user's environment over the plugin's; ao's own AO_* variables over both.
     env.extend(agent_env(p, agent)?);
     runtime
         .create(&CreateRequest {
+            copies,
             session_id: id.to_string(),
             runtime_name: runtime_name(fleet, id),
             workspace_path: workspace.to_string(),

@@ -7,7 +7,7 @@
 use crate::config::Project;
 use crate::fleet::Fleet;
 use ao_plugin_api::slots::agent::{Inside, SessionFilesRequest};
-use ao_plugin_api::slots::runtime::{FileChunk, Mirror, RuntimeHandle};
+use ao_plugin_api::slots::runtime::{FileChunk, FileCopy, Mirror, RuntimeHandle};
 use base64::Engine as _;
 use std::collections::BTreeMap;
 use std::io::{Seek, SeekFrom, Write};
@@ -69,6 +69,44 @@ pub async fn request(fleet: &Fleet, p: &Project, s: Of<'_>) -> Option<Mirror> {
         roots,
         since_ms: Some(s.created_at),
     })
+}
+
+/// The largest record put back into a new container or pod on a restore.
+const MAX_COPY: u64 = 64 << 20;
+
+/// On a restore, what the host holds of the session's records, to put back where its agent
+/// reads them in the new container or pod: everything but what lies in the workspace (a clone
+/// kept in its volume has newer bytes than the copy).
+pub fn copies(root: &Path, old: Option<&RuntimeHandle>) -> Vec<FileCopy> {
+    let Some((workspace, _)) = old.and_then(RuntimeHandle::inside) else {
+        return Vec::new();
+    };
+    have(root)
+        .into_iter()
+        .filter(|(path, _)| !Path::new(path).starts_with(workspace))
+        .filter(|(path, size)| {
+            let fits = *size <= MAX_COPY;
+            if !fits {
+                tracing::warn!("{path} ({size} bytes) is not put back: over {MAX_COPY} bytes");
+            }
+            fits
+        })
+        .filter_map(|(path, _)| {
+            Some(FileCopy {
+                host: root.join(inner(&path)?).display().to_string(),
+                path,
+            })
+        })
+        .collect()
+}
+
+/// A new session under an id that was used before starts with no records of the old one.
+pub fn forget(root: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(root)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!("could not clear {}: {e}", root.display());
+    }
 }
 
 /// `path` inside the session as a relative path under the copy's root; `None` for anything
@@ -198,5 +236,25 @@ mod tests {
         .unwrap();
         assert!(!dir.path().join("escape").exists());
         assert!(!root.join("rel").exists());
+
+        // On a restore, the records outside the workspace go back in; the workspace's own
+        // files are the volume's.
+        let handle = RuntimeHandle {
+            id: "c".into(),
+            runtime: "docker".into(),
+            data: serde_json::json!({"home": "/root", "workspace": {"path": "/ws"}}),
+        };
+        let back = copies(&root, Some(&handle));
+        assert_eq!(
+            back,
+            [FileCopy {
+                host: a.display().to_string(),
+                path: "/root/.claude/p/a.jsonl".into(),
+            }]
+        );
+        assert!(copies(&root, None).is_empty());
+        forget(&root);
+        assert!(!root.exists());
+        forget(&root);
     }
 }

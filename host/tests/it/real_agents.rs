@@ -525,6 +525,12 @@ impl World {
 
     /// `ao session restore`, then a message whose request carries the earlier conversation.
     pub fn restore_remembers(&self, id: &str) -> Result<(), String> {
+        self.restore_recalls(id, "Message 20 of 20.")
+    }
+
+    /// `ao session restore`, then a message whose request carries `earlier` (a message of the
+    /// conversation before).
+    pub fn restore_recalls(&self, id: &str, earlier: &str) -> Result<(), String> {
         succeed(self.ao().args(["session", "restore", id]));
         self.wait_status(id, "idle", "", 60)
             .or_else(|_| self.wait_status(id, "working", "", 5))?;
@@ -534,7 +540,7 @@ impl World {
                 r.prompt
                     .as_deref()
                     .is_some_and(|p| p.starts_with("After restore."))
-                    && r.body.to_string().contains("Message 20 of 20.")
+                    && r.body.to_string().contains(earlier)
             })
         });
         check(remembered, || {

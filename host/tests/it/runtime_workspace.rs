@@ -99,6 +99,7 @@ async fn ten_sessions_spawn_in_parallel_take_a_message_each_and_leave_git_clean(
             let handle = f
                 .runtime
                 .create(&runtime::CreateRequest {
+                    copies: Vec::new(),
                     session_id: session.clone(),
                     runtime_name: format!("abc123-{session}"),
                     workspace_path: ws.path.clone(),

@@ -264,15 +264,17 @@ exit 0
 "#;
 
 /// The tar archive (extracted at `/`) of what the session needs inside: the status file's
-/// directory, the shim at `AO_EXE`'s path, and `req.files`. Paths `mounted` says a mount
-/// provides are left to it: a file there is not copied (the engine refuses to write under a
-/// read-only mount), a directory there gets no entry (its mode is the mount's, which a non-root
-/// extraction may not change).
+/// directory, the shim at `AO_EXE`'s path, `req.files`, and `req.copies` (owned by `owner`, a
+/// numeric uid and gid, when the agent does not run as root, so it can append to them). Paths
+/// `mounted` says a mount provides are left to it: a file there is not copied (the engine
+/// refuses to write under a read-only mount), a directory there gets no entry (its mode is the
+/// mount's, which a non-root extraction may not change).
 pub fn archive(
     req: &CreateRequest,
     files_inside: bool,
     seed: Option<&Seed>,
     mounted: &dyn Fn(&Path) -> bool,
+    owner: Option<(u64, u64)>,
 ) -> Result<Vec<u8>, SdkError> {
     let tar = tar::Builder::new(Vec::new());
     let mut dirs: Vec<(PathBuf, u32)> = Vec::new();
@@ -285,13 +287,39 @@ pub fn archive(
     if files_inside {
         session_files(req, mounted, &mut dirs, &mut files)?;
     }
+    let mut copies = Vec::new();
+    for c in &req.copies {
+        let path = absolute(Path::new(&c.path))?;
+        if mounted(path) {
+            continue;
+        }
+        let data =
+            std::fs::read(&c.host).map_err(|e| SdkError::NotFound(format!("{}: {e}", c.host)))?;
+        copies.push((path.to_path_buf(), data, 0o644));
+    }
     // Last, so a script reading the archive as it arrives sees everything once it sees this.
     if seed.is_some() {
         files.push((Path::new(UPLOAD_DIR).join("ready"), Vec::new(), 0o644));
     }
     // A directory a mount provides exists already, with the mount's owner and mode.
     dirs.retain(|(d, _)| !mounted(d));
-    pack(tar, &dirs, &files, mounted)
+    let tar = pack(tar, &dirs, &files, mounted, None)?;
+    pack(tar, &[], &copies, mounted, owner)?
+        .into_inner()
+        .map_err(|e| SdkError::Internal(format!("building the archive: {e}")))
+}
+
+/// The numeric owner a container's `user` setting names (`1000` or `1000:1000`), when it is
+/// not root.
+pub fn numeric_owner(user: Option<&str>) -> Option<(u64, u64)> {
+    let (u, g) = match user?.split_once(':') {
+        Some((u, g)) => (u.parse().ok()?, g.parse().ok()?),
+        None => {
+            let u = user?.parse().ok()?;
+            (u, u)
+        }
+    };
+    (u != 0).then_some((u, g))
 }
 
 /// The session's own files: its status directory, the shim at `AO_EXE`'s path, `req.files`.
@@ -334,13 +362,15 @@ fn session_files(
     Ok(())
 }
 
-/// `dirs` (each with its mode) then `files`, each file's directory first.
+/// `dirs` (each with its mode) then `files`, each file's directory first, owned by `owner`
+/// when given.
 fn pack(
     mut tar: tar::Builder<Vec<u8>>,
     dirs: &[(PathBuf, u32)],
     files: &[(PathBuf, Vec<u8>, u32)],
     mounted: &dyn Fn(&Path) -> bool,
-) -> Result<Vec<u8>, SdkError> {
+    owner: Option<(u64, u64)>,
+) -> Result<tar::Builder<Vec<u8>>, SdkError> {
     let mut dirs = dirs.to_vec();
     for (path, _, _) in files {
         if let Some(parent) = path.parent()
@@ -355,12 +385,19 @@ fn pack(
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let failed = |e: std::io::Error| SdkError::Internal(format!("building the archive: {e}"));
+    let own = |h: &mut tar::Header| {
+        if let Some((uid, gid)) = owner {
+            h.set_uid(uid);
+            h.set_gid(gid);
+        }
+    };
     for (dir, mode) in &dirs {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Directory);
         h.set_mode(*mode);
         h.set_size(0);
         h.set_mtime(now);
+        own(&mut h);
         tar.append_data(&mut h, relative(dir), std::io::empty())
             .map_err(failed)?;
     }
@@ -370,10 +407,11 @@ fn pack(
         h.set_mode(*mode);
         h.set_size(data.len() as u64);
         h.set_mtime(now);
+        own(&mut h);
         tar.append_data(&mut h, relative(path), data.as_slice())
             .map_err(failed)?;
     }
-    tar.into_inner().map_err(failed)
+    Ok(tar)
 }
 
 fn absolute(p: &Path) -> Result<&Path, SdkError> {
@@ -475,7 +513,53 @@ mod tests {
             ]),
             scratch_dir: None,
             files,
+            copies: Vec::new(),
         }
+    }
+
+    /// A restore's records go where the agent reads them, owned by the agent's user.
+    #[test]
+    fn copies_land_at_their_paths_inside_with_the_agents_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("kept.jsonl");
+        std::fs::write(&kept, "{\"type\":\"user\"}\n").unwrap();
+        let mut req = request(vec![]);
+        req.copies = vec![crate::slots::runtime::FileCopy {
+            host: kept.display().to_string(),
+            path: "/home/agent/.claude/projects/-workspace/c1.jsonl".into(),
+        }];
+        let bytes = archive(&req, false, None, &|_| false, Some((1000, 1000))).unwrap();
+        let mut a = tar::Archive::new(bytes.as_slice());
+        let got: Vec<(String, u64, String)> = a
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let mut text = String::new();
+                e.read_to_string(&mut text).unwrap();
+                let path = e.path().unwrap().display().to_string();
+                (path, e.header().uid().unwrap(), text)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "home/agent/.claude/projects/-workspace".to_string(),
+                    1000,
+                    String::new()
+                ),
+                (
+                    "home/agent/.claude/projects/-workspace/c1.jsonl".to_string(),
+                    1000,
+                    "{\"type\":\"user\"}\n".to_string()
+                ),
+            ]
+        );
+        assert_eq!(numeric_owner(Some("1000:1001")), Some((1000, 1001)));
+        assert_eq!(numeric_owner(Some("0")), None);
+        assert_eq!(numeric_owner(Some("agent")), None);
+        assert_eq!(numeric_owner(None), None);
     }
 
     #[test]
@@ -498,6 +582,7 @@ mod tests {
             true,
             None,
             &|_| false,
+            None,
         )
         .unwrap();
         let mut entries = Vec::new();
@@ -520,10 +605,24 @@ mod tests {
         let pos = |p: &str| entries.iter().position(|e| e.0.trim_end_matches('/') == p);
         assert!(pos("opt/ao/bin") < pos("opt/ao/bin/ao"));
 
-        let e = archive(&request(vec!["relative/x".into()]), true, None, &|_| false).unwrap_err();
+        let e = archive(
+            &request(vec!["relative/x".into()]),
+            true,
+            None,
+            &|_| false,
+            None,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("not an absolute path"), "{e}");
         // What a mount provides is not copied.
-        let bytes = archive(&request(vec![]), true, None, &|p| p.starts_with("/opt/ao")).unwrap();
+        let bytes = archive(
+            &request(vec![]),
+            true,
+            None,
+            &|p| p.starts_with("/opt/ao"),
+            None,
+        )
+        .unwrap();
         let mut a = tar::Archive::new(bytes.as_slice());
         let names: Vec<String> = a
             .entries()

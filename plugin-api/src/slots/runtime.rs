@@ -81,6 +81,20 @@ pub struct CreateRequest {
     /// the host's disk ignores it; one that keeps the session's files elsewhere copies them in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// Host files put at another path inside (protocol 1.3): on a restore, the host's copy of
+    /// the agent's records from the session's earlier container or pod, so its conversation
+    /// resumes in a new one. A runtime whose sessions see the host's disk ignores it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<FileCopy>,
+}
+
+/// A host file and where it goes inside a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCopy {
+    /// The file on the host.
+    pub host: String,
+    /// Its absolute path inside.
+    pub path: String,
 }
 
 /// A request about one session.

@@ -75,6 +75,7 @@ fn main() {
             .create(
                 &ctx,
                 CreateRequest {
+                    copies: Vec::new(),
                     session_id: i.to_string(),
                     runtime_name: name(i),
                     workspace_path: ws.display().to_string(),

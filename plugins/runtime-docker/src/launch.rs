@@ -265,6 +265,7 @@ mod tests {
 
     fn req(workspace: &str) -> CreateRequest {
         CreateRequest {
+            copies: Vec::new(),
             session_id: "app-3".into(),
             runtime_name: "abc123-app-3".into(),
             workspace_path: workspace.into(),

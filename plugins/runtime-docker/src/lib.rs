@@ -307,8 +307,9 @@ impl Runtime for DockerRuntime {
         if let (Some(seed), Some(env)) = (&seed, plan.body.env.as_mut()) {
             env.extend(seed.env());
         }
-        let upload = (files_inside || seed.is_some())
-            .then(|| container::archive(&req, files_inside, seed.as_ref(), &mounted))
+        let owner = container::numeric_owner(self.config.user.as_deref());
+        let upload = (files_inside || seed.is_some() || !req.copies.is_empty())
+            .then(|| container::archive(&req, files_inside, seed.as_ref(), &mounted, owner))
             .transpose()?;
         let name = req.runtime_name.as_str();
         // A container of this name that ended (a restore) gives way; a running one is a clash.

@@ -102,6 +102,7 @@ impl World {
         self.rt.create(
             &Ctx::detached(),
             CreateRequest {
+                copies: Vec::new(),
                 session_id: format!("s{n}"),
                 runtime_name: name,
                 workspace_path: ws.display().to_string(),
@@ -420,6 +421,7 @@ fn session_files_live_in_the_container_and_come_back_through_the_engine() {
             w.rt.create(
                 &Ctx::detached(),
                 CreateRequest {
+                    copies: Vec::new(),
                     session_id: format!("s{n}"),
                     runtime_name: w.name(n),
                     workspace_path: ws.display().to_string(),
@@ -550,6 +552,7 @@ fn a_remote_engine_gets_the_workspace_and_the_session_files_through_its_api() {
         w.rt.create(
             &Ctx::detached(),
             CreateRequest {
+                copies: Vec::new(),
                 session_id: "s1".into(),
                 runtime_name: w.name(1),
                 workspace_path: ws.display().to_string(),

@@ -269,7 +269,8 @@ impl Runtime for K8sRuntime {
         // are copied in.
         let mounted =
             |p: &std::path::Path| plan.mounts.iter().any(|m| p == std::path::Path::new(m));
-        let archive = container::archive(&req, true, Some(&seed), &mounted)?;
+        // Extracted by the pod's own user (`--no-same-owner`): no owner to set.
+        let archive = container::archive(&req, true, Some(&seed), &mounted, None)?;
         let name = plan.name.clone();
         let ns = self.api.namespace().to_string();
         // A pod of this name that ended (a restore) gives way; a live one is a clash.

@@ -220,6 +220,7 @@ mod tests {
 
     pub(crate) fn request() -> CreateRequest {
         CreateRequest {
+            copies: Vec::new(),
             session_id: "app-3".into(),
             runtime_name: "abc123-app-3".into(),
             workspace_path: "/w/app-3".into(),

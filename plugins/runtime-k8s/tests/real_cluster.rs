@@ -85,6 +85,7 @@ fn scenario(kubeconfig: &str, image: &str, namespace: &str, context: Option<Stri
         .create(
             &Ctx::detached(),
             CreateRequest {
+                copies: Vec::new(),
                 session_id: "real-1".into(),
                 runtime_name: format!("aotest{nanos:x}-real-1"),
                 workspace_path: ws.display().to_string(),

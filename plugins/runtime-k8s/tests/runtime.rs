@@ -93,6 +93,7 @@ impl World {
         self.rt.create(
             &Ctx::detached(),
             CreateRequest {
+                copies: Vec::new(),
                 session_id: session.into(),
                 runtime_name: format!("abc123-{session}"),
                 workspace_path: self.workspace().display().to_string(),

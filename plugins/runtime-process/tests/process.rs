@@ -36,6 +36,7 @@ impl World {
         self.rt.create(
             &Ctx::detached(),
             CreateRequest {
+                copies: Vec::new(),
                 session_id: name.into(),
                 runtime_name: name.into(),
                 workspace_path: self.dir.path().display().to_string(),

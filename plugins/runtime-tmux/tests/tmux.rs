@@ -60,6 +60,7 @@ impl World {
         self.rt.create(
             &Ctx::detached(),
             CreateRequest {
+                copies: Vec::new(),
                 session_id: name.into(),
                 runtime_name: name.into(),
                 workspace_path: workspace.display().to_string(),

@@ -459,16 +459,28 @@ fn claude_code_in_docker_with_its_files_inside() {
             w.tokens_are(&id, usage(&w, &conv))
         },
     );
-    m.case("three messages acknowledged over exec; tokens follow", || {
-        for i in 1..=3 {
-            w.sent(&id, &format!("Message {i} of 3.\n@sim reply ok {i}"))?;
-            w.wait_status(&id, "idle", "", 30)?;
-        }
-        let conv = w.session(&id)["agentSessionId"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        w.tokens_are(&id, usage(&w, &conv))
+    m.case(
+        "three messages acknowledged over exec; tokens follow",
+        || {
+            for i in 1..=3 {
+                w.sent(&id, &format!("Message {i} of 3.\n@sim reply ok {i}"))?;
+                w.wait_status(&id, "idle", "", 30)?;
+            }
+            let conv = w.session(&id)["agentSessionId"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            w.tokens_are(&id, usage(&w, &conv))
+        },
+    );
+    m.case("an idle agent's container killed → killed", || {
+        w.wait_status(&id, "idle", "", 30)?;
+        w.killed(&id)
     });
+    // Claude's home went with the container: the host's copy of the transcript is put back.
+    m.case(
+        "restore: a new container, the transcript put back, the conversation resumes",
+        || w.restore_recalls(&id, "Message 3 of 3."),
+    );
     m.finish();
 }
