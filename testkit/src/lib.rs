@@ -18,6 +18,7 @@ pub mod demo;
 pub mod docker;
 pub mod forge;
 pub mod git;
+pub mod git_http;
 pub mod kube;
 pub mod model;
 pub mod playbook;

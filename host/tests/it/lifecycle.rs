@@ -94,6 +94,105 @@ fn the_lifecycle_runs_by_itself_in_kubernetes_pods() {
     }
 }
 
+/// The same lifecycle with `runtimeConfig.clone`: each pod's init container clones the
+/// repository over HTTP with a token from a Secret (a smart-HTTP git server that refuses
+/// anyone without it), the agent pushes with the same token by reference, and no manifest
+/// holds the token.
+#[test]
+fn the_lifecycle_runs_by_itself_in_pods_that_clone_with_a_token() {
+    let Some(image) = ao_testkit::docker::agent_image() else {
+        return;
+    };
+    let token = "glpat-test-0123";
+    let (s, git) = cloning_setup(image, token);
+    let kube = s.kube.as_ref().unwrap();
+    kube.add_secret("agents", "git", &[("token", token)]);
+    runs_by_itself(&s, false);
+    let seen = git.requests();
+    let authorized = |what: &str| seen.iter().any(|(p, ok)| *ok && p.contains(what));
+    assert!(
+        authorized("git-upload-pack"),
+        "no authorized clone: {seen:?}"
+    );
+    assert!(
+        authorized("git-receive-pack"),
+        "no authorized push: {seen:?}"
+    );
+    for (path, body) in kube.bodies() {
+        assert!(!body.to_string().contains(token), "{path} holds the token");
+        if let Some(checked) = ao_testkit::kube::validate(&body) {
+            checked.unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+    }
+    let pods: Vec<_> = kube
+        .bodies()
+        .into_iter()
+        .filter(|(p, _)| p.ends_with("/pods"))
+        .collect();
+    assert!(
+        pods.iter()
+            .all(|(_, b)| b["spec"]["initContainers"][0]["name"] == "clone"),
+        "a pod without the clone: {pods:?}"
+    );
+}
+
+/// A token the server refuses: the spawn fails with the clone's own words, and leaves no pod.
+#[test]
+fn a_clone_the_server_refuses_fails_the_spawn_with_its_words() {
+    let Some(image) = ao_testkit::docker::agent_image() else {
+        return;
+    };
+    let (s, _git) = cloning_setup(image, "the-right-token");
+    let kube = s.kube.as_ref().unwrap();
+    kube.add_secret("agents", "git", &[("token", "a-wrong-token")]);
+    let out = s.ao().args(["spawn", "1"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("could not be cloned"), "{err}");
+    assert!(err.contains("could not clone http://127.0.0.1"), "{err}");
+    assert!(!err.contains("a-wrong-token"), "{err}");
+    let pods = kube
+        .bodies()
+        .iter()
+        .filter(|(p, _)| p.ends_with("/pods"))
+        .filter_map(|(_, b)| b["metadata"]["name"].as_str().map(str::to_owned))
+        .filter(|n| kube.pod("agents", n).is_some())
+        .count();
+    assert_eq!(pods, 0, "a pod was left");
+}
+
+/// A k8s setup whose pods clone the origin over smart HTTP, which takes `token` (the test puts
+/// a token in the Secret `git`); the git server lives as long as the setup.
+fn cloning_setup(image: String, token: &str) -> (Setup, ao_testkit::git_http::GitHttp) {
+    let s = setup_with(Opts {
+        k8s: Some(image),
+        rules: Some(thinking_rules()),
+        ..Opts::default()
+    });
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&s.config).unwrap()).unwrap();
+    let checkout = config["projects"]["app"]["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let origin = std::process::Command::new("git")
+        .args(["-C", &checkout, "remote", "get-url", "origin"])
+        .output()
+        .unwrap();
+    let origin = std::path::PathBuf::from(String::from_utf8_lossy(&origin.stdout).trim());
+    let git =
+        ao_testkit::git_http::GitHttp::start(origin.parent().unwrap(), "x-access-token", token);
+    let url = format!(
+        "{}/{}",
+        git.url(),
+        origin.file_name().unwrap().to_string_lossy()
+    );
+    config["projects"]["app"]["runtimeConfig"]["clone"] =
+        serde_json::json!({"url": url, "token": {"secret": "git", "key": "token"}});
+    std::fs::write(&s.config, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    (s, git)
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];

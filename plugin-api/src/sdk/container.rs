@@ -67,7 +67,8 @@ pub fn instance_of(runtime_name: &str, session_id: &str) -> String {
 /// The launch script: `$@` is the agent's argv, which never passes through a shell (`exec "$@"`
 /// runs it as given). `AO_SEED=1` seeds `/workspace` once from the host's prepared workspace
 /// mounted at [`SEED_PATH`]; `AO_SEED=upload` from a [`Seed`] in [`UPLOAD_DIR`], waiting for its
-/// `ready` marker when it is copied in after the start (a pod). A restore finds the workspace
+/// `ready` marker when it is copied in after the start (a pod); `AO_SEED=cloned` finds it
+/// cloned by [`CLONE`] and adds the seed's untracked files. A restore finds the workspace
 /// seeded and keeps the agent's work. The untracked files the host put there (the agent's hook
 /// config) are excluded in the clone, so they are neither the agent's work nor committed by it.
 /// The clone keeps the seed's branches as remote-tracking refs (under `origin`, re-pointed at
@@ -83,6 +84,14 @@ pub fn instance_of(runtime_name: &str, session_id: &str) -> String {
 /// and tmux's "Pane is dead", so the log's tail is the agent's last words.
 pub const LAUNCH: &str = r#"set -u
 T="tmux -S /run/ao/tmux.sock"
+# Copied in after the start (an exec into the running pod): wait for it, a while.
+arrived() {
+  n=0
+  until [ -e "$1/ready" ]; do
+    n=$((n + 1)); [ "$n" -gt 1500 ] && { echo "ao: the workspace never arrived in $1" >&2; exit 124; }
+    sleep 0.2
+  done
+}
 if [ "${AO_SEED:-}" = 1 ] && [ ! -e /workspace/.git ]; then
   {
     g="git -c safe.directory=*"
@@ -101,12 +110,7 @@ if [ "${AO_SEED:-}" = 1 ] && [ ! -e /workspace/.git ]; then
   } >&2 || { echo "ao: could not seed the workspace from $src" >&2; exit 124; }
 elif [ "${AO_SEED:-}" = upload ] && [ ! -e /workspace/.git ]; then
   up=/ao/upload
-  # Copied in after the start (an exec into the running pod): wait for it, a while.
-  n=0
-  until [ -e "$up/ready" ]; do
-    n=$((n + 1)); [ "$n" -gt 1500 ] && { echo "ao: the workspace never arrived in $up" >&2; exit 124; }
-    sleep 0.2
-  done
+  arrived "$up"
   {
     g="git -c safe.directory=*"
     $g clone -q --no-checkout "$up/seed.bundle" /workspace &&
@@ -120,6 +124,15 @@ elif [ "${AO_SEED:-}" = upload ] && [ ! -e /workspace/.git ]; then
     { tar -tf "$up/untracked.tar" | sed 's|^|/|' >> /workspace/.git/info/exclude; } &&
     { rm -f "$up/seed.bundle" "$up/untracked.tar" 2>/dev/null; true; }
   } >&2 || { echo "ao: could not seed the workspace from the uploaded bundle" >&2; exit 124; }
+elif [ "${AO_SEED:-}" = cloned ]; then
+  # Cloned by the pod's init container ([`CLONE`]); the untracked files come by exec.
+  up=/ao/upload
+  arrived "$up"
+  if [ -e "$up/untracked.tar" ]; then
+    { tar -C /workspace -xf "$up/untracked.tar" &&
+      { tar -tf "$up/untracked.tar" | sed 's|^|/|' >> /workspace/.git/info/exclude; } &&
+      rm -f "$up/untracked.tar"; } >&2 || { echo "ao: could not add the session's files to the clone" >&2; exit 124; }
+  fi
 fi
 cd "${AO_WORKDIR:-/workspace}" || exit 124
 $T new-session -d -s ao -x "${AO_COLS:-200}" -y "${AO_ROWS:-50}" -- /bin/sh -c 'exec "$@"' ao-agent "$@" \; set-option -w -t =ao: remain-on-exit on \; pipe-pane -t =ao: 'exec cat >/dev/null' \; set-hook -t =ao: pane-died 'run-shell "tmux -S /run/ao/tmux.sock wait-for -S ao-exited"' || exit 125
@@ -137,6 +150,34 @@ $T kill-server
 exit "${st:-1}"
 "#;
 
+/// An init container's script that clones the repository at `$1` into `/workspace` and checks
+/// out the session's branch `$2`: the remote's, when it has it (a restore of pushed work), else
+/// a new one at the session's commit `$3`, which the remote must have. With `AO_GIT_TOKEN` set
+/// (from a Secret) git gets it from a credential helper that reads the environment, so the
+/// token is never in a URL, an argv or a file; the helper stays in the clone's config (the
+/// variable, not the value) for the agent's pushes.
+pub const CLONE: &str = r#"set -u
+url=$1 branch=$2 head=$3
+g="git -c safe.directory=*"
+helper='!f() { test "$1" = get || exit 0; echo "username=${AO_GIT_USER:-x-access-token}"; echo "password=${AO_GIT_TOKEN:-}"; }; f'
+[ -e /workspace/.git ] && exit 0
+if [ -n "${AO_GIT_TOKEN:-}" ]; then
+  $g -c credential.helper="$helper" clone -q --no-checkout -- "$url" /workspace
+else
+  $g clone -q --no-checkout -- "$url" /workspace
+fi || { echo "ao: could not clone $url" >&2; exit 1; }
+cd /workspace || exit 1
+[ -z "${AO_GIT_TOKEN:-}" ] || $g config credential.helper "$helper"
+if $g rev-parse -q --verify "refs/remotes/origin/$branch" >/dev/null; then
+  $g checkout -q -B "$branch" "refs/remotes/origin/$branch"
+elif $g cat-file -e "$head^{commit}" 2>/dev/null; then
+  $g checkout -q -B "$branch" "$head"
+else
+  echo "ao: $url does not have $head, where the session starts: push it, or leave out runtimeConfig.clone so ao sends the workspace" >&2
+  exit 1
+fi
+"#;
+
 /// The largest file copied in: prompts and helper files are small; anything bigger is a
 /// mistake better refused than shipped to every container.
 const MAX_FILE: u64 = 4 << 20;
@@ -147,7 +188,8 @@ const MAX_SEED: u64 = 1 << 30;
 /// repository's refs and a tar of its untracked files (the agent's hook settings), with what the
 /// launch script checks out.
 pub struct Seed {
-    bundle: Vec<u8>,
+    /// `None` when the workspace is cloned inside from its remote (only the rest is sent).
+    bundle: Option<Vec<u8>>,
     untracked: Vec<u8>,
     /// The branch and commit checked out.
     pub branch: String,
@@ -170,8 +212,10 @@ impl Seed {
     }
 }
 
-/// Packs `workspace` for a remote engine.
-pub fn seed(ctx: &Ctx, workspace: &Path) -> Result<Seed, SdkError> {
+/// Packs `workspace` for a remote engine: with a bundle of its repository, or (`bundle` false,
+/// when the session clones its repository's remote itself) its branch, commit and untracked
+/// files alone.
+pub fn seed(ctx: &Ctx, workspace: &Path, bundle: bool) -> Result<Seed, SdkError> {
     let git = Git::new(workspace);
     let branch = git
         .run(ctx, &["symbolic-ref", "--short", "HEAD"])
@@ -181,30 +225,15 @@ pub fn seed(ctx: &Ctx, workspace: &Path) -> Result<Seed, SdkError> {
         .run(ctx, &["remote", "get-url", "origin"])
         .ok()
         .filter(|o| !o.is_empty());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let file = std::env::temp_dir().join(format!("ao-seed-{}-{nanos}.bundle", std::process::id()));
-    let made = git.run(
-        ctx,
-        &[
-            "bundle",
-            "create",
-            "-q",
-            &file.display().to_string(),
-            "--all",
-        ],
-    );
-    let bundle = made.and_then(|_| {
-        std::fs::read(&file).map_err(|e| SdkError::Internal(format!("reading the bundle: {e}")))
-    });
-    let _ = std::fs::remove_file(&file);
-    let bundle = bundle?;
+    let bundle = if bundle {
+        Some(bundle_of(ctx, &git)?)
+    } else {
+        None
+    };
     let listed = git.run(ctx, &["ls-files", "-z", "--others"])?;
     let mut tar = tar::Builder::new(Vec::new());
     tar.follow_symlinks(false);
-    let mut size = bundle.len() as u64;
+    let mut size = bundle.as_ref().map_or(0, |b| b.len() as u64);
     for rel in listed.split('\0').filter(|r| !r.is_empty()) {
         let path = workspace.join(rel);
         size += std::fs::symlink_metadata(&path)
@@ -229,6 +258,30 @@ pub fn seed(ctx: &Ctx, workspace: &Path) -> Result<Seed, SdkError> {
         head,
         origin,
     })
+}
+
+/// A git bundle of every ref of the repository.
+fn bundle_of(ctx: &Ctx, git: &Git) -> Result<Vec<u8>, SdkError> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let file = std::env::temp_dir().join(format!("ao-seed-{}-{nanos}.bundle", std::process::id()));
+    let made = git.run(
+        ctx,
+        &[
+            "bundle",
+            "create",
+            "-q",
+            &file.display().to_string(),
+            "--all",
+        ],
+    );
+    let bundle = made.and_then(|_| {
+        std::fs::read(&file).map_err(|e| SdkError::Internal(format!("reading the bundle: {e}")))
+    });
+    let _ = std::fs::remove_file(&file);
+    bundle
 }
 
 /// `ao` inside a container: `ao hook` only.
@@ -281,7 +334,9 @@ pub fn archive(
     let mut files: Vec<(PathBuf, Vec<u8>, u32)> = Vec::new();
     if let Some(seed) = seed {
         let dir = Path::new(UPLOAD_DIR);
-        files.push((dir.join("seed.bundle"), seed.bundle.clone(), 0o644));
+        if let Some(bundle) = &seed.bundle {
+            files.push((dir.join("seed.bundle"), bundle.clone(), 0o644));
+        }
         files.push((dir.join("untracked.tar"), seed.untracked.clone(), 0o644));
     }
     if files_inside {

@@ -302,7 +302,7 @@ impl Runtime for DockerRuntime {
         };
         // A remote engine cannot see the workspace: it gets a bundle of it to clone.
         let seed = (self.config.workspace == WorkspaceMode::Clone && !local)
-            .then(|| container::seed(ctx, std::path::Path::new(&req.workspace_path)))
+            .then(|| container::seed(ctx, std::path::Path::new(&req.workspace_path), true))
             .transpose()?;
         if let (Some(seed), Some(env)) = (&seed, plan.body.env.as_mut()) {
             env.extend(seed.env());

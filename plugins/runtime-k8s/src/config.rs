@@ -36,6 +36,41 @@ pub struct SecretEnv {
     pub key: String,
 }
 
+/// A key of a Secret in the namespace.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretKey {
+    /// The Secret's name.
+    pub secret: String,
+    /// The key in it.
+    pub key: String,
+}
+
+/// The workspace cloned inside the pod by an init container, instead of sent by ao.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Clone {
+    /// The repository (default: the workspace's `origin` remote as ao sees it).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A token in a Secret of the namespace, given to git as the password of HTTP Basic
+    /// authentication by a credential helper that reads it from the environment (never in the
+    /// URL, an argv or a file); the agent's pushes use it too.
+    #[serde(default)]
+    pub token: Option<SecretKey>,
+    /// The user name sent with the token (`x-access-token`, as GitHub takes a token;
+    /// `oauth2` for GitLab).
+    #[serde(default = "default_git_user")]
+    pub username: String,
+    /// The init container's image (default: the agent image); it needs `sh` and `git`.
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+fn default_git_user() -> String {
+    "x-access-token".into()
+}
+
 /// The component's configuration.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -89,6 +124,12 @@ pub struct Config {
     /// Where the agent container mounts them (Kubernetes `volumeMounts` entries).
     #[serde(default)]
     pub volume_mounts: Vec<serde_json::Value>,
+    /// Clone the workspace inside the pod (an init container) rather than have ao send it (a
+    /// git bundle over exec, the default): for a repository too big to send, or to keep ao's
+    /// machine out of the data path. Only the session's untracked files (the agent's hook
+    /// settings) are still sent.
+    #[serde(default)]
+    pub clone: Option<Clone>,
     /// `PATH` inside (ao's directory, where its hook shim is, goes first).
     #[serde(default = "default_path")]
     pub path: String,
@@ -162,6 +203,32 @@ impl Config {
                 ));
             }
         }
+        if let Some(c) = &self.clone {
+            if let Some(t) = &c.token
+                && !dns_subdomain(&t.secret)
+            {
+                return bad(format!(
+                    "runtimeConfig.clone.token: `{}` is not a Secret name",
+                    t.secret
+                ));
+            }
+            if let Some(url) = &c.url
+                && (url.is_empty() || url.starts_with('-') || url.contains(char::is_whitespace))
+            {
+                return bad(format!(
+                    "runtimeConfig.clone.url `{url}` is not a repository URL"
+                ));
+            }
+            if c.username.is_empty() || c.username.contains(['\n', ':']) {
+                return bad("runtimeConfig.clone.username must be a plain user name".into());
+            }
+            if let Some(i) = &c.image {
+                ao_plugin_api::sdk::container::check_image_and_terminal(i, self.width, self.height)
+                    .map_err(|e| {
+                        SdkError::InvalidConfig(format!("runtimeConfig.clone.image: {e}"))
+                    })?;
+            }
+        }
         for (what, r) in [("requests", &self.requests), ("limits", &self.limits)] {
             for q in [&r.cpu, &r.memory].into_iter().flatten() {
                 if !quantity(q) {
@@ -232,6 +299,14 @@ mod tests {
             (
                 serde_json::json!({"image": "i", "secretEnv": [{"name": "A-B", "secret": "s", "key": "k"}]}),
                 "secretEnv",
+            ),
+            (
+                serde_json::json!({"image": "i", "clone": {"token": {"secret": "Git_Token", "key": "t"}}}),
+                "clone.token",
+            ),
+            (
+                serde_json::json!({"image": "i", "clone": {"url": "--upload-pack=evil"}}),
+                "clone.url",
             ),
         ] {
             let e = parse(v).validate().unwrap_err().to_string();

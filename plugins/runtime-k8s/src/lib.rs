@@ -174,7 +174,13 @@ impl K8sRuntime {
                 return Ok(());
             }
             if l.process_running == Some(false) {
-                let log = self.log_tail(name, 20).unwrap_or_default();
+                // A failed clone's words are in its own container's log.
+                let container = if probe::init_failed(&pod) {
+                    manifest::CLONE_CONTAINER
+                } else {
+                    manifest::CONTAINER
+                };
+                let log = self.log_of(name, container, 20).unwrap_or_default();
                 let why = log
                     .lines()
                     .rev()
@@ -198,10 +204,13 @@ impl K8sRuntime {
     }
 
     fn log_tail(&self, name: &str, lines: u32) -> Result<String, SdkError> {
+        self.log_of(name, manifest::CONTAINER, lines)
+    }
+
+    fn log_of(&self, name: &str, container: &str, lines: u32) -> Result<String, SdkError> {
         self.api.get_text(&format!(
-            "{}/{name}/log?container={}&tailLines={lines}",
+            "{}/{name}/log?container={container}&tailLines={lines}",
             self.pods_path(),
-            manifest::CONTAINER
         ))
     }
 
@@ -263,8 +272,26 @@ impl Runtime for K8sRuntime {
                 req.workspace_path
             )));
         }
-        let seed = container::seed(ctx, workspace)?;
-        let plan = manifest::plan(&self.config, &req, self.api.namespace(), &seed.env())?;
+        let seed = container::seed(ctx, workspace, self.config.clone.is_none())?;
+        let clone = match &self.config.clone {
+            Some(c) => Some(manifest::CloneFrom {
+                url: c.url.clone().or(seed.origin.clone()).ok_or_else(|| {
+                    SdkError::InvalidConfig(
+                        "runtimeConfig.clone: the workspace has no `origin` remote; set runtimeConfig.clone.url".into(),
+                    )
+                })?,
+                branch: seed.branch.clone(),
+                head: seed.head.clone(),
+            }),
+            None => None,
+        };
+        let plan = manifest::plan(
+            &self.config,
+            &req,
+            self.api.namespace(),
+            &seed.env(),
+            clone.as_ref(),
+        )?;
         // The shim comes from the Secret and the directories are the pod's volumes; the files
         // are copied in.
         let mounted =

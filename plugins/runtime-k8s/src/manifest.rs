@@ -42,13 +42,27 @@ pub struct Plan {
     pub mounts: Vec<String>,
 }
 
+/// What the init container clones (with `runtimeConfig.clone`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloneFrom {
+    /// The repository.
+    pub url: String,
+    /// The session's branch, and the commit it starts at.
+    pub branch: String,
+    pub head: String,
+}
+
+/// The init container's name.
+pub const CLONE_CONTAINER: &str = "clone";
+
 /// The pod and Secret for `req` in `namespace`; `seed_env` is what the seed adds
-/// (`AO_SEED_BRANCH=…`).
+/// (`AO_SEED_BRANCH=…`); `clone` what an init container clones, when it does.
 pub fn plan(
     config: &Config,
     req: &CreateRequest,
     namespace: &str,
     seed_env: &[String],
+    clone: Option<&CloneFrom>,
 ) -> Result<Plan, SdkError> {
     let name = req.runtime_name.clone();
     if !dns_label(&name) {
@@ -76,7 +90,14 @@ pub fn plan(
     env.insert("AO_COLS".into(), config.width.to_string());
     env.insert("AO_ROWS".into(), config.height.to_string());
     env.insert("AO_WORKDIR".into(), container::CLONE_PATH.into());
-    env.insert("AO_SEED".into(), "upload".into());
+    env.insert(
+        "AO_SEED".into(),
+        if clone.is_some() { "cloned" } else { "upload" }.into(),
+    );
+    let git_auth = config.clone.as_ref().filter(|_| clone.is_some());
+    if let Some(c) = git_auth {
+        env.insert("AO_GIT_USER".into(), c.username.clone());
+    }
     for kv in seed_env {
         if let Some((k, v)) = kv.split_once('=') {
             env.insert(k.into(), v.into());
@@ -102,6 +123,14 @@ pub fn plan(
             "valueFrom": {"secretKeyRef": {"name": e.secret, "key": e.key}},
         }));
     }
+    // The clone's token, by reference, for the clone and the agent's pushes alike.
+    let token = git_auth.and_then(|c| c.token.as_ref()).map(|t| {
+        json!({
+            "name": "AO_GIT_TOKEN",
+            "valueFrom": {"secretKeyRef": {"name": t.secret, "key": t.key}},
+        })
+    });
+    container_env.extend(token.clone());
 
     // What the session writes: emptyDirs (the status directory and the directories of its
     // files are ao's own data paths, never a system directory).
@@ -154,6 +183,39 @@ pub fn plan(
         "ao-launch".into(),
     ];
     command.extend(req.argv.iter().cloned());
+    let pull = match config.image_pull_policy {
+        PullPolicy::Always => "Always",
+        PullPolicy::IfNotPresent => "IfNotPresent",
+        PullPolicy::Never => "Never",
+    };
+    let restricted = json!({
+        "allowPrivilegeEscalation": false,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": true,
+    });
+    // The workspace volume (the first of `dirs`) and the user's own mounts (a repository
+    // reached by path, a CA bundle).
+    let init = clone.zip(config.clone.as_ref()).map(|(from, c)| {
+        let mut env = vec![
+            json!({"name": "AO_GIT_USER", "value": c.username}),
+            json!({"name": "HOME", "value": "/tmp"}),
+        ];
+        env.extend(token.clone());
+        let mut mounts = vec![json!({"name": "d0", "mountPath": container::CLONE_PATH})];
+        mounts.extend(config.volume_mounts.iter().cloned());
+        json!([{
+            "name": CLONE_CONTAINER,
+            "image": c.image.as_deref().unwrap_or(&config.image),
+            "imagePullPolicy": pull,
+            "command": ["/bin/sh", "-c", container::CLONE, "ao-clone", from.url, from.branch, from.head],
+            "workingDir": "/",
+            "env": env,
+            "resources": resources,
+            "terminationMessagePolicy": "FallbackToLogsOnError",
+            "volumeMounts": mounts,
+            "securityContext": restricted,
+        }])
+    });
     let mut spec = json!({
         "restartPolicy": "Never",
         "automountServiceAccountToken": false,
@@ -169,25 +231,20 @@ pub fn plan(
         "containers": [{
             "name": CONTAINER,
             "image": config.image,
-            "imagePullPolicy": match config.image_pull_policy {
-                PullPolicy::Always => "Always",
-                PullPolicy::IfNotPresent => "IfNotPresent",
-                PullPolicy::Never => "Never",
-            },
+            "imagePullPolicy": pull,
             "command": command,
             "workingDir": "/",
             "env": container_env,
             "resources": resources,
             "terminationMessagePolicy": "FallbackToLogsOnError",
             "volumeMounts": mounts,
-            "securityContext": {
-                "allowPrivilegeEscalation": false,
-                "capabilities": {"drop": ["ALL"]},
-                "runAsNonRoot": true,
-            },
+            "securityContext": restricted,
         }],
         "volumes": volumes,
     });
+    if let Some(init) = init {
+        spec["initContainers"] = init;
+    }
     if !config.node_selector.is_empty() {
         spec["nodeSelector"] = json!(config.node_selector);
     }
@@ -249,6 +306,7 @@ mod tests {
             &request(),
             "agents",
             &["AO_SEED_BRANCH=feat/x".into()],
+            None,
         )
         .unwrap();
         let text = p.pod.to_string();
@@ -303,10 +361,66 @@ mod tests {
         let mut bad = request();
         bad.runtime_name = "ABC-app_3".into();
         assert!(
-            plan(&config, &bad, "agents", &[])
+            plan(&config, &bad, "agents", &[], None)
                 .unwrap_err()
                 .to_string()
                 .contains("cannot name a pod")
         );
+        assert!(p.pod["spec"]["initContainers"].is_null());
+    }
+
+    /// With `clone`: an init container clones into the workspace volume with the token by
+    /// reference, the agent gets the same reference for its pushes, and the launch script
+    /// waits for the untracked files only.
+    #[test]
+    fn a_cloning_pod_has_an_init_container_with_the_token_by_reference() {
+        let config: Config = serde_json::from_value(json!({
+            "image": "agent:1",
+            "clone": {"token": {"secret": "git", "key": "token"}, "image": "git:2"},
+            "volumeMounts": [{"name": "ca", "mountPath": "/etc/ca"}],
+            "volumes": [{"name": "ca", "configMap": {"name": "ca"}}],
+        }))
+        .unwrap();
+        let from = CloneFrom {
+            url: "https://git.example/app.git".into(),
+            branch: "session/app-3".into(),
+            head: "0123abcd".into(),
+        };
+        let p = plan(&config, &request(), "agents", &[], Some(&from)).unwrap();
+        let init = &p.pod["spec"]["initContainers"][0];
+        assert_eq!(init["name"], CLONE_CONTAINER);
+        assert_eq!(init["image"], "git:2");
+        assert_eq!(init["command"][2], container::CLONE);
+        assert_eq!(
+            init["command"].as_array().unwrap()[3..],
+            [
+                json!("ao-clone"),
+                json!("https://git.example/app.git"),
+                json!("session/app-3"),
+                json!("0123abcd")
+            ]
+        );
+        let token = |env: &Value| {
+            env.as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == "AO_GIT_TOKEN")
+                .map(|e| e["valueFrom"]["secretKeyRef"].clone())
+        };
+        let by_ref = json!({"name": "git", "key": "token"});
+        assert_eq!(token(&init["env"]), Some(by_ref.clone()));
+        assert_eq!(token(&p.pod["spec"]["containers"][0]["env"]), Some(by_ref));
+        let mounts: Vec<&str> = init["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["mountPath"].as_str().unwrap())
+            .collect();
+        assert_eq!(mounts, ["/workspace", "/etc/ca"]);
+        assert_eq!(init["securityContext"]["allowPrivilegeEscalation"], false);
+        let seed = base64::engine::general_purpose::STANDARD
+            .decode(p.secret["data"]["AO_SEED"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(seed, b"cloned");
     }
 }

@@ -21,8 +21,19 @@ const STUCK: [&str; 6] = [
     "CreateContainerError",
 ];
 
-/// One pod to look into: its name, whether it ended (its log then), and where its status file
-/// is with how much of it to read.
+/// Whether an init container of the pod (the clone) ended in failure.
+pub(crate) fn init_failed(pod: &Value) -> bool {
+    pod["status"]["initContainerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| {
+            s["state"]["terminated"]["exitCode"]
+                .as_i64()
+                .is_some_and(|c| c != 0)
+        })
+}
+
 /// What the pod's status says.
 pub(crate) fn liveness(pod: Option<&Value>) -> Liveness {
     let Some(p) = pod else {
@@ -50,6 +61,11 @@ pub(crate) fn liveness(pod: Option<&Value>) -> Liveness {
                     None => (true, None, "starting".to_string()),
                 }
             }
+            "Failed" if init_failed(p) => (
+                false,
+                Some(false),
+                "the workspace could not be cloned in the pod (its init container failed)".into(),
+            ),
             phase @ ("Succeeded" | "Failed") => {
                 let t = &c["state"]["terminated"];
                 let detail = match (t["exitCode"].as_i64(), st["reason"].as_str()) {

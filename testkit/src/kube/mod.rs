@@ -128,6 +128,31 @@ impl KubeSim {
         self.state.bodies.lock().unwrap().clone()
     }
 
+    /// A Secret made by hand, as `kubectl create secret generic NAME --from-literal=k=v`
+    /// would (what a user prepares for `secretEnv` or a clone token).
+    pub fn add_secret(&self, namespace: &str, name: &str, data: &[(&str, &str)]) {
+        use base64::Engine as _;
+        let data: serde_json::Map<String, Value> = data
+            .iter()
+            .map(|(k, v)| {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(v.as_bytes());
+                (k.to_string(), json!(b64))
+            })
+            .collect();
+        let secret = json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace, "resourceVersion": self.state.next_rv()},
+            "type": "Opaque",
+            "data": data,
+        });
+        self.state
+            .secrets
+            .lock()
+            .unwrap()
+            .insert((namespace.to_string(), name.to_string()), secret);
+    }
+
     /// A pod as stored (metadata, spec, status), if it exists.
     pub fn pod(&self, namespace: &str, name: &str) -> Option<Value> {
         self.state.pod(&(namespace.to_string(), name.to_string()))
