@@ -321,6 +321,39 @@ pub fn view(
 mod tests {
     use super::*;
 
+    /// Inside a session, the agent's directory is the configured one or under the session's
+    /// home, and it is read from the host's copy; on the host, the host's.
+    #[test]
+    fn a_view_reads_the_hosts_copy_of_a_sessions_directory() {
+        let inside = crate::slots::agent::Inside {
+            workspace: "/workspace".into(),
+            home: "/home/ao".into(),
+            root: "/data/mirror/app-1".into(),
+        };
+        let v = view(
+            Some(&inside),
+            None,
+            Some("/h/.claude".into()),
+            ".claude",
+            "/w",
+        )
+        .unwrap();
+        assert_eq!(v.dir_inside, std::path::Path::new("/home/ao/.claude"));
+        assert_eq!(
+            v.dir,
+            std::path::Path::new("/data/mirror/app-1/home/ao/.claude")
+        );
+        assert_eq!(v.workspace, "/workspace");
+        let v = view(Some(&inside), Some("/cfg"), None, ".claude", "/w").unwrap();
+        assert_eq!(v.dir, std::path::Path::new("/data/mirror/app-1/cfg"));
+        let v = view(None, None, Some("/h/.claude".into()), ".claude", "/w").unwrap();
+        assert_eq!(
+            (v.dir.as_path(), v.workspace.as_str()),
+            (std::path::Path::new("/h/.claude"), "/w")
+        );
+        assert!(view(None, None, None, ".claude", "/w").is_none());
+    }
+
     #[test]
     fn timestamps() {
         assert_eq!(

@@ -205,6 +205,56 @@ fn a_session_is_a_restricted_pod_that_takes_messages_and_goes_cleanly() {
         "{}",
         String::from_utf8_lossy(&seen.stderr)
     );
+    // The agent's records under its home inside come with the probe: what grew since the
+    // host's copy, then nothing when the copy is whole.
+    assert_eq!(h.inside(), Some(("/workspace", "/home/ao")));
+    let rec = std::process::Command::new("docker")
+        .args(["exec", &format!("kubesim-{}-agent", &uid[..12]), "sh", "-c"])
+        .arg("mkdir -p $HOME/.rec/p && printf 'one\\ntwo\\n' > $HOME/.rec/p/c.jsonl")
+        .output()
+        .unwrap();
+    assert!(rec.status.success(), "{rec:?}");
+    let mirror = |have: u64| {
+        let mut m = ao_plugin_api::slots::runtime::Mirror {
+            roots: vec!["/home/ao/.rec".into()],
+            since_ms: Some(0),
+            ..Default::default()
+        };
+        if have > 0 {
+            m.have.insert("/home/ao/.rec/p/c.jsonl".into(), have);
+        }
+        w.rt.probe(
+            &Ctx::detached(),
+            ProbeRequest {
+                targets: vec![IsAliveRequest {
+                    handle: h.clone(),
+                    process_names: vec![],
+                    mirror: Some(m),
+                }],
+                mirror_bytes: None,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .results
+        .remove(&h.id)
+        .unwrap()
+        .files
+    };
+    let first = mirror(0);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(
+        (first[0].path.as_str(), first[0].size, first[0].offset),
+        ("/home/ao/.rec/p/c.jsonl", 8, 0)
+    );
+    // Base64 of the whole file, then of what follows the host's 4 bytes, then nothing; a
+    // copy longer than the file (replaced inside) starts again.
+    assert_eq!(first[0].data_b64, "b25lCnR3bwo=");
+    let rest = mirror(4);
+    assert_eq!((rest[0].offset, rest[0].data_b64.as_str()), (4, "dHdvCg=="));
+    assert!(mirror(8).is_empty());
+    assert_eq!(mirror(100)[0].offset, 0);
+
     let listed =
         w.rt.list_sessions(
             &Ctx::detached(),
