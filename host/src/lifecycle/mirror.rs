@@ -14,7 +14,18 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 
 /// The most bytes of one file a tick brings over: a long transcript arrives over a few ticks.
-pub const CHUNK: u32 = 256 << 10;
+const CHUNK: u32 = 256 << 10;
+/// The least, however many sessions share the budget.
+const MIN_CHUNK: u32 = 16 << 10;
+/// What one probe may bring of every session's records together: a restarted host whose
+/// copies are all behind must not hold every transcript of a large fleet at once.
+const BUDGET: u32 = 16 << 20;
+
+/// The bytes per file for a probe that follows `sessions` sessions' records.
+pub fn chunk(sessions: usize) -> u32 {
+    let share = BUDGET / u32::try_from(sessions.max(1)).unwrap_or(u32::MAX);
+    share.clamp(MIN_CHUNK, CHUNK)
+}
 
 /// The host's copy of `session`'s files.
 pub fn root(fleet: &Fleet, project: &str, session: &str) -> PathBuf {
@@ -191,7 +202,7 @@ pub fn apply(root: &Path, chunks: &[FileChunk]) -> std::io::Result<u64> {
 mod tests {
     use super::*;
 
-    fn chunk(path: &str, offset: u64, data: &[u8]) -> FileChunk {
+    fn piece(path: &str, offset: u64, data: &[u8]) -> FileChunk {
         FileChunk {
             path: path.into(),
             size: offset + data.len() as u64,
@@ -201,19 +212,27 @@ mod tests {
     }
 
     #[test]
+    fn a_large_fleet_shares_the_probes_budget() {
+        assert_eq!(chunk(0), CHUNK);
+        assert_eq!(chunk(10), CHUNK);
+        assert_eq!(chunk(128), 128 << 10);
+        assert_eq!(chunk(100_000), MIN_CHUNK);
+    }
+
+    #[test]
     fn chunks_append_rewrite_a_replaced_file_and_never_leave_the_root() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("app-1");
         let n = apply(
             &root,
             &[
-                chunk("/root/.claude/p/a.jsonl", 0, b"one\n"),
-                chunk("/ws/.aider.chat.history.md", 0, b"# hi\n"),
+                piece("/root/.claude/p/a.jsonl", 0, b"one\n"),
+                piece("/ws/.aider.chat.history.md", 0, b"# hi\n"),
             ],
         )
         .unwrap();
         assert_eq!(n, 9);
-        apply(&root, &[chunk("/root/.claude/p/a.jsonl", 4, b"two\n")]).unwrap();
+        apply(&root, &[piece("/root/.claude/p/a.jsonl", 4, b"two\n")]).unwrap();
         let a = root.join("root/.claude/p/a.jsonl");
         assert_eq!(std::fs::read_to_string(&a).unwrap(), "one\ntwo\n");
         assert_eq!(
@@ -224,14 +243,14 @@ mod tests {
             ])
         );
         // Replaced inside: from the start again.
-        apply(&root, &[chunk("/root/.claude/p/a.jsonl", 0, b"new\n")]).unwrap();
+        apply(&root, &[piece("/root/.claude/p/a.jsonl", 0, b"new\n")]).unwrap();
         assert_eq!(std::fs::read_to_string(&a).unwrap(), "new\n");
         // A gap is not filled with guesses; a path out of the root is not written.
-        apply(&root, &[chunk("/root/.claude/p/a.jsonl", 100, b"x")]).unwrap();
+        apply(&root, &[piece("/root/.claude/p/a.jsonl", 100, b"x")]).unwrap();
         assert_eq!(std::fs::read_to_string(&a).unwrap(), "new\n");
         apply(
             &root,
-            &[chunk("/root/../../escape", 0, b"x"), chunk("rel", 0, b"x")],
+            &[piece("/root/../../escape", 0, b"x"), piece("rel", 0, b"x")],
         )
         .unwrap();
         assert!(!dir.path().join("escape").exists());

@@ -186,6 +186,7 @@ async fn probe(
     let mut out = HashMap::new();
     for (name, group) in by_runtime {
         let mut targets = Vec::with_capacity(group.len());
+        let mut mirrored = 0;
         for s in &group {
             let Some(handle) = s.handle.clone() else {
                 continue;
@@ -199,6 +200,7 @@ async fn probe(
                 created_at: s.created_at,
             };
             let mirror = mirror::request(fleet, p, of).await;
+            mirrored += usize::from(mirror.is_some());
             targets.push(IsAliveRequest {
                 handle,
                 process_names: s.process_names.clone(),
@@ -212,7 +214,7 @@ async fn probe(
                     targets,
                     capture_lines: Some(SCREEN_LINES),
                     status_tail_bytes: Some(ao_plugin_api::status_file::REMOTE_TAIL),
-                    mirror_bytes: Some(mirror::CHUNK),
+                    mirror_bytes: Some(mirror::chunk(mirrored)),
                 })
                 .await
             }
