@@ -125,6 +125,11 @@ pub struct TcpEngine {
 }
 
 impl TcpEngine {
+    /// Its port on 127.0.0.1 (for a TLS front before it).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// Listens on an ephemeral port.
     pub fn start() -> Self {
         use std::sync::atomic::Ordering;

@@ -25,6 +25,7 @@ pub mod playbook;
 pub mod receiver;
 pub mod screens;
 pub mod serve;
+pub mod tls;
 
 /// A binary built from this crate (`ao-scripted-agent`), found beside the running test (or example) binary
 /// in cargo's target dir. The README's test command builds every target first.

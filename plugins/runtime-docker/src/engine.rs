@@ -110,7 +110,10 @@ impl Engine {
                 ))
             })?
             .map_err(|e| {
-                SdkError::Unavailable(format!("the Docker engine at {host} did not answer: {e}"))
+                SdkError::Unavailable(format!(
+                    "the Docker engine at {host} did not answer: {}",
+                    root_cause(&e)
+                ))
             })?;
         let api = docker.client_version().to_string();
         Ok(Self {
@@ -191,6 +194,22 @@ impl Engine {
 /// Execs in flight at once during a probe: the engine serialises little, but each exec is a
 /// process start inside a container.
 const PARALLEL_EXECS: usize = 8;
+
+/// An error with what caused it, down to the first cause that says something (a TLS
+/// handshake's `invalid peer certificate: UnknownIssuer` under hyper's "client error").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text.replace('\n', " ")
+}
 
 /// Runs `cmd` in `container` (no tty, so stdout and stderr arrive apart) and waits for it.
 pub(crate) async fn exec_async(

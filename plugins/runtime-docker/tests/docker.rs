@@ -645,3 +645,80 @@ fn a_remote_engine_gets_the_workspace_and_the_session_files_through_its_api() {
         w.host.logs()
     );
 }
+
+/// `tcp://` with TLS, as `dockerd --tlsverify` serves it: the client's certificate from
+/// `certPath` (Docker's `ca.pem`/`cert.pem`/`key.pem`) gets through, and a session runs; a
+/// certificate of another CA is refused with a one-line reason, before anything is made.
+#[test]
+fn a_remote_engine_over_mutual_tls_takes_only_the_configured_certificate() {
+    if docker::agent_image().is_none() {
+        return;
+    }
+    let tcp = docker::TcpEngine::start();
+    let tls = ao_testkit::tls::Front::start(tcp.port(), true);
+    let host = tls.url.replace("https://", "tcp://");
+    let certs = tls.client_dir().unwrap().display().to_string();
+    let Some(w) = World::new(
+        "ao-dkt7",
+        "clone",
+        json!({"host": host, "certPath": certs, "mounts": []}),
+    ) else {
+        return;
+    };
+    let ws = w.workspace();
+    let create = |rt: &DockerRuntime| {
+        rt.create(
+            &Ctx::detached(),
+            CreateRequest {
+                session_id: "s1".into(),
+                runtime_name: w.name(1),
+                workspace_path: ws.display().to_string(),
+                argv: vec!["sh".into(), "-c".into(), "echo over-tls; sleep 600".into()],
+                env: BTreeMap::new(),
+                files: Vec::new(),
+                copies: Vec::new(),
+                scratch_dir: None,
+            },
+        )
+    };
+    let h = create(&w.rt).unwrap();
+    assert_eq!(h.data["host"], host.as_str());
+    wait("the agent's screen over TLS", 30, || {
+        w.rt.probe(
+            &Ctx::detached(),
+            ProbeRequest {
+                targets: vec![IsAliveRequest {
+                    handle: h.clone(),
+                    process_names: vec![],
+                    mirror: None,
+                }],
+                capture_lines: Some(10),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .results[&h.id]
+            .screen
+            .as_deref()
+            .is_some_and(|s| s.contains("over-tls"))
+    });
+    w.rt.destroy(&Ctx::detached(), HandleRequest { handle: h })
+        .unwrap();
+
+    // Another CA's client: the handshake fails, and says so on one line.
+    let stranger = ao_testkit::tls::Front::start(tcp.port(), true);
+    let config: Config = serde_json::from_value(json!({
+        "image": docker::agent_image().unwrap(),
+        "host": host,
+        "certPath": stranger.client_dir().unwrap().display().to_string(),
+    }))
+    .unwrap();
+    let refused = DockerRuntime::new(config, &TestHost::new().handle())
+        .and_then(|rt| create(&rt).map(drop))
+        .unwrap_err()
+        .to_string();
+    assert!(!refused.contains('\n'), "{refused}");
+    assert!(refused.contains("127.0.0.1"), "{refused}");
+    assert!(refused.contains("certificate"), "{refused}");
+    assert!(docker::inspect("container", &w.name(1)).is_null());
+}

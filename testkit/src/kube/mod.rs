@@ -16,7 +16,6 @@ mod api;
 mod exec;
 mod kubelet;
 pub mod selector;
-mod tls;
 
 use crate::serve::Background;
 use serde_json::{Value, json};
@@ -33,7 +32,7 @@ pub struct KubeSim {
     server: Background,
     state: Arc<State>,
     /// With TLS: the front that terminates it, and the CA that signed its certificate.
-    tls: Option<tls::Front>,
+    tls: Option<crate::tls::Front>,
 }
 
 /// Everything the API holds.
@@ -106,7 +105,7 @@ impl KubeSim {
             .next()
             .and_then(|p| p.parse().ok())
             .expect("the server's port");
-        sim.tls = Some(tls::Front::start(port));
+        sim.tls = Some(crate::tls::Front::start(port, false));
         sim
     }
 
