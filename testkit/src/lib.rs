@@ -13,6 +13,7 @@
 //!   scripted by `@sim` lines in prompts, for the real agent CLIs, and its binary `ao-model-sim`;
 //! - [`git`]: throwaway repositories with a bare "origin", for workspace tests.
 
+pub mod bench;
 pub mod browser;
 pub mod demo;
 pub mod docker;

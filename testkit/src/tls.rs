@@ -30,15 +30,17 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
     );
 }
 
+/// A new P-256 key, unencrypted.
+const EC: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+];
+
 /// A certificate signed by the CA in `d` (`ca.pem`, `ca.key`), as `<name>.pem` and `<name>.key`.
 fn sign(d: &Path, name: &str, cn: &str, ext: &str) {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
     let (key, csr, pem, cnf) = (
         format!("{name}.key"),
         format!("{name}.csr"),
@@ -47,7 +49,7 @@ fn sign(d: &Path, name: &str, cn: &str, ext: &str) {
     );
     let subj = format!("/CN={cn}");
     let mut req = vec!["req"];
-    req.extend(ec);
+    req.extend(EC);
     req.extend(["-keyout", &key, "-out", &csr, "-subj", &subj]);
     openssl(d, &req);
     std::fs::write(d.join(&cnf), ext).expect("write the extensions");
@@ -79,15 +81,8 @@ impl Front {
     pub fn start(backend_port: u16, client_auth: bool) -> Self {
         let dir = tempfile::tempdir().expect("a temp dir");
         let d = dir.path();
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
         let mut ca = vec!["req", "-x509"];
-        ca.extend(ec);
+        ca.extend(EC);
         ca.extend([
             "-keyout",
             "ca.key",

@@ -14,24 +14,9 @@ use ao_plugin_api::slots::runtime::{
 };
 use ao_plugin_api::status_file;
 use ao_plugin_runtime_docker::{Config, DockerRuntime};
+use ao_testkit::bench::{ms, stats};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn stats(label: &str, mut v: Vec<f64>) {
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
-    println!(
-        "  {label:<34} median {:7.1} ms   p90 {:7.1} ms   max {:7.1} ms   (n={})",
-        at(0.5),
-        at(0.9),
-        at(1.0),
-        v.len()
-    );
-}
 
 fn main() {
     let n: usize = std::env::args()

@@ -144,12 +144,7 @@ pub(crate) fn probe(
                     Some(n) => logs(docker, &id, n).await.ok(),
                     None => None,
                 };
-                let captured = text.is_some();
-                let looked = container::Looked {
-                    screen: text.unwrap_or_default(),
-                    ..Default::default()
-                };
-                return (id, looked, captured);
+                return (id, container::Looked::log(text));
             }
             let look = container::Look::of(t, tail_bytes, mirror_bytes);
             let out = exec_async(docker, &id, look.argv(), None)
@@ -157,14 +152,14 @@ pub(crate) fn probe(
                 .ok()
                 .filter(|o| o.success());
             match out {
-                Some(o) => (id, look.split(&o.stdout), true),
-                None => (id, container::Looked::default(), false),
+                Some(o) => (id, look.split(&o.stdout)),
+                None => (id, container::Looked::default()),
             }
         })
         .collect();
-    for (id, looked, seen) in engine.all(ctx, "capture screens", futs)? {
+    for (id, looked) in engine.all(ctx, "capture screens", futs)? {
         if let Some(l) = results.get_mut(&id) {
-            looked.fill(l, lines, seen);
+            looked.fill(l, lines);
         }
     }
     Ok(ProbeResponse { results })

@@ -135,7 +135,7 @@ pub(crate) fn probe(
         .collect();
     for chunk in work.chunks(PARALLEL) {
         ctx.check()?;
-        let seen: Vec<(String, container::Looked, bool)> = std::thread::scope(|s| {
+        let seen: Vec<(String, container::Looked)> = std::thread::scope(|s| {
             let handles: Vec<_> = chunk
                 .iter()
                 .map(|&(t, ended)| {
@@ -143,29 +143,21 @@ pub(crate) fn probe(
                         let id = t.handle.id.clone();
                         if ended {
                             let text = lines.and_then(|n| rt.log_tail(&id, n).ok());
-                            let captured = text.is_some();
-                            let looked = container::Looked {
-                                screen: text.unwrap_or_default(),
-                                ..Default::default()
-                            };
-                            return (id, looked, captured);
+                            return (id, container::Looked::log(text));
                         }
                         let look = container::Look::of(t, tail_bytes, mirror_bytes);
                         match rt.exec(&id, &look.argv(), None) {
-                            Ok(o) if o.success() => {
-                                let looked = look.split(&o.stdout);
-                                (id, looked, true)
-                            }
-                            _ => (id, container::Looked::default(), false),
+                            Ok(o) if o.success() => (id, look.split(&o.stdout)),
+                            _ => (id, container::Looked::default()),
                         }
                     })
                 })
                 .collect();
             handles.into_iter().filter_map(|h| h.join().ok()).collect()
         });
-        for (id, looked, captured) in seen {
+        for (id, looked) in seen {
             if let Some(l) = results.get_mut(&id) {
-                looked.fill(l, lines, captured);
+                looked.fill(l, lines);
             }
         }
     }

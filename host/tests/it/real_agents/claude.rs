@@ -181,6 +181,15 @@ fn claude_code_api_key_dialog() {
     m.finish();
 }
 
+/// The session's tokens equal what the model simulator counted for its conversation.
+fn tokens_match(w: &World, id: &str) -> Result<(), String> {
+    let conv = w.session(id)["agentSessionId"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    w.tokens_are(id, usage(w, &conv))
+}
+
 /// The model calls of one Claude conversation (not its title request): input and output tokens.
 fn usage(w: &World, conversation: &str) -> (u64, u64) {
     w.sim
@@ -221,11 +230,7 @@ fn claude_code() {
         || w.idle_and_told(&id, 20),
     );
     m.case("tokens and cost equal the model's usage", || {
-        let conv = w.session(&id)["agentSessionId"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        w.tokens_are(&id, usage(&w, &conv))
+        tokens_match(&w, &id)
     });
     m.case(
         "permission dialog → needs_input with the command, within a poll",
@@ -361,11 +366,7 @@ fn claude_code_in_docker() {
         || w.idle_and_told(&id, 30),
     );
     m.case("tokens and cost equal the model's usage", || {
-        let conv = w.session(&id)["agentSessionId"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        w.tokens_are(&id, usage(&w, &conv))
+        tokens_match(&w, &id)
     });
     m.case("permission dialog → needs_input with the command", || {
         w.asks(
@@ -451,13 +452,7 @@ fn claude_code_in_docker_with_its_files_inside() {
     );
     m.case(
         "tokens and cost from the transcript inside equal the model's usage",
-        || {
-            let conv = w.session(&id)["agentSessionId"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned();
-            w.tokens_are(&id, usage(&w, &conv))
-        },
+        || tokens_match(&w, &id),
     );
     m.case(
         "three messages acknowledged over exec; tokens follow",
@@ -466,11 +461,7 @@ fn claude_code_in_docker_with_its_files_inside() {
                 w.sent(&id, &format!("Message {i} of 3.\n@sim reply ok {i}"))?;
                 w.wait_status(&id, "idle", "", 30)?;
             }
-            let conv = w.session(&id)["agentSessionId"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned();
-            w.tokens_are(&id, usage(&w, &conv))
+            tokens_match(&w, &id)
         },
     );
     m.case("an idle agent's container killed → killed", || {

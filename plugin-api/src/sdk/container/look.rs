@@ -128,8 +128,8 @@ pub fn look_argv(status: Option<(&str, u32)>, mirror: Option<(&Mirror, u32)>) ->
 /// A look's output, taken apart.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Looked {
-    /// The screen.
-    pub screen: String,
+    /// The screen, when one was captured.
+    pub screen: Option<String>,
     /// The status file's end, when asked.
     pub status_tail: Option<String>,
     /// The followed files' new bytes, when asked.
@@ -137,12 +137,17 @@ pub struct Looked {
 }
 
 impl Looked {
-    /// Into the target's liveness; the screen (its last `lines`, when asked) only when one
-    /// was `captured`.
-    pub fn fill(self, l: &mut Liveness, lines: Option<u32>, captured: bool) {
-        l.screen = lines
-            .filter(|_| captured)
-            .map(|n| last_screen_lines(&self.screen, n));
+    /// An ended session's look: the end of its log (its last screen), when it could be read.
+    pub fn log(text: Option<String>) -> Self {
+        Self {
+            screen: text,
+            ..Self::default()
+        }
+    }
+
+    /// Into the target's liveness, the screen cut to its last `lines` (when asked).
+    pub fn fill(self, l: &mut Liveness, lines: Option<u32>) {
+        l.screen = lines.and_then(|n| Some(last_screen_lines(&self.screen?, n)));
         l.status_tail = self.status_tail;
         l.files = self.files;
     }
@@ -165,7 +170,7 @@ pub fn split_look(out: &str, asked_status: bool, asked_mirror: bool) -> Looked {
         None => (rest.to_string(), None),
     };
     Looked {
-        screen,
+        screen: Some(screen),
         status_tail,
         files,
     }
@@ -213,12 +218,12 @@ mod tests {
         assert_eq!(argv[3..], ["ao-look", "4096", "/d/app-1.jsonl"]);
         let out = format!("screen line\n> \n\n{STATUS_MARK}\n{{\"at_ms\":1}}\n");
         let l = split_look(&out, true, false);
-        assert_eq!(l.screen, "screen line\n> \n");
+        assert_eq!(l.screen.as_deref(), Some("screen line\n> \n"));
         assert_eq!(l.status_tail.as_deref(), Some("{\"at_ms\":1}\n"));
         assert_eq!(
             split_look("just a screen", false, false),
             Looked {
-                screen: "just a screen".into(),
+                screen: Some("just a screen".into()),
                 ..Looked::default()
             }
         );
@@ -231,7 +236,7 @@ mod tests {
             "scr\n{STATUS_MARK}\ntail\n\n{FILES_MARK}\n{FILE_MARK}7 2 3 /root/a b.jsonl\nYwpk\n{FILE_MARK}9 0 9 /root/c\nYWJj\n"
         );
         let l = split_look(&out, true, true);
-        assert_eq!(l.screen, "scr");
+        assert_eq!(l.screen.as_deref(), Some("scr"));
         assert_eq!(l.status_tail.as_deref(), Some("tail\n"));
         assert_eq!(
             l.files,
@@ -245,7 +250,7 @@ mod tests {
         // Files without a status part.
         let out = format!("scr\n{FILES_MARK}\n{FILE_MARK}3 0 3 /f\nYWJj\n");
         let l = split_look(&out, false, true);
-        assert_eq!((l.screen.as_str(), l.status_tail), ("scr", None));
+        assert_eq!((l.screen.as_deref(), l.status_tail), (Some("scr"), None));
         assert_eq!(l.files.len(), 1);
     }
 
@@ -282,7 +287,7 @@ mod tests {
             .output()
             .unwrap();
         let l = split_look(&String::from_utf8_lossy(&out.stdout), false, true);
-        assert_eq!(l.screen, "screen\n");
+        assert_eq!(l.screen.as_deref(), Some("screen\n"));
         let mut got: Vec<(String, u64, u64, String)> = l
             .files
             .into_iter()
