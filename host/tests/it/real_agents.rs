@@ -544,7 +544,8 @@ impl World {
             })
         });
         check(remembered, || {
-            let last = self
+            // Which earlier user messages the resumed request carried, not its whole body.
+            let carried: Vec<String> = self
                 .sim
                 .model_calls()
                 .iter()
@@ -554,8 +555,23 @@ impl World {
                         .as_deref()
                         .is_some_and(|p| p.starts_with("After restore."))
                 })
-                .map(|r| r.body.to_string());
-            format!("the resumed conversation lost its history; its request: {last:?}")
+                .map(|r| {
+                    r.body["messages"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|m| m["role"] == "user")
+                        .map(|m| {
+                            let text = match &m["content"] {
+                                Value::String(t) => t.clone(),
+                                c => c.to_string(),
+                            };
+                            text.chars().take(40).collect()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!("the resumed conversation lost {earlier:?}; it carried {carried:?}")
         })
     }
 

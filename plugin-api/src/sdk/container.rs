@@ -21,7 +21,7 @@ use crate::slots::runtime::{CreateRequest, RuntimeHandle};
 use std::path::{Path, PathBuf};
 
 mod look;
-pub use look::{Look, Looked, home_argv, look_argv, mirror_bytes, split_look};
+pub use look::{Look, Looked, home_argv, look_argv, mirror_bytes, records_in_tar, split_look};
 
 /// The tmux server's socket inside every container.
 pub const SOCKET: &str = "/run/ao/tmux.sock";

@@ -12,7 +12,8 @@ use bollard::models::{
     HostConfig, Mount, MountType,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
@@ -144,7 +145,11 @@ pub(crate) fn probe(
                     Some(n) => logs(docker, &id, n).await.ok(),
                     None => None,
                 };
-                return (id, container::Looked::log(text));
+                let mut looked = container::Looked::log(text);
+                if let Some(m) = t.mirror.as_ref().filter(|_| t.handle.inside().is_some()) {
+                    looked.files = final_records(docker, &id, m, mirror_bytes).await;
+                }
+                return (id, looked);
             }
             let look = container::Look::of(t, tail_bytes, mirror_bytes);
             let out = exec_async(docker, &id, look.argv(), None)
@@ -163,6 +168,40 @@ pub(crate) fn probe(
         }
     }
     Ok(ProbeResponse { results })
+}
+
+/// The most of one root's archive read from an ended container.
+const MAX_ARCHIVE: usize = 64 << 20;
+
+/// What an ended container's followed files gained since the last look, read through the
+/// archive API (which works on a stopped container): the agent's last turn, written after the
+/// last tick, reaches the host's copy before a restore needs it.
+async fn final_records(
+    docker: &Docker,
+    name: &str,
+    m: &ao_plugin_api::slots::runtime::Mirror,
+    bytes: u32,
+) -> Vec<ao_plugin_api::slots::runtime::FileChunk> {
+    let mut out = Vec::new();
+    for root in &m.roots {
+        let opts = DownloadFromContainerOptionsBuilder::new()
+            .path(root)
+            .build();
+        let mut stream = docker.download_from_container(name, Some(opts));
+        let mut tar = Vec::new();
+        while let Some(piece) = stream.next().await {
+            match piece {
+                Ok(b) if tar.len() + b.len() <= MAX_ARCHIVE => tar.extend_from_slice(&b),
+                // Not there (404), or too big to bring at once: nothing from this root.
+                _ => {
+                    tar.clear();
+                    break;
+                }
+            }
+        }
+        out.extend(container::records_in_tar(root, &tar, m, bytes));
+    }
+    out
 }
 
 /// The last `lines` lines a container wrote to stdout (the launch script's final screen).

@@ -722,3 +722,73 @@ fn a_remote_engine_over_mutual_tls_takes_only_the_configured_certificate() {
     assert!(refused.contains("certificate"), "{refused}");
     assert!(docker::inspect("container", &w.name(1)).is_null());
 }
+
+/// An agent's records written just before it ended reach the host from the stopped container
+/// (the archive API), as a look at a live one would have brought them.
+#[test]
+fn an_ended_containers_last_records_come_with_its_probe() {
+    let Some(w) = World::new("ao-dkt8", "clone", json!({"mounts": []})) else {
+        return;
+    };
+    let ws = w.workspace();
+    let h =
+        w.rt.create(
+            &Ctx::detached(),
+            CreateRequest {
+                session_id: "s1".into(),
+                runtime_name: w.name(1),
+                workspace_path: ws.display().to_string(),
+                argv: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "sleep 1; mkdir -p $HOME/.rec/p && printf 'one\\ntwo\\n' > $HOME/.rec/p/c.jsonl".into(),
+                ],
+                env: BTreeMap::new(),
+                files: Vec::new(),
+                copies: Vec::new(),
+                scratch_dir: None,
+            },
+        )
+        .unwrap();
+    let (_, home) = h.inside().expect("the container's home in the handle");
+    let home = home.to_string();
+    let probe = |have: u64| {
+        let mut m = ao_plugin_api::slots::runtime::Mirror {
+            roots: vec![format!("{home}/.rec")],
+            since_ms: Some(0),
+            ..Default::default()
+        };
+        if have > 0 {
+            m.have.insert(format!("{home}/.rec/p/c.jsonl"), have);
+        }
+        w.rt.probe(
+            &Ctx::detached(),
+            ProbeRequest {
+                targets: vec![IsAliveRequest {
+                    handle: h.clone(),
+                    process_names: vec![],
+                    mirror: Some(m),
+                }],
+                capture_lines: Some(10),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .results
+        .remove(&h.id)
+        .unwrap()
+    };
+    wait("the agent to end", 30, || {
+        probe(0).process_running == Some(false)
+    });
+    let l = probe(4);
+    assert_eq!(l.files.len(), 1, "{l:?}");
+    let f = &l.files[0];
+    assert_eq!(
+        (f.path.as_str(), f.size, f.offset, f.data_b64.as_str()),
+        (format!("{home}/.rec/p/c.jsonl").as_str(), 8, 4, "dHdvCg==")
+    );
+    assert!(probe(8).files.is_empty());
+    w.rt.destroy(&Ctx::detached(), HandleRequest { handle: h })
+        .unwrap();
+}

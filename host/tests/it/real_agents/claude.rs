@@ -387,9 +387,11 @@ fn claude_code_in_docker() {
         "20 messages to an idle agent: 20 acknowledged and received",
         || w.twenty_messages(&id),
     );
-    // Once the last reply is in the transcript: a turn cut short is Claude's to lose.
+    // Once the last reply is in the transcript as ao reads it (its tokens counted): a turn
+    // Claude had not written down when it was killed is Claude's to lose.
     m.case("an idle agent's container killed → killed", || {
         w.wait_status(&id, "idle", "", 30)?;
+        tokens_match(&w, &id)?;
         w.killed(&id)
     });
     m.case("restore: a new container resumes the conversation", || {
@@ -466,6 +468,7 @@ fn claude_code_in_docker_with_its_files_inside() {
     );
     m.case("an idle agent's container killed → killed", || {
         w.wait_status(&id, "idle", "", 30)?;
+        tokens_match(&w, &id)?;
         w.killed(&id)
     });
     // Claude's home went with the container: the host's copy of the transcript is put back.

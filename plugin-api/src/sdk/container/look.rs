@@ -199,6 +199,56 @@ fn parse_files(text: &str) -> Vec<FileChunk> {
         .collect()
 }
 
+/// What an ended session's followed files hold beyond the host's copy, from a tar of `root`
+/// (as an engine's archive API gives it for a stopped container: entries named from `root`'s
+/// last component): the same chunks a look would have brought, so the last turn written after
+/// the last tick is not lost. Unreadable archives give nothing.
+pub fn records_in_tar(root: &str, tar: &[u8], m: &Mirror, bytes: u32) -> Vec<FileChunk> {
+    use base64::Engine as _;
+    use std::io::Read;
+    let base = std::path::Path::new(root)
+        .parent()
+        .unwrap_or(std::path::Path::new("/"));
+    let since = m.since_ms.map_or(0, |ms| (ms / 1000).saturating_sub(60));
+    let mut out = Vec::new();
+    let mut archive = tar::Archive::new(tar);
+    let Ok(entries) = archive.entries() else {
+        return out;
+    };
+    for entry in entries.flatten().take(MAX_FILES as usize) {
+        let mut entry = entry;
+        let h = entry.header();
+        if h.entry_type() != tar::EntryType::Regular || h.mtime().unwrap_or(0) < since {
+            continue;
+        }
+        let Ok(rel) = entry.path().map(|p| p.into_owned()) else {
+            continue;
+        };
+        let path = base.join(rel).display().to_string();
+        let size = h.size().unwrap_or(0);
+        let held = m.have.get(&path).copied().unwrap_or(0);
+        let offset = if held > size { 0 } else { held };
+        if offset == size {
+            continue;
+        }
+        let mut data = Vec::new();
+        if entry.read_to_end(&mut data).is_err() {
+            continue;
+        }
+        let end = (offset + u64::from(bytes)).min(size) as usize;
+        let Some(piece) = data.get(offset as usize..end) else {
+            continue;
+        };
+        out.push(FileChunk {
+            path,
+            size,
+            offset,
+            data_b64: base64::engine::general_purpose::STANDARD.encode(piece),
+        });
+    }
+    out
+}
+
 /// An exec's argv printing the session's `$HOME`.
 pub fn home_argv() -> Vec<String> {
     ["sh", "-c", "printf '%s' \"$HOME\""]
@@ -252,6 +302,42 @@ mod tests {
         let l = split_look(&out, false, true);
         assert_eq!((l.screen.as_deref(), l.status_tail), (Some("scr"), None));
         assert_eq!(l.files.len(), 1);
+    }
+
+    /// A stopped container's archive gives the same chunks as a look at a live one.
+    #[test]
+    fn an_archive_of_an_ended_sessions_records_gives_what_the_host_lacks() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |name: &str, data: &[u8]| {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_mtime(2_000);
+            h.set_entry_type(tar::EntryType::Regular);
+            b.append_data(&mut h, name, data).unwrap();
+        };
+        add(".claude/projects/-workspace/c.jsonl", b"one\ntwo\n");
+        add(".claude/projects/-workspace/same.jsonl", b"x");
+        let tar = b.into_inner().unwrap();
+        let m = Mirror {
+            roots: vec!["/root/.claude".into()],
+            have: BTreeMap::from([
+                ("/root/.claude/projects/-workspace/c.jsonl".into(), 4),
+                ("/root/.claude/projects/-workspace/same.jsonl".into(), 1),
+            ]),
+            since_ms: Some(1_000_000),
+        };
+        let got = records_in_tar("/root/.claude", &tar, &m, 1 << 20);
+        assert_eq!(
+            got,
+            [FileChunk {
+                path: "/root/.claude/projects/-workspace/c.jsonl".into(),
+                size: 8,
+                offset: 4,
+                data_b64: "dHdvCg==".into(),
+            }]
+        );
+        assert!(records_in_tar("/root/.claude", b"not a tar", &m, 1 << 20).is_empty());
     }
 
     /// The script, run by a real `sh` on real files: new bytes from the host's offset, a
