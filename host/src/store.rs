@@ -23,6 +23,7 @@ pub mod events;
 pub mod ids;
 pub mod kv;
 pub mod metadata;
+pub mod mirror;
 pub mod session;
 pub mod sessions;
 pub mod view;

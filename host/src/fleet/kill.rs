@@ -161,7 +161,7 @@ pub async fn restore(fleet: &Fleet, s: &Session) -> Result<Session, Error> {
     };
     let started_at = now_ms();
     // The agent's records from the old container or pod, for its resume in a new one.
-    let copies = crate::lifecycle::mirror::copies(
+    let copies = crate::store::mirror::copies(
         &crate::lifecycle::mirror::root(fleet, &p.id, &s.id),
         s.runtime_handle.as_ref(),
     );

@@ -90,7 +90,7 @@ pub async fn start(fleet: &Fleet, project: &str) -> Result<Started, Error> {
         s.summary = Some("orchestrator".into());
         store.write_session(&s)?;
         let started = async {
-            crate::lifecycle::mirror::forget(&crate::lifecycle::mirror::root(fleet, &p.id, &id));
+            crate::store::mirror::forget(&crate::lifecycle::mirror::root(fleet, &p.id, &id));
             let start = Start {
                 agent: &p.agent,
                 id: &id,

@@ -250,7 +250,7 @@ async fn run(
         runtime: p.runtime.clone(),
         name: runtime_name(fleet, &id),
     })?;
-    crate::lifecycle::mirror::forget(&crate::lifecycle::mirror::root(fleet, &p.id, &id));
+    crate::store::mirror::forget(&crate::lifecycle::mirror::root(fleet, &p.id, &id));
     let start = Start {
         agent: &agent_name,
         id: &id,

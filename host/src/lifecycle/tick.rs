@@ -328,7 +328,7 @@ async fn check(
         .unwrap_or_default();
     let copy = mirror::root(fleet, &p.id, id);
     if !files.is_empty()
-        && let Err(e) = mirror::apply(&copy, &files)
+        && let Err(e) = crate::store::mirror::apply(&copy, &files)
     {
         tracing::warn!("{id}: keeping the agent's records from inside: {e}");
     }
