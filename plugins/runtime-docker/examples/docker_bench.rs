@@ -8,10 +8,7 @@
 
 use ao_plugin_api::sdk::Ctx;
 use ao_plugin_api::sdk::testing::TestHost;
-use ao_plugin_api::slots::runtime::{
-    CreateRequest, DeliveryOptions, HandleRequest, IsAliveRequest, ProbeRequest, Runtime,
-    SendMessageRequest,
-};
+use ao_plugin_api::slots::runtime::{CreateRequest, IsAliveRequest, ProbeRequest, Runtime};
 use ao_plugin_api::status_file;
 use ao_plugin_runtime_docker::{Config, DockerRuntime};
 use ao_testkit::bench::{ms, stats};
@@ -120,33 +117,5 @@ fn main() {
         stats(&format!("{label} ({n})"), v);
     }
 
-    let mut sent = Vec::new();
-    for (i, (h, status)) in handles.iter().enumerate().take(20) {
-        let t = Instant::now();
-        let out = rt
-            .send_message(
-                &ctx,
-                SendMessageRequest {
-                    handle: h.clone(),
-                    text: format!("message {i}: fix the test"),
-                    delivery: DeliveryOptions {
-                        stable_ms: 150,
-                        status_file: Some(status.display().to_string()),
-                        ..DeliveryOptions::default()
-                    },
-                },
-            )
-            .unwrap();
-        assert!(out.acknowledged, "{out:?}");
-        sent.push(ms(t.elapsed()));
-    }
-    stats("acknowledged delivery over exec", sent);
-
-    let mut gone = Vec::new();
-    for (h, _) in handles {
-        let t = Instant::now();
-        rt.destroy(&ctx, HandleRequest { handle: h }).unwrap();
-        gone.push(ms(t.elapsed()));
-    }
-    stats("destroy", gone);
+    ao_testkit::bench::deliver_then_destroy(&rt, &ctx, handles);
 }
