@@ -571,7 +571,16 @@ impl World {
                         .collect()
                 })
                 .unwrap_or_default();
-            format!("the resumed conversation lost {earlier:?}; it carried {carried:?}")
+            // Where the earlier message is recorded: ao's copies of a container's records.
+            let copies = std::process::Command::new("grep")
+                .args(["-rcF", "Message "])
+                .arg(self.sb.home.path().join(".agent-orchestrator"))
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            format!(
+                "the resumed conversation lost {earlier:?}; it carried {carried:?}; message counts in ao's files: {copies:?}"
+            )
         })
     }
 
